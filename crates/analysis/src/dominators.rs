@@ -1,0 +1,236 @@
+//! Immediate dominators by Lengauer–Tarjan (the "simple" eval/link variant), iterative
+//! throughout, on u32 arrays. Nodes the root cannot reach are attached the way DevTools
+//! attaches them, so retained sizes agree with it on every snapshot, not only clean ones.
+
+use heaphound_snapshot::HeapGraph;
+
+use crate::bits::BitSet;
+use crate::retainers::Retainers;
+
+/// The dominator tree: `idom[i]` is node i's immediate dominator (the root's is itself),
+/// `order` the nodes in DFS preorder (the root first), and `unreachable` how many nodes
+/// had to be attached to the root because no essential path reaches them.
+pub struct Dominators {
+    pub idom: Vec<u32>,
+    pub order: Vec<u32>,
+    pub unreachable: u32,
+}
+
+/// Computes dominators over the edges whose bit is set in `essential`.
+///
+/// Vertices are numbered from 1 (0 means "none") as in the paper.
+pub fn compute(g: &HeapGraph, ret: &Retainers, essential: &BitSet) -> Dominators {
+    let n = g.node_count();
+    let len = n + 1;
+    let mut parent = vec![0u32; len];
+    let mut semi = vec![0u32; len];
+    let mut vertex = vec![0u32; len];
+    let mut label = vec![0u32; len];
+    // Per-vertex DFS cursor (next edge ordinal to look at).
+    let mut cursor = vec![0u32; len];
+    let mut count: u32 = 0;
+    let root = g.root + 1;
+
+    let mut dfs = |start: u32,
+                   parent: &mut [u32],
+                   semi: &mut [u32],
+                   vertex: &mut [u32],
+                   label: &mut [u32],
+                   count: &mut u32| {
+        cursor[start as usize] = g.first_edge[(start - 1) as usize];
+        let mut v = start;
+        while v != 0 {
+            if semi[v as usize] == 0 {
+                *count += 1;
+                semi[v as usize] = *count;
+                vertex[*count as usize] = v;
+                label[v as usize] = v;
+            }
+            let mut next = parent[v as usize];
+            let end = g.first_edge[v as usize];
+            while cursor[v as usize] < end {
+                let e = cursor[v as usize];
+                cursor[v as usize] += 1;
+                if !essential.get(e) {
+                    continue;
+                }
+                let w = g.edge_to[e as usize] + 1;
+                if semi[w as usize] == 0 {
+                    parent[w as usize] = v;
+                    cursor[w as usize] = g.first_edge[(w - 1) as usize];
+                    next = w;
+                    break;
+                }
+            }
+            v = next;
+        }
+    };
+
+    dfs(
+        root,
+        &mut parent,
+        &mut semi,
+        &mut vertex,
+        &mut label,
+        &mut count,
+    );
+    let mut unreachable = 0;
+    if (count as usize) < n {
+        unreachable = n as u32 - count;
+        // Nodes held only by non-essential edges hang from the root, with what they reach.
+        for v in 1..=n as u32 {
+            if semi[v as usize] == 0 && only_inessential_retainers(ret, essential, v - 1) {
+                parent[v as usize] = root;
+                dfs(
+                    v,
+                    &mut parent,
+                    &mut semi,
+                    &mut vertex,
+                    &mut label,
+                    &mut count,
+                );
+            }
+        }
+    }
+    if (count as usize) < n {
+        // What is left are cycles nothing outside holds: each node hangs from the root.
+        for v in 1..=n as u32 {
+            if semi[v as usize] == 0 {
+                parent[v as usize] = root;
+                count += 1;
+                semi[v as usize] = count;
+                vertex[count as usize] = v;
+                label[v as usize] = v;
+            }
+        }
+    }
+    drop(cursor);
+
+    let mut ancestor = vec![0u32; len];
+    let mut dom = vec![0u32; len];
+    // Buckets as singly linked lists: each vertex joins exactly one bucket, once.
+    let mut bucket_head = vec![0u32; len];
+    let mut bucket_next = vec![0u32; len];
+    let mut stack: Vec<u32> = Vec::new();
+
+    let mut eval = |v: u32, ancestor: &mut [u32], label: &mut [u32], semi: &[u32]| -> u32 {
+        if ancestor[v as usize] == 0 {
+            return v;
+        }
+        // Path compression, iteratively.
+        let mut x = v;
+        while ancestor[ancestor[x as usize] as usize] != 0 {
+            stack.push(x);
+            x = ancestor[x as usize];
+        }
+        while let Some(w) = stack.pop() {
+            let a = ancestor[w as usize];
+            if semi[label[a as usize] as usize] < semi[label[w as usize] as usize] {
+                label[w as usize] = label[a as usize];
+            }
+            ancestor[w as usize] = ancestor[a as usize];
+        }
+        label[v as usize]
+    };
+
+    for i in (2..=count).rev() {
+        let w = vertex[i as usize];
+        let mut orphan = true;
+        for r in ret.of(w - 1) {
+            if !essential.get(ret.edge[r]) {
+                continue;
+            }
+            orphan = false;
+            let v = ret.node[r] + 1;
+            let u = eval(v, &mut ancestor, &mut label, &semi);
+            if semi[u as usize] < semi[w as usize] {
+                semi[w as usize] = semi[u as usize];
+            }
+        }
+        if orphan {
+            // Treated as having the root as its one predecessor.
+            semi[w as usize] = semi[root as usize];
+        }
+        let b = vertex[semi[w as usize] as usize];
+        bucket_next[w as usize] = bucket_head[b as usize];
+        bucket_head[b as usize] = w;
+        let p = parent[w as usize];
+        ancestor[w as usize] = p;
+        let mut v = bucket_head[p as usize];
+        bucket_head[p as usize] = 0;
+        while v != 0 {
+            let u = eval(v, &mut ancestor, &mut label, &semi);
+            dom[v as usize] = if semi[u as usize] < semi[v as usize] {
+                u
+            } else {
+                p
+            };
+            v = bucket_next[v as usize];
+        }
+    }
+    dom[0] = root;
+    dom[root as usize] = root;
+    for i in 2..=count {
+        let w = vertex[i as usize];
+        if dom[w as usize] != vertex[semi[w as usize] as usize] {
+            dom[w as usize] = dom[dom[w as usize] as usize];
+        }
+    }
+
+    let idom = dom[1..].iter().map(|&d| d - 1).collect();
+    let order = vertex[1..=count as usize].iter().map(|&v| v - 1).collect();
+    Dominators {
+        idom,
+        order,
+        unreachable,
+    }
+}
+
+fn only_inessential_retainers(ret: &Retainers, essential: &BitSet, node: u32) -> bool {
+    ret.of(node).all(|r| !essential.get(ret.edge[r]))
+}
+
+/// Retained size = own (shallow) size plus the retained sizes of everything dominated,
+/// summed children-first by walking the DFS order backwards.
+pub fn retained_sizes(dom: &Dominators, shallow: &[u32]) -> Vec<u64> {
+    let mut retained: Vec<u64> = shallow.iter().map(|&s| s as u64).collect();
+    for &v in dom.order.iter().skip(1).rev() {
+        let d = dom.idom[v as usize];
+        retained[d as usize] += retained[v as usize];
+    }
+    retained
+}
+
+/// The dominator tree's child lists in CSR form.
+pub struct Dominated {
+    pub first: Vec<u32>,
+    pub nodes: Vec<u32>,
+}
+
+impl Dominated {
+    pub fn build(idom: &[u32], root: u32) -> Dominated {
+        let n = idom.len();
+        let mut first = vec![0u32; n + 1];
+        for (v, &d) in idom.iter().enumerate() {
+            if v as u32 != root {
+                first[d as usize + 1] += 1;
+            }
+        }
+        for i in 0..n {
+            first[i + 1] += first[i];
+        }
+        let mut fill = first[..n].to_vec();
+        let mut nodes = vec![0u32; n.saturating_sub(1)];
+        for (v, &d) in idom.iter().enumerate() {
+            if v as u32 != root {
+                nodes[fill[d as usize] as usize] = v as u32;
+                fill[d as usize] += 1;
+            }
+        }
+        Dominated { first, nodes }
+    }
+
+    pub fn children(&self, node: u32) -> &[u32] {
+        &self.nodes[self.first[node as usize] as usize..self.first[node as usize + 1] as usize]
+    }
+}

@@ -1,0 +1,152 @@
+//! Which edges DevTools lets retain: the rules shared by dominators, distances and paths.
+
+use std::collections::HashMap;
+
+use heaphound_snapshot::{EdgeKind, HeapGraph, NodeKind};
+use regex::bytes::Regex;
+
+use crate::bits::BitSet;
+
+const NONE: u32 = u32::MAX;
+
+/// WeakMap entries appear as two `internal` edges to the value, one from the table and one
+/// from the key, whose names share a suffix naming the table. This indexes those names.
+pub struct Ephemerons {
+    /// Per string index: the entry in `table_id`/`pair` or NONE.
+    by_string: Vec<u32>,
+    table_id: Vec<u32>,
+    /// Id of the shared suffix, equal for both edges of one pair.
+    pair: Vec<u32>,
+}
+
+impl Ephemerons {
+    pub fn build(g: &HeapGraph) -> Ephemerons {
+        let re = Regex::new(
+            r"^\d+(?P<dup> / part of key \(.*? @\d+\) -> value \(.*? @\d+\) pair in WeakMap \(table @(?P<table>\d+)\))$",
+        )
+        .expect("static regex");
+        let mut by_string = vec![NONE; g.strings.len()];
+        let mut table_id = Vec::new();
+        let mut pair = Vec::new();
+        let mut suffixes: HashMap<Vec<u8>, u32> = HashMap::new();
+        let mut checked = BitSet::new(g.strings.len());
+        for e in 0..g.edge_count() as u32 {
+            if g.edge_kind(e) != EdgeKind::Internal {
+                continue;
+            }
+            let s = g.edge_name[e as usize];
+            if checked.get(s) {
+                continue;
+            }
+            checked.set(s);
+            let bytes = g.strings.bytes(s);
+            if !bytes.ends_with(b")") || !bytes.first().is_some_and(u8::is_ascii_digit) {
+                continue;
+            }
+            let Some(c) = re.captures(bytes) else { continue };
+            let table = std::str::from_utf8(&c["table"])
+                .ok()
+                .and_then(|t| t.parse::<u64>().ok())
+                .unwrap_or(u64::MAX);
+            let next = suffixes.len() as u32;
+            let id = *suffixes.entry(c["dup"].to_vec()).or_insert(next);
+            by_string[s as usize] = table_id.len() as u32;
+            table_id.push(u32::try_from(table).unwrap_or(NONE));
+            pair.push(id);
+        }
+        Ephemerons {
+            by_string,
+            table_id,
+            pair,
+        }
+    }
+
+    /// For an ephemeron edge name: (table id, pair id).
+    #[inline]
+    pub fn lookup(&self, string: u32) -> Option<(u32, u32)> {
+        let i = *self.by_string.get(string as usize)?;
+        (i != NONE).then(|| (self.table_id[i as usize], self.pair[i as usize]))
+    }
+
+    pub fn pair_count(&self) -> usize {
+        self.pair.iter().copied().max().map_or(0, |m| m as usize + 1)
+    }
+}
+
+/// True for the node that heads the user's object graph: anything the root points at
+/// that is not synthetic (in Node, the global object), or a DOM trees root.
+pub fn is_user_root(g: &HeapGraph, node: u32) -> bool {
+    g.kind(node) != NodeKind::Synthetic || is_dom_trees_root(g, node)
+}
+
+fn is_dom_trees_root(g: &HeapGraph, node: u32) -> bool {
+    g.kind(node) == NodeKind::Synthetic && g.name_bytes(node) == b"(Document DOM trees)"
+}
+
+/// Nodes reachable over non-weak edges from the root's shortcut targets (and DOM tree
+/// roots): the "page-owned" objects, as opposed to what only the debugger or VM holds.
+pub fn page_owned(g: &HeapGraph) -> BitSet {
+    let mut flags = BitSet::new(g.node_count());
+    let mut stack = Vec::new();
+    for e in g.edges(g.root) {
+        let to = g.edge_to[e as usize];
+        let entry = match g.edge_kind(e) {
+            EdgeKind::Element => is_dom_trees_root(g, to),
+            EdgeKind::Shortcut => true,
+            _ => false,
+        };
+        if entry {
+            flags.set(to);
+            stack.push(to);
+        }
+    }
+    while let Some(n) = stack.pop() {
+        for e in g.edges(n) {
+            let to = g.edge_to[e as usize];
+            if flags.get(to) || g.edge_kind(e) == EdgeKind::Weak {
+                continue;
+            }
+            flags.set(to);
+            stack.push(to);
+        }
+    }
+    flags
+}
+
+/// The edges that count for dominance: not weak, not self edges, not a WeakMap table's
+/// own edge to a value (the key's edge is kept), no shortcuts except from the root, and
+/// none from an object the page does not own to one it does.
+pub fn essential_edges(g: &HeapGraph, eph: &Ephemerons) -> BitSet {
+    let page = page_owned(g);
+    let mut bits = BitSet::new(g.edge_count());
+    for src in 0..g.node_count() as u32 {
+        let src_page = page.get(src);
+        for e in g.edges(src) {
+            let kind = g.edge_kind(e);
+            if kind == EdgeKind::Weak {
+                continue;
+            }
+            if kind == EdgeKind::Internal {
+                if let Some((table, _)) = eph.lookup(g.edge_name[e as usize]) {
+                    if table == g.node_id[src as usize] {
+                        continue;
+                    }
+                }
+            }
+            let to = g.edge_to[e as usize];
+            if to == src {
+                continue;
+            }
+            if src != g.root {
+                if kind == EdgeKind::Shortcut {
+                    continue;
+                }
+                if page.get(to) && !src_page {
+                    continue;
+                }
+            }
+            bits.set(e);
+        }
+    }
+    bits
+}

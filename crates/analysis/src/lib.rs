@@ -1,0 +1,107 @@
+//! Analyses of a heap graph, each matching Chrome DevTools' heap snapshot engine:
+//! shallow sizes, distances, dominators, retained sizes, classes, the class summary and
+//! retainer paths.
+
+mod bits;
+pub mod classes;
+pub mod distances;
+pub mod dominators;
+pub mod edges;
+pub mod paths;
+pub mod retainers;
+pub mod scripts;
+pub mod shallow;
+pub mod summary;
+pub mod text;
+
+use std::collections::HashMap;
+
+use heaphound_snapshot::{HeapGraph, NodeKind};
+
+pub use bits::BitSet;
+pub use classes::{ClassInfo, Classes, ScriptPosition};
+pub use distances::{BASE_SYSTEM_DISTANCE, UNREACHABLE};
+pub use dominators::Dominated;
+pub use retainers::Retainers;
+pub use summary::{summarize, ClassSummary};
+
+/// Everything the Summary, Containment and Retainers views need, computed once.
+pub struct Analysis {
+    pub root: u32,
+    /// Self sizes after DevTools' ownership folding (what the Summary calls shallow size).
+    pub shallow: Vec<u32>,
+    pub retainers: Retainers,
+    pub distance: Vec<u32>,
+    pub dominator: Vec<u32>,
+    pub retained: Vec<u64>,
+    pub dominated: Dominated,
+    pub classes: Classes,
+    /// The root's retained size plus bytes V8 reports outside the graph.
+    pub total_size: u64,
+    /// Nodes no essential path from the root reaches (DevTools warns about these).
+    pub unreachable: u32,
+}
+
+impl Analysis {
+    /// Runs all analyses; `step` is told the name of each phase as it starts.
+    pub fn new(g: &HeapGraph, step: &mut dyn FnMut(&'static str)) -> Analysis {
+        step("building retainers");
+        let retainers = Retainers::build(g);
+        step("classifying edges");
+        let eph = edges::Ephemerons::build(g);
+        let essential = edges::essential_edges(g, &eph);
+        step("computing shallow sizes");
+        let shallow = shallow::shallow_sizes(g);
+        step("computing dominators");
+        let dom = dominators::compute(g, &retainers, &essential);
+        drop(essential);
+        step("computing retained sizes");
+        let retained = dominators::retained_sizes(&dom, &shallow);
+        let dominated = Dominated::build(&dom.idom, g.root);
+        step("computing distances");
+        let distance = distances::distances(g, &eph);
+        step("naming classes");
+        let detached = classes::propagate_detachedness(g);
+        let classes = classes::classify(g, detached);
+        Analysis {
+            root: g.root,
+            total_size: retained[g.root as usize] + g.extra_native_bytes,
+            shallow,
+            retainers,
+            distance,
+            dominator: dom.idom,
+            retained,
+            dominated,
+            classes,
+            unreachable: dom.unreachable,
+        }
+    }
+
+    pub fn class_name(&self, node: u32) -> &str {
+        &self.classes.classes[self.classes.of_node[node as usize] as usize].name
+    }
+
+    /// The name DevTools shows for one object: `{a, b}` labels for plain objects, the
+    /// text of concatenated strings, "Detached …" for detached natives, else V8's name.
+    pub fn display_name(&self, g: &HeapGraph, node: u32) -> String {
+        match g.kind(node) {
+            NodeKind::ConsString => text::cons_string_text(g, node),
+            NodeKind::Object if classes::is_plain_object(g, node) => {
+                text::plain_object_name(g, node)
+            }
+            NodeKind::Native if self.classes.detached.get(node) => {
+                format!("Detached {}", g.name(node))
+            }
+            _ => g.name(node).into_owned(),
+        }
+    }
+}
+
+/// Index from V8 object id to node ordinal.
+pub fn id_index(g: &HeapGraph) -> HashMap<u32, u32> {
+    g.node_id
+        .iter()
+        .enumerate()
+        .map(|(i, &id)| (id, i as u32))
+        .collect()
+}

@@ -1,0 +1,39 @@
+pub mod dominators;
+pub mod inspect;
+pub mod objects;
+pub mod retainers;
+pub mod summary;
+
+use std::io::Write;
+
+use anyhow::{bail, Result};
+use heaphound_report::Style;
+
+pub struct Ctx {
+    pub quiet: bool,
+    pub style: Style,
+}
+
+/// Writes a command's output; a closed pipe (`| head`) is not an error.
+pub fn emit(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => Ok(r?),
+    }
+}
+
+pub fn emit_json(v: &serde_json::Value) -> Result<()> {
+    let mut s = serde_json::to_string_pretty(v)?;
+    s.push('\n');
+    emit(&s)
+}
+
+/// Object ids are written `@123` as in DevTools; the `@` is optional.
+pub fn parse_object_id(s: &str) -> Result<u32> {
+    let digits = s.strip_prefix('@').unwrap_or(s);
+    match digits.parse::<u32>() {
+        Ok(v) => Ok(v),
+        Err(_) => bail!("'{s}' is not an object id (expected @ followed by a number, e.g. @12345)"),
+    }
+}

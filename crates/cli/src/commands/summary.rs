@@ -1,0 +1,72 @@
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::ValueEnum;
+use heaphound_report::summary::{self, SortKey, SummaryDoc};
+
+use super::{emit, emit_json, Ctx};
+use crate::load::{load, InputError};
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Sort {
+    Retained,
+    Shallow,
+    Count,
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Heap snapshot (.heapsnapshot or .heapsnapshot.gz); `-` reads stdin.
+    pub file: String,
+    /// Show only the N largest classes.
+    #[arg(long)]
+    pub top: Option<usize>,
+    /// Order of the rows.
+    #[arg(long, value_enum, default_value = "retained")]
+    pub sort: Sort,
+    /// Keep classes whose name matches this regular expression.
+    #[arg(long)]
+    pub filter: Option<String>,
+    /// Print one JSON document instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
+    let filter = match &args.filter {
+        Some(f) => Some(
+            regex::Regex::new(f)
+                .map_err(|e| InputError(format!("--filter: invalid regular expression: {e}")))
+                .context("bad arguments")?,
+        ),
+        None => None,
+    };
+    let l = load(&args.file, ctx.quiet)?;
+    let (g, a) = (&l.graph, &l.analysis);
+    let mut rows = heaphound_analysis::summarize(a);
+    let total_classes = rows.len();
+    if let Some(re) = &filter {
+        rows.retain(|r| re.is_match(&a.classes.classes[r.class as usize].name));
+    }
+    let key = match args.sort {
+        Sort::Retained => SortKey::Retained,
+        Sort::Shallow => SortKey::Shallow,
+        Sort::Count => SortKey::Count,
+    };
+    summary::sort_rows(a, &mut rows, key);
+    if let Some(n) = args.top {
+        rows.truncate(n);
+    }
+    let scripts = heaphound_analysis::scripts::script_names(g);
+    let doc = SummaryDoc {
+        file: &l.label,
+        rows: &rows,
+        total_classes,
+    };
+    if args.json {
+        emit_json(&summary::to_json(g, a, &doc, &scripts))?;
+    } else {
+        emit(&summary::to_text(g, a, &doc, &scripts, &ctx.style))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

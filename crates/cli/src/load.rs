@@ -1,0 +1,129 @@
+//! Loading a snapshot for a command: path or stdin, a progress bar when it is worth one,
+//! and errors that name the file.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use heaphound_analysis::Analysis;
+use heaphound_snapshot::{HeapGraph, Progress};
+
+/// Files smaller than this load too fast for a bar to help.
+const BAR_THRESHOLD: u64 = 4 << 20;
+
+pub struct Loaded {
+    pub graph: HeapGraph,
+    pub analysis: Analysis,
+    pub label: String,
+}
+
+/// An input the user named was unreadable or malformed: exit code 2.
+#[derive(Debug)]
+pub struct InputError(pub String);
+
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for InputError {}
+
+pub fn load(path: &str, quiet: bool) -> Result<Loaded> {
+    let label = if path == "-" { "<stdin>".to_string() } else { path.to_string() };
+    let show = !quiet && std::io::stderr().is_terminal() && std::env::var_os("NO_PROGRESS").is_none();
+    let mut bar = Bar::new(show, &label);
+    let started = Instant::now();
+    let graph = if path == "-" {
+        let stdin = std::io::stdin().lock();
+        heaphound_snapshot::read_reader(stdin, None, &mut |p| bar.update(p))
+    } else {
+        let p = Path::new(path);
+        if p.is_dir() {
+            return Err(InputError(format!("{label}: is a directory, not a heap snapshot")).into());
+        }
+        heaphound_snapshot::read_path(p, &mut |p| bar.update(p))
+    };
+    bar.finish();
+    let graph = graph.map_err(|e| InputError(format!("{label}: {e}")))?;
+    let mut phase = |name: &'static str| bar.phase(name);
+    let analysis = Analysis::new(&graph, &mut phase);
+    bar.done(started);
+    Ok(Loaded {
+        graph,
+        analysis,
+        label,
+    })
+}
+
+/// Reads all of stdin or a file (for small JSON inputs).
+#[allow(dead_code)]
+pub fn read_all(path: &str) -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    if path == "-" {
+        std::io::stdin().read_to_end(&mut buf)?;
+    } else {
+        buf = std::fs::read(path).with_context(|| format!("{path}: cannot read"))?;
+    }
+    Ok(buf)
+}
+
+/// A one-line progress bar on stderr, drawn only on a terminal and for big inputs.
+struct Bar {
+    enabled: bool,
+    label: String,
+    last_pct: i32,
+    drawn: bool,
+}
+
+impl Bar {
+    fn new(enabled: bool, label: &str) -> Bar {
+        Bar {
+            enabled,
+            label: label.to_string(),
+            last_pct: -1,
+            drawn: false,
+        }
+    }
+
+    fn update(&mut self, p: Progress) {
+        if !self.enabled {
+            return;
+        }
+        let Some(total) = p.total.filter(|&t| t >= BAR_THRESHOLD) else { return };
+        let pct = ((p.done as f64 / total as f64) * 100.0).min(100.0) as i32;
+        if pct == self.last_pct {
+            return;
+        }
+        self.last_pct = pct;
+        let filled = (pct / 4) as usize;
+        eprint!(
+            "\r\x1b[2Kreading {} [{}{}] {pct:3}%",
+            self.label,
+            "#".repeat(filled),
+            "-".repeat(25 - filled)
+        );
+        let _ = std::io::stderr().flush();
+        self.drawn = true;
+    }
+
+    fn phase(&mut self, name: &str) {
+        if self.drawn {
+            eprint!("\r\x1b[2K{}: {name}…", self.label);
+            let _ = std::io::stderr().flush();
+        }
+    }
+
+    fn finish(&mut self) {}
+
+    fn done(&mut self, started: Instant) {
+        if self.drawn {
+            eprintln!(
+                "\r\x1b[2K{}: analysed in {:.1}s",
+                self.label,
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! heaphound: find memory leaks in Node.js processes.
+
+mod commands;
+mod load;
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "heaphound", version, about = "Find memory leaks in Node.js heap snapshots")]
+struct Cli {
+    /// Print no progress on stderr.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Objects grouped by class: count, shallow and retained size (DevTools' Summary).
+    Summary(commands::summary::Args),
+    /// The dominator tree from the root: who keeps the most memory alive.
+    Dominators(commands::dominators::Args),
+    /// The shortest retainer paths from GC roots to one object.
+    Retainers(commands::retainers::Args),
+    /// One object: its fields, outgoing edges, retainers and source location.
+    Inspect(commands::inspect::Args),
+    /// The largest objects by retained size.
+    Objects(commands::objects::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let ctx = commands::Ctx {
+        quiet: cli.quiet,
+        style: heaphound_report::Style {
+            color: std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal(),
+        },
+    };
+    let result = match cli.command {
+        Command::Summary(a) => commands::summary::run(&ctx, a),
+        Command::Dominators(a) => commands::dominators::run(&ctx, a),
+        Command::Retainers(a) => commands::retainers::run(&ctx, a),
+        Command::Inspect(a) => commands::inspect::run(&ctx, a),
+        Command::Objects(a) => commands::objects::run(&ctx, a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            let _ = std::io::stdout().flush();
+            // One line: the chain of contexts, outermost first.
+            let msg = e
+                .chain()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(": ");
+            eprintln!("heaphound: error: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}

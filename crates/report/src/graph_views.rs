@@ -1,0 +1,1 @@
+use heaphound_analysis::Analysis;

@@ -1,0 +1,11 @@
+//! Renders heaphound's results: aligned terminal tables and the JSON documents that
+//! `--json` prints. JSON field names are a promise to users' scripts: extend, never break.
+
+pub mod format;
+pub mod graph_views;
+pub mod summary;
+
+pub use format::{group, human_delta, human_size, Align, Style, Table};
+
+/// Version of every JSON document heaphound prints.
+pub const SCHEMA_VERSION: u32 = 1;

@@ -1,0 +1,704 @@
+//! Turns the JSON text of a `.heapsnapshot` into a `HeapGraph` in one forward pass.
+//! Field positions come from `snapshot.meta`, never from assumptions: Node versions differ.
+
+use std::io::Read;
+
+use serde_json::Value;
+
+use crate::error::SnapshotError;
+use crate::graph::{EdgeKind, HeapGraph, Location, Meta, NodeKind, TraceFunction, TraceTree};
+use crate::scanner::Scanner;
+use crate::strings::StringsBuilder;
+
+type Result<T> = std::result::Result<T, SnapshotError>;
+
+/// The parts of `"snapshot": {...}` the reader needs.
+struct Header {
+    meta: Meta,
+    node_count: u64,
+    edge_count: u64,
+    root_index: Option<u64>,
+    extra_native_bytes: u64,
+}
+
+/// Where each node field goes.
+#[derive(Clone, Copy)]
+enum NodeSlot {
+    Type,
+    Name,
+    Id,
+    SelfSize,
+    EdgeCount,
+    TraceNodeId,
+    Detachedness,
+    Ignore,
+}
+
+#[derive(Clone, Copy)]
+enum EdgeSlot {
+    Type,
+    Name,
+    To,
+    Ignore,
+}
+
+pub(crate) fn parse<R: Read>(
+    reader: R,
+    size_hint: Option<u64>,
+    progress: &mut dyn FnMut(),
+) -> Result<HeapGraph> {
+    let mut sc = Scanner::new(reader, progress);
+    match sc.next_token_or_eof()? {
+        None => return Err(SnapshotError::Empty),
+        Some(b'{') => {}
+        Some(_) => {
+            return Err(SnapshotError::NotASnapshot(
+                "it does not start with a JSON object".into(),
+            ))
+        }
+    }
+    sc.expect(b'{', "the top-level object")?;
+
+    let mut g = HeapGraph::default();
+    let mut header: Option<Header> = None;
+    let mut edge_counts: Vec<u32> = Vec::new();
+    let mut seen_nodes = false;
+    let mut seen_edges = false;
+    let mut seen_strings = false;
+    let mut raw_locations: Vec<u32> = Vec::new();
+
+    if sc.next_token("the top-level object")? == b'}' {
+        return Err(SnapshotError::NotASnapshot("the JSON object is empty".into()));
+    }
+    loop {
+        let key = sc.string("a top-level key")?;
+        sc.expect(b':', "a top-level key")?;
+        match key.as_slice() {
+            b"snapshot" => {
+                let raw = sc.raw_value("the snapshot header", 64 << 20)?;
+                header = Some(parse_header(&raw)?);
+            }
+            b"nodes" => {
+                let h = header_ref(&header, "nodes")?;
+                edge_counts = read_nodes(&mut sc, h, &mut g, size_hint)?;
+                seen_nodes = true;
+            }
+            b"edges" => {
+                let h = header_ref(&header, "edges")?;
+                if !seen_nodes {
+                    return Err(SnapshotError::Layout(
+                        "\"edges\" comes before \"nodes\"".into(),
+                    ));
+                }
+                read_edges(&mut sc, h, &mut g, size_hint)?;
+                seen_edges = true;
+            }
+            b"trace_function_infos" => {
+                let h = header_ref(&header, "trace_function_infos")?;
+                read_trace_functions(&mut sc, h, &mut g)?;
+            }
+            b"trace_tree" => {
+                let h = header_ref(&header, "trace_tree")?;
+                g.trace_tree = read_trace_tree(&mut sc, &h.meta.trace_node_fields)?;
+            }
+            b"samples" => {
+                let h = header_ref(&header, "samples")?;
+                read_samples(&mut sc, h, &mut g)?;
+            }
+            b"locations" => {
+                sc.uint_array("\"locations\"", |_, v| {
+                    raw_locations.push(to_u32(v, "a location field")?);
+                    Ok(())
+                })?;
+            }
+            b"strings" => {
+                let mut sb = StringsBuilder::new();
+                sc.string_array("\"strings\"", &mut sb)?;
+                g.strings = sb.build();
+                seen_strings = true;
+            }
+            _ => sc.skip_value("an unknown top-level value")?,
+        }
+        match sc.next_token("the top-level object")? {
+            b',' => {
+                sc.expect(b',', "the top-level object")?;
+            }
+            b'}' => {
+                sc.expect(b'}', "the top-level object")?;
+                break;
+            }
+            _ => sc.expect(b',', "the top-level object")?,
+        }
+    }
+    if let Some(b) = sc.next_token_or_eof()? {
+        return Err(SnapshotError::Syntax {
+            offset: sc.offset(),
+            context: "the end of the file",
+            message: format!("unexpected data after the snapshot ({:?})", b as char),
+        });
+    }
+
+    let header = header.ok_or_else(|| {
+        SnapshotError::NotASnapshot("there is no \"snapshot\" header".into())
+    })?;
+    for (seen, what) in [
+        (seen_nodes, "nodes"),
+        (seen_edges, "edges"),
+        (seen_strings, "strings"),
+    ] {
+        if !seen {
+            return Err(SnapshotError::NotASnapshot(format!(
+                "there is no \"{what}\" array"
+            )));
+        }
+    }
+    finish(g, header, edge_counts, raw_locations)
+}
+
+fn header_ref<'a>(h: &'a Option<Header>, what: &str) -> Result<&'a Header> {
+    h.as_ref().ok_or_else(|| {
+        SnapshotError::NotASnapshot(format!(
+            "\"{what}\" appears before the \"snapshot\" header"
+        ))
+    })
+}
+
+fn to_u32(v: u64, what: &'static str) -> Result<u32> {
+    u32::try_from(v).map_err(|_| SnapshotError::Layout(format!("{what} {v} does not fit 32 bits")))
+}
+
+fn string_list(v: &Value, what: &str) -> Result<Vec<String>> {
+    let arr = v
+        .as_array()
+        .ok_or_else(|| SnapshotError::Layout(format!("meta.{what} is not a list")))?;
+    arr.iter()
+        .map(|x| {
+            x.as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| SnapshotError::Layout(format!("meta.{what} holds a non-string")))
+        })
+        .collect()
+}
+
+fn parse_header(raw: &[u8]) -> Result<Header> {
+    let v: Value = serde_json::from_slice(raw).map_err(|e| {
+        SnapshotError::NotASnapshot(format!("the \"snapshot\" header is not valid JSON ({e})"))
+    })?;
+    let meta_v = v
+        .get("meta")
+        .ok_or_else(|| SnapshotError::NotASnapshot("the header has no \"meta\"".into()))?;
+    let field = |name: &str| -> Result<Vec<String>> {
+        match meta_v.get(name) {
+            Some(x) => string_list(x, name),
+            None => Ok(Vec::new()),
+        }
+    };
+    let node_fields = field("node_fields")?;
+    let edge_fields = field("edge_fields")?;
+    let types_at = |key: &str, fields: &[String]| -> Result<Vec<String>> {
+        let pos = fields.iter().position(|f| f == "type").ok_or_else(|| {
+            SnapshotError::Layout(format!("meta.{key} has no \"type\" field"))
+        })?;
+        let list = meta_v
+            .get(key)
+            .and_then(|t| t.get(pos))
+            .ok_or_else(|| SnapshotError::Layout(format!("meta.{key} lists no type names")))?;
+        string_list(list, key)
+    };
+    if node_fields.is_empty() || edge_fields.is_empty() {
+        return Err(SnapshotError::NotASnapshot(
+            "the header does not list node_fields and edge_fields".into(),
+        ));
+    }
+    let node_type_names = types_at("node_types", &node_fields)?;
+    let edge_type_names = types_at("edge_types", &edge_fields)?;
+    let count = |key: &str| -> Result<u64> {
+        v.get(key).and_then(Value::as_u64).ok_or_else(|| {
+            SnapshotError::NotASnapshot(format!("the header has no numeric \"{key}\""))
+        })
+    };
+    let meta = Meta {
+        node_fields,
+        node_type_names,
+        edge_fields,
+        edge_type_names,
+        trace_function_info_fields: field("trace_function_info_fields")?,
+        trace_node_fields: field("trace_node_fields")?,
+        sample_fields: field("sample_fields")?,
+        location_fields: field("location_fields")?,
+    };
+    for required in ["type", "name", "id", "self_size", "edge_count"] {
+        if !meta.node_fields.iter().any(|f| f == required) {
+            return Err(SnapshotError::Layout(format!(
+                "node_fields has no \"{required}\""
+            )));
+        }
+    }
+    for required in ["type", "name_or_index", "to_node"] {
+        if !meta.edge_fields.iter().any(|f| f == required) {
+            return Err(SnapshotError::Layout(format!(
+                "edge_fields has no \"{required}\""
+            )));
+        }
+    }
+    if meta.node_type_names.len() > 256 || meta.edge_type_names.len() > 256 {
+        return Err(SnapshotError::Layout("more than 256 node or edge types".into()));
+    }
+    Ok(Header {
+        node_count: count("node_count")?,
+        edge_count: count("edge_count")?,
+        root_index: v.get("root_index").and_then(Value::as_u64),
+        extra_native_bytes: v
+            .get("extra_native_bytes")
+            .and_then(Value::as_f64)
+            .map(|x| x.max(0.0) as u64)
+            .unwrap_or(0),
+        meta,
+    })
+}
+
+/// Pre-sizes a column from a header count, but never beyond what the input could hold: a
+/// broken header must not make us allocate terabytes.
+fn capacity(count: u64, fields: usize, size_hint: Option<u64>) -> usize {
+    let plausible = size_hint
+        .map(|s| s / (2 * fields as u64).max(1))
+        .unwrap_or(1 << 24);
+    count.min(plausible).min(u32::MAX as u64) as usize
+}
+
+fn read_nodes<R: Read>(
+    sc: &mut Scanner<'_, R>,
+    h: &Header,
+    g: &mut HeapGraph,
+    size_hint: Option<u64>,
+) -> Result<Vec<u32>> {
+    let nf = h.meta.node_fields.len();
+    let slots: Vec<NodeSlot> = h
+        .meta
+        .node_fields
+        .iter()
+        .map(|f| match f.as_str() {
+            "type" => NodeSlot::Type,
+            "name" => NodeSlot::Name,
+            "id" => NodeSlot::Id,
+            "self_size" => NodeSlot::SelfSize,
+            "edge_count" => NodeSlot::EdgeCount,
+            "trace_node_id" => NodeSlot::TraceNodeId,
+            "detachedness" => NodeSlot::Detachedness,
+            _ => NodeSlot::Ignore,
+        })
+        .collect();
+    let has_trace = slots.iter().any(|s| matches!(s, NodeSlot::TraceNodeId));
+    let has_detached = slots.iter().any(|s| matches!(s, NodeSlot::Detachedness));
+    let cap = capacity(h.node_count, nf, size_hint);
+    g.node_type.reserve_exact(cap);
+    g.node_name.reserve_exact(cap);
+    g.node_id.reserve_exact(cap);
+    g.node_self_size.reserve_exact(cap);
+    if has_trace {
+        g.node_trace_id.reserve_exact(cap);
+    }
+    if has_detached {
+        g.node_detachedness.reserve_exact(cap);
+    }
+    let mut edge_counts: Vec<u32> = Vec::with_capacity(cap);
+    let type_count = h.meta.node_type_names.len() as u64;
+    let mut field = 0usize;
+    let mut any_trace = false;
+    let mut clamped = 0u64;
+    let total = sc.uint_array("\"nodes\"", |pos, v| {
+        match slots[field] {
+            NodeSlot::Type => {
+                if v >= type_count {
+                    return Err(SnapshotError::BadType {
+                        what: "node",
+                        index: pos / nf as u64,
+                        value: v,
+                        count: type_count,
+                    });
+                }
+                g.node_type.push(v as u8);
+            }
+            NodeSlot::Name => g.node_name.push(to_u32(v, "a node name index")?),
+            NodeSlot::Id => g.node_id.push(to_u32(v, "a node id")?),
+            NodeSlot::SelfSize => {
+                if v > u32::MAX as u64 {
+                    clamped += 1;
+                }
+                g.node_self_size.push(v.min(u32::MAX as u64) as u32);
+            }
+            NodeSlot::EdgeCount => edge_counts.push(to_u32(v, "an edge count")?),
+            NodeSlot::TraceNodeId => {
+                any_trace |= v != 0;
+                g.node_trace_id.push(to_u32(v, "a trace node id")?);
+            }
+            NodeSlot::Detachedness => g.node_detachedness.push(v.min(255) as u8),
+            NodeSlot::Ignore => {}
+        }
+        field += 1;
+        if field == nf {
+            field = 0;
+        }
+        Ok(())
+    })?;
+    let expected = h.node_count * nf as u64;
+    if total != expected {
+        return Err(SnapshotError::CountMismatch {
+            what: "node values",
+            expected,
+            found: total,
+        });
+    }
+    if !any_trace {
+        g.node_trace_id = Vec::new();
+    }
+    g.clamped_self_sizes = clamped;
+    Ok(edge_counts)
+}
+
+fn read_edges<R: Read>(
+    sc: &mut Scanner<'_, R>,
+    h: &Header,
+    g: &mut HeapGraph,
+    size_hint: Option<u64>,
+) -> Result<()> {
+    let ef = h.meta.edge_fields.len();
+    let nf = h.meta.node_fields.len() as u64;
+    let node_count = g.node_type.len() as u64;
+    let slots: Vec<EdgeSlot> = h
+        .meta
+        .edge_fields
+        .iter()
+        .map(|f| match f.as_str() {
+            "type" => EdgeSlot::Type,
+            "name_or_index" => EdgeSlot::Name,
+            "to_node" => EdgeSlot::To,
+            _ => EdgeSlot::Ignore,
+        })
+        .collect();
+    let cap = capacity(h.edge_count, ef, size_hint);
+    g.edge_type.reserve_exact(cap);
+    g.edge_name.reserve_exact(cap);
+    g.edge_to.reserve_exact(cap);
+    let type_count = h.meta.edge_type_names.len() as u64;
+    let mut field = 0usize;
+    let total = sc.uint_array("\"edges\"", |pos, v| {
+        match slots[field] {
+            EdgeSlot::Type => {
+                if v >= type_count {
+                    return Err(SnapshotError::BadType {
+                        what: "edge",
+                        index: pos / ef as u64,
+                        value: v,
+                        count: type_count,
+                    });
+                }
+                g.edge_type.push(v as u8);
+            }
+            EdgeSlot::Name => g.edge_name.push(to_u32(v, "an edge name")?),
+            EdgeSlot::To => {
+                let edge = pos / ef as u64;
+                if v % nf != 0 {
+                    return Err(SnapshotError::BadEdgeTarget {
+                        edge,
+                        target: v,
+                        reason: "not at the start of a node record",
+                    });
+                }
+                if v / nf >= node_count {
+                    return Err(SnapshotError::BadEdgeTarget {
+                        edge,
+                        target: v,
+                        reason: "past the end of the node array",
+                    });
+                }
+                g.edge_to.push((v / nf) as u32);
+            }
+            EdgeSlot::Ignore => {}
+        }
+        field += 1;
+        if field == ef {
+            field = 0;
+        }
+        Ok(())
+    })?;
+    let expected = h.edge_count * ef as u64;
+    if total != expected {
+        return Err(SnapshotError::CountMismatch {
+            what: "edge values",
+            expected,
+            found: total,
+        });
+    }
+    Ok(())
+}
+
+fn read_trace_functions<R: Read>(
+    sc: &mut Scanner<'_, R>,
+    h: &Header,
+    g: &mut HeapGraph,
+) -> Result<()> {
+    let fields = &h.meta.trace_function_info_fields;
+    let mut raw = Vec::new();
+    sc.uint_array("\"trace_function_infos\"", |_, v| {
+        raw.push(v.min(u32::MAX as u64) as u32);
+        Ok(())
+    })?;
+    if fields.is_empty() {
+        return Ok(());
+    }
+    let at = |name: &str| fields.iter().position(|f| f == name);
+    let (fid, name, sname, sid, line, col) = (
+        at("function_id"),
+        at("name"),
+        at("script_name"),
+        at("script_id"),
+        at("line"),
+        at("column"),
+    );
+    let pick = |rec: &[u32], i: Option<usize>| i.map(|i| rec[i]).unwrap_or(0);
+    g.trace_functions = raw
+        .chunks_exact(fields.len())
+        .map(|rec| TraceFunction {
+            function_id: pick(rec, fid),
+            name: pick(rec, name),
+            script_name: pick(rec, sname),
+            script_id: pick(rec, sid),
+            line: pick(rec, line),
+            column: pick(rec, col),
+        })
+        .collect();
+    Ok(())
+}
+
+fn read_samples<R: Read>(sc: &mut Scanner<'_, R>, h: &Header, g: &mut HeapGraph) -> Result<()> {
+    let fields = &h.meta.sample_fields;
+    let mut raw = Vec::new();
+    sc.uint_array("\"samples\"", |_, v| {
+        raw.push(v);
+        Ok(())
+    })?;
+    let n = fields.len().max(1);
+    let ts = fields.iter().position(|f| f == "timestamp_us").unwrap_or(0);
+    let id = fields.iter().position(|f| f == "last_assigned_id").unwrap_or(1);
+    if n < 2 {
+        return Ok(());
+    }
+    g.samples = raw
+        .chunks_exact(n)
+        .map(|r| (r[ts], r[id].min(u32::MAX as u64) as u32))
+        .collect();
+    Ok(())
+}
+
+/// Reads the nested `[id, function_info_index, count, size, [children…], …]` tree without
+/// recursion, into flat arrays with parent links.
+fn read_trace_tree<R: Read>(sc: &mut Scanner<'_, R>, fields: &[String]) -> Result<TraceTree> {
+    const CTX: &str = "\"trace_tree\"";
+    let mut tree = TraceTree::default();
+    let nfields = fields.len();
+    let children = fields.iter().position(|f| f == "children");
+    let (Some(children), true) = (children, nfields > 0) else {
+        sc.skip_value(CTX)?;
+        return Ok(tree);
+    };
+    let at = |name: &str| fields.iter().position(|f| f == name);
+    let (fid, ffi, fcount, fsize) = (at("id"), at("function_info_index"), at("count"), at("size"));
+    // One level per open array: (parent record, field position, current record).
+    let mut levels: Vec<(u32, usize, u32)> = Vec::new();
+    sc.expect(b'[', CTX)?;
+    levels.push((u32::MAX, 0, u32::MAX));
+    let mut number = Vec::new();
+    while let Some(level) = levels.last_mut() {
+        let b = sc.next_token(CTX)?;
+        match b {
+            b',' => {
+                sc.expect(b',', CTX)?;
+            }
+            b']' => {
+                sc.expect(b']', CTX)?;
+                levels.pop();
+                if let Some(parent) = levels.last_mut() {
+                    parent.1 = (parent.1 + 1) % nfields;
+                }
+            }
+            b'[' => {
+                if level.1 != children || level.2 == u32::MAX {
+                    return Err(SnapshotError::Syntax {
+                        offset: sc.offset(),
+                        context: CTX,
+                        message: "a nested list where a number belongs".into(),
+                    });
+                }
+                sc.expect(b'[', CTX)?;
+                let parent = level.2;
+                levels.push((parent, 0, u32::MAX));
+            }
+            b'0'..=b'9' => {
+                number.clear();
+                let raw = sc.raw_value(CTX, 32)?;
+                number.extend_from_slice(&raw);
+                let v: u64 = std::str::from_utf8(&number)
+                    .ok()
+                    .and_then(|s| s.parse().ok())
+                    .ok_or_else(|| SnapshotError::Syntax {
+                        offset: sc.offset(),
+                        context: CTX,
+                        message: "bad number".into(),
+                    })?;
+                if level.1 == children {
+                    return Err(SnapshotError::Syntax {
+                        offset: sc.offset(),
+                        context: CTX,
+                        message: "a number where the children list belongs".into(),
+                    });
+                }
+                if level.1 == 0 {
+                    level.2 = tree.id.len() as u32;
+                    tree.id.push(0);
+                    tree.function_info.push(0);
+                    tree.count.push(0);
+                    tree.size.push(0);
+                    tree.parent.push(level.0);
+                }
+                let rec = level.2 as usize;
+                let pos = Some(level.1);
+                if pos == fid {
+                    tree.id[rec] = v.min(u32::MAX as u64) as u32;
+                } else if pos == ffi {
+                    tree.function_info[rec] = v.min(u32::MAX as u64) as u32;
+                } else if pos == fcount {
+                    tree.count[rec] = v.min(u32::MAX as u64) as u32;
+                } else if pos == fsize {
+                    tree.size[rec] = v;
+                }
+                level.1 = (level.1 + 1) % nfields;
+            }
+            _ => {
+                return Err(SnapshotError::Syntax {
+                    offset: sc.offset(),
+                    context: CTX,
+                    message: format!("unexpected {:?}", b as char),
+                })
+            }
+        }
+    }
+    Ok(tree)
+}
+
+fn finish(
+    mut g: HeapGraph,
+    h: Header,
+    edge_counts: Vec<u32>,
+    raw_locations: Vec<u32>,
+) -> Result<HeapGraph> {
+    let n = g.node_type.len();
+    let nf = h.meta.node_fields.len() as u64;
+
+    // Edges are grouped by source in node order, so node i's edges start at the prefix sum.
+    let mut first_edge = Vec::with_capacity(n + 1);
+    let mut acc: u64 = 0;
+    for &c in &edge_counts {
+        first_edge.push(acc as u32);
+        acc += c as u64;
+        if acc > u32::MAX as u64 {
+            return Err(SnapshotError::Layout("more than 4 billion edges".into()));
+        }
+    }
+    first_edge.push(acc as u32);
+    if acc != g.edge_type.len() as u64 {
+        return Err(SnapshotError::CountMismatch {
+            what: "edges (the sum of the nodes' edge_count)",
+            expected: acc,
+            found: g.edge_type.len() as u64,
+        });
+    }
+    g.first_edge = first_edge;
+
+    let nstrings = g.strings.len() as u64;
+    if let Some((i, &s)) = g
+        .node_name
+        .iter()
+        .enumerate()
+        .find(|(_, &s)| s as u64 >= nstrings)
+    {
+        return Err(SnapshotError::BadStringIndex {
+            what: "node",
+            index: i as u64,
+            string: s as u64,
+            count: nstrings,
+        });
+    }
+    g.node_kinds = h
+        .meta
+        .node_type_names
+        .iter()
+        .map(|s| NodeKind::from_name(s))
+        .collect();
+    g.edge_kinds = h
+        .meta
+        .edge_type_names
+        .iter()
+        .map(|s| EdgeKind::from_name(s))
+        .collect();
+    for e in 0..g.edge_type.len() {
+        if g.edge_kinds[g.edge_type[e] as usize].has_string_name()
+            && g.edge_name[e] as u64 >= nstrings
+        {
+            return Err(SnapshotError::BadStringIndex {
+                what: "edge",
+                index: e as u64,
+                string: g.edge_name[e] as u64,
+                count: nstrings,
+            });
+        }
+    }
+
+    if let Some(ri) = h.root_index {
+        if ri % nf != 0 || ri / nf >= n as u64 {
+            return Err(SnapshotError::Layout(format!(
+                "root_index {ri} is not a node"
+            )));
+        }
+        g.root = (ri / nf) as u32;
+    }
+    if n == 0 {
+        return Err(SnapshotError::NotASnapshot("it has no nodes".into()));
+    }
+
+    let lf = &h.meta.location_fields;
+    if !lf.is_empty() && !raw_locations.is_empty() {
+        let at = |name: &str| lf.iter().position(|f| f == name);
+        let (oi, sid, line, col) = (
+            at("object_index"),
+            at("script_id"),
+            at("line"),
+            at("column"),
+        );
+        let Some(oi) = oi else {
+            return Err(SnapshotError::Layout(
+                "location_fields has no \"object_index\"".into(),
+            ));
+        };
+        let pick = |rec: &[u32], i: Option<usize>| i.map(|i| rec[i]).unwrap_or(0);
+        g.locations.reserve_exact(raw_locations.len() / lf.len());
+        for rec in raw_locations.chunks_exact(lf.len()) {
+            let idx = rec[oi] as u64;
+            if idx % nf != 0 || idx / nf >= n as u64 {
+                return Err(SnapshotError::Layout(format!(
+                    "a location names node index {idx}, which is not a node"
+                )));
+            }
+            g.locations.push(Location {
+                node: (idx / nf) as u32,
+                script_id: pick(rec, sid),
+                line: pick(rec, line),
+                column: pick(rec, col),
+            });
+        }
+    }
+
+    g.meta = h.meta;
+    g.extra_native_bytes = h.extra_native_bytes;
+    Ok(g)
+}

@@ -1,0 +1,507 @@
+//! A forward-only byte scanner over any `Read`, specialised for the shapes a heap snapshot
+//! uses: long arrays of unsigned integers, an array of strings, and small JSON values.
+//! The integer and string loops work on the buffered bytes directly because they see every
+//! byte of a multi-gigabyte file.
+
+use std::io::{ErrorKind, Read};
+
+use crate::error::SnapshotError;
+use crate::strings::StringsBuilder;
+
+const BUF_SIZE: usize = 1 << 20;
+
+pub(crate) struct Scanner<'p, R: Read> {
+    reader: R,
+    buf: Box<[u8]>,
+    pos: usize,
+    len: usize,
+    /// Absolute offset of `buf[0]` in the decompressed text.
+    base: u64,
+    eof: bool,
+    progress: &'p mut dyn FnMut(),
+}
+
+type Result<T> = std::result::Result<T, SnapshotError>;
+
+#[inline]
+fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\n' | b'\r' | b'\t')
+}
+
+impl<'p, R: Read> Scanner<'p, R> {
+    pub fn new(reader: R, progress: &'p mut dyn FnMut()) -> Self {
+        Scanner {
+            reader,
+            buf: vec![0u8; BUF_SIZE].into_boxed_slice(),
+            pos: 0,
+            len: 0,
+            base: 0,
+            eof: false,
+            progress,
+        }
+    }
+
+    pub fn offset(&self) -> u64 {
+        self.base + self.pos as u64
+    }
+
+    /// Refills the buffer once it is used up. Returns false at the end of input.
+    fn fill(&mut self) -> Result<bool> {
+        if self.pos < self.len {
+            return Ok(true);
+        }
+        if self.eof {
+            return Ok(false);
+        }
+        self.base += self.len as u64;
+        self.pos = 0;
+        self.len = 0;
+        loop {
+            match self.reader.read(&mut self.buf) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(false);
+                }
+                Ok(n) => {
+                    self.len = n;
+                    (self.progress)();
+                    return Ok(true);
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => return Err(classify_io(e)),
+            }
+        }
+    }
+
+    pub fn peek(&mut self) -> Result<Option<u8>> {
+        if self.fill()? {
+            Ok(Some(self.buf[self.pos]))
+        } else {
+            Ok(None)
+        }
+    }
+
+    fn bump(&mut self) {
+        self.pos += 1;
+    }
+
+    fn truncated(&self, context: &'static str) -> SnapshotError {
+        SnapshotError::Truncated {
+            offset: self.offset(),
+            context,
+        }
+    }
+
+    fn syntax(&self, context: &'static str, message: impl Into<String>) -> SnapshotError {
+        SnapshotError::Syntax {
+            offset: self.offset(),
+            context,
+            message: message.into(),
+        }
+    }
+
+    /// Skips white space and returns the next byte without consuming it.
+    pub fn next_token(&mut self, context: &'static str) -> Result<u8> {
+        loop {
+            if !self.fill()? {
+                return Err(self.truncated(context));
+            }
+            while self.pos < self.len {
+                let b = self.buf[self.pos];
+                if !is_ws(b) {
+                    return Ok(b);
+                }
+                self.pos += 1;
+            }
+        }
+    }
+
+    /// Like `next_token`, but end of input is not an error.
+    pub fn next_token_or_eof(&mut self) -> Result<Option<u8>> {
+        loop {
+            if !self.fill()? {
+                return Ok(None);
+            }
+            while self.pos < self.len {
+                let b = self.buf[self.pos];
+                if !is_ws(b) {
+                    return Ok(Some(b));
+                }
+                self.pos += 1;
+            }
+        }
+    }
+
+    pub fn expect(&mut self, want: u8, context: &'static str) -> Result<()> {
+        let b = self.next_token(context)?;
+        if b != want {
+            return Err(self.syntax(
+                context,
+                format!("expected '{}', found {}", want as char, describe(b)),
+            ));
+        }
+        self.bump();
+        Ok(())
+    }
+
+    /// Reads a JSON string and decodes it (used for object keys).
+    pub fn string(&mut self, context: &'static str) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        self.expect(b'"', context)?;
+        self.string_body(&mut out, context)?;
+        Ok(out)
+    }
+
+    /// Decodes the rest of a JSON string (after its opening quote) onto `out`, keeping lone
+    /// UTF-16 surrogates as WTF-8 so that no string of V8's is ever refused.
+    fn string_body(&mut self, out: &mut Vec<u8>, context: &'static str) -> Result<()> {
+        loop {
+            if !self.fill()? {
+                return Err(self.truncated(context));
+            }
+            let chunk = &self.buf[self.pos..self.len];
+            let stop = chunk.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20);
+            match stop {
+                None => {
+                    out.extend_from_slice(chunk);
+                    self.pos = self.len;
+                }
+                Some(i) => {
+                    out.extend_from_slice(&chunk[..i]);
+                    let b = chunk[i];
+                    self.pos += i + 1;
+                    match b {
+                        b'"' => return Ok(()),
+                        b'\\' => self.escape(out, context)?,
+                        _ => {
+                            self.pos -= 1;
+                            return Err(self.syntax(context, "control character inside a string"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn byte(&mut self, context: &'static str) -> Result<u8> {
+        if !self.fill()? {
+            return Err(self.truncated(context));
+        }
+        let b = self.buf[self.pos];
+        self.pos += 1;
+        Ok(b)
+    }
+
+    fn hex4(&mut self, context: &'static str) -> Result<u32> {
+        let mut v = 0u32;
+        for _ in 0..4 {
+            let b = self.byte(context)?;
+            let d = match b {
+                b'0'..=b'9' => b - b'0',
+                b'a'..=b'f' => b - b'a' + 10,
+                b'A'..=b'F' => b - b'A' + 10,
+                _ => {
+                    self.pos -= 1;
+                    return Err(self.syntax(context, "bad \\u escape"));
+                }
+            };
+            v = v * 16 + d as u32;
+        }
+        Ok(v)
+    }
+
+    fn escape(&mut self, out: &mut Vec<u8>, context: &'static str) -> Result<()> {
+        let b = self.byte(context)?;
+        let c = match b {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            b'/' => b'/',
+            b'b' => 8,
+            b'f' => 12,
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
+            b'u' => {
+                let unit = self.hex4(context)?;
+                let cp = if (0xD800..0xDC00).contains(&unit) {
+                    // A high surrogate pairs with an immediately following \uDC00-\uDFFF.
+                    if self.peek()? == Some(b'\\') {
+                        self.bump();
+                        if self.peek()? == Some(b'u') {
+                            self.bump();
+                            let low = self.hex4(context)?;
+                            if (0xDC00..0xE000).contains(&low) {
+                                0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00)
+                            } else {
+                                // Two escapes that do not pair: each stands on its own.
+                                push_wtf8(out, unit);
+                                push_wtf8(out, low);
+                                return Ok(());
+                            }
+                        } else {
+                            push_wtf8(out, unit);
+                            return self.escape(out, context);
+                        }
+                    } else {
+                        unit
+                    }
+                } else {
+                    unit
+                };
+                push_wtf8(out, cp);
+                return Ok(());
+            }
+            other => {
+                self.pos -= 1;
+                return Err(self.syntax(
+                    context,
+                    format!("unknown escape \\{}", other as char),
+                ));
+            }
+        };
+        out.push(c);
+        Ok(())
+    }
+
+    /// Reads `[` u64, u64, … `]`, handing each value to `sink` with its position.
+    pub fn uint_array(
+        &mut self,
+        context: &'static str,
+        mut sink: impl FnMut(u64, u64) -> Result<()>,
+    ) -> Result<u64> {
+        self.expect(b'[', context)?;
+        let mut count: u64 = 0;
+        let mut cur: u64 = 0;
+        // 0: expecting a value or ']' (just after '['), 1: inside digits,
+        // 2: after a value (expecting ',' or ']'), 3: after ',' (expecting a value)
+        let mut state = 0u8;
+        loop {
+            if !self.fill()? {
+                return Err(self.truncated(context));
+            }
+            let mut i = self.pos;
+            let len = self.len;
+            while i < len {
+                let b = self.buf[i];
+                i += 1;
+                let d = b.wrapping_sub(b'0');
+                if d < 10 {
+                    if state == 2 {
+                        self.pos = i - 1;
+                        return Err(self.syntax(context, "missing ',' between numbers"));
+                    }
+                    cur = match cur.checked_mul(10).and_then(|v| v.checked_add(d as u64)) {
+                        Some(v) => v,
+                        None => {
+                            self.pos = i - 1;
+                            return Err(self.syntax(context, "number too large"));
+                        }
+                    };
+                    state = 1;
+                    continue;
+                }
+                match b {
+                    b',' => {
+                        if state == 1 || state == 2 {
+                            if state == 1 {
+                                sink(count, cur)?;
+                                count += 1;
+                                cur = 0;
+                            }
+                            state = 3;
+                        } else {
+                            self.pos = i - 1;
+                            return Err(self.syntax(context, "unexpected ','"));
+                        }
+                    }
+                    b']' => {
+                        if state == 3 {
+                            self.pos = i - 1;
+                            return Err(self.syntax(context, "trailing ','"));
+                        }
+                        if state == 1 {
+                            sink(count, cur)?;
+                            count += 1;
+                        }
+                        self.pos = i;
+                        return Ok(count);
+                    }
+                    b' ' | b'\n' | b'\r' | b'\t' => {
+                        if state == 1 {
+                            sink(count, cur)?;
+                            count += 1;
+                            cur = 0;
+                            state = 2;
+                        }
+                    }
+                    _ => {
+                        self.pos = i - 1;
+                        return Err(self.syntax(
+                            context,
+                            format!("expected an unsigned integer, found {}", describe(b)),
+                        ));
+                    }
+                }
+            }
+            self.pos = len;
+        }
+    }
+
+    /// Reads an array of strings into `strings`.
+    pub fn string_array(
+        &mut self,
+        context: &'static str,
+        strings: &mut StringsBuilder,
+    ) -> Result<()> {
+        self.expect(b'[', context)?;
+        if self.next_token(context)? == b']' {
+            self.bump();
+            return Ok(());
+        }
+        loop {
+            self.expect(b'"', context)?;
+            self.string_body(strings.bytes_mut(), context)?;
+            strings.finish_one();
+            match self.next_token(context)? {
+                b',' => self.bump(),
+                b']' => {
+                    self.bump();
+                    return Ok(());
+                }
+                b => {
+                    return Err(self.syntax(
+                        context,
+                        format!("expected ',' or ']', found {}", describe(b)),
+                    ))
+                }
+            }
+        }
+    }
+
+    /// Copies the raw text of one JSON value (object, array, string or scalar).
+    pub fn raw_value(&mut self, context: &'static str, limit: usize) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        self.walk_value(context, Some(&mut out), limit)?;
+        Ok(out)
+    }
+
+    pub fn skip_value(&mut self, context: &'static str) -> Result<()> {
+        self.walk_value(context, None, usize::MAX)
+    }
+
+    /// Walks one JSON value by tracking bracket depth and string state; the content is
+    /// validated later by whoever parses the copy.
+    fn walk_value(
+        &mut self,
+        context: &'static str,
+        mut out: Option<&mut Vec<u8>>,
+        limit: usize,
+    ) -> Result<()> {
+        let first = self.next_token(context)?;
+        let mut depth: u64 = 0;
+        let mut in_str = false;
+        let mut escaped = false;
+        let scalar = !matches!(first, b'{' | b'[' | b'"');
+        loop {
+            if !self.fill()? {
+                if scalar && depth == 0 {
+                    return Ok(());
+                }
+                return Err(self.truncated(context));
+            }
+            let start = self.pos;
+            let mut i = self.pos;
+            let mut done = false;
+            while i < self.len {
+                let b = self.buf[i];
+                if in_str {
+                    if escaped {
+                        escaped = false;
+                    } else if b == b'\\' {
+                        escaped = true;
+                    } else if b == b'"' {
+                        in_str = false;
+                        if depth == 0 {
+                            i += 1;
+                            done = true;
+                            break;
+                        }
+                    }
+                } else if scalar {
+                    if matches!(b, b',' | b'}' | b']') || is_ws(b) {
+                        done = true;
+                        break;
+                    }
+                } else {
+                    match b {
+                        b'"' => in_str = true,
+                        b'{' | b'[' => depth += 1,
+                        b'}' | b']' => {
+                            if depth == 0 {
+                                self.pos = i;
+                                return Err(self.syntax(context, "unbalanced brackets"));
+                            }
+                            depth -= 1;
+                            if depth == 0 {
+                                i += 1;
+                                done = true;
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                i += 1;
+            }
+            if let Some(o) = out.as_deref_mut() {
+                o.extend_from_slice(&self.buf[start..i]);
+                if o.len() > limit {
+                    return Err(self.syntax(context, "value is unreasonably large"));
+                }
+            }
+            self.pos = i;
+            if done {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Encodes a code point, or a lone surrogate, in (generalised) UTF-8.
+pub(crate) fn push_wtf8(out: &mut Vec<u8>, cp: u32) {
+    if cp < 0x80 {
+        out.push(cp as u8);
+    } else if cp < 0x800 {
+        out.push(0xC0 | (cp >> 6) as u8);
+        out.push(0x80 | (cp & 0x3F) as u8);
+    } else if cp < 0x10000 {
+        out.push(0xE0 | (cp >> 12) as u8);
+        out.push(0x80 | ((cp >> 6) & 0x3F) as u8);
+        out.push(0x80 | (cp & 0x3F) as u8);
+    } else {
+        out.push(0xF0 | (cp >> 18) as u8);
+        out.push(0x80 | ((cp >> 12) & 0x3F) as u8);
+        out.push(0x80 | ((cp >> 6) & 0x3F) as u8);
+        out.push(0x80 | (cp & 0x3F) as u8);
+    }
+}
+
+fn describe(b: u8) -> String {
+    if b.is_ascii_graphic() {
+        format!("'{}'", b as char)
+    } else {
+        format!("byte 0x{b:02x}")
+    }
+}
+
+/// gzip decoding failures arrive as io errors; they mean the file is damaged, not that the
+/// disk failed, so they get their own message.
+fn classify_io(e: std::io::Error) -> SnapshotError {
+    match e.kind() {
+        ErrorKind::InvalidInput | ErrorKind::InvalidData => {
+            SnapshotError::CorruptGzip(e.to_string())
+        }
+        ErrorKind::UnexpectedEof => SnapshotError::CorruptGzip("the gzip stream ends early".into()),
+        _ => SnapshotError::Io(e),
+    }
+}
