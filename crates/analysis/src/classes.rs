@@ -87,9 +87,7 @@ pub fn propagate_detachedness(g: &HeapGraph) -> BitSet {
             );
         }
     }
-    let flows = |e: u32| {
-        !matches!(g.edge_kind(e), EdgeKind::Hidden | EdgeKind::Weak)
-    };
+    let flows = |e: u32| !matches!(g.edge_kind(e), EdgeKind::Hidden | EdgeKind::Weak);
     while let Some(node) = attached_list.pop() {
         for e in g.edges(node) {
             if flows(e) {
@@ -360,12 +358,7 @@ fn apply_interfaces(
         defs.push((ids, names.intern(&s.name)));
     }
     let by_string: Vec<u32> = (0..g.strings.len() as u32)
-        .map(|s| {
-            prop_ids
-                .get(g.strings.bytes(s))
-                .copied()
-                .unwrap_or(NONE)
-        })
+        .map(|s| prop_ids.get(g.strings.bytes(s)).copied().unwrap_or(NONE))
         .collect();
     // Index shapes by their smallest property so an object only tries shapes it could match.
     let mut by_first: HashMap<u32, Vec<usize>> = HashMap::new();
@@ -390,7 +383,9 @@ fn apply_interfaces(
         have.dedup();
         let mut best: Option<usize> = None;
         for &p in &have {
-            let Some(cands) = by_first.get(&p) else { continue };
+            let Some(cands) = by_first.get(&p) else {
+                continue;
+            };
             for &k in cands {
                 let ids = &defs[k].0;
                 let better = match best {

@@ -36,7 +36,13 @@ pub fn distances(g: &HeapGraph, eph: &Ephemerons) -> Vec<u32> {
     dist
 }
 
-fn bfs(g: &HeapGraph, eph: &Ephemerons, dist: &mut [u32], queue: &mut Vec<u32>, pending: &mut BitSet) {
+fn bfs(
+    g: &HeapGraph,
+    eph: &Ephemerons,
+    dist: &mut [u32],
+    queue: &mut Vec<u32>,
+    pending: &mut BitSet,
+) {
     let mut head = 0;
     while head < queue.len() {
         let node = queue[head];

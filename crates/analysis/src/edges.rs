@@ -43,7 +43,9 @@ impl Ephemerons {
             if !bytes.ends_with(b")") || !bytes.first().is_some_and(u8::is_ascii_digit) {
                 continue;
             }
-            let Some(c) = re.captures(bytes) else { continue };
+            let Some(c) = re.captures(bytes) else {
+                continue;
+            };
             let table = std::str::from_utf8(&c["table"])
                 .ok()
                 .and_then(|t| t.parse::<u64>().ok())
@@ -69,7 +71,11 @@ impl Ephemerons {
     }
 
     pub fn pair_count(&self) -> usize {
-        self.pair.iter().copied().max().map_or(0, |m| m as usize + 1)
+        self.pair
+            .iter()
+            .copied()
+            .max()
+            .map_or(0, |m| m as usize + 1)
     }
 }
 

@@ -12,9 +12,10 @@ pub fn script_names(g: &HeapGraph) -> HashMap<u32, String> {
         if names.contains_key(&l.script_id) || g.kind(l.node) != NodeKind::Closure {
             continue;
         }
-        let Some(shared) = internal_edge(g, l.node, &[b"shared"]) else { continue };
-        let Some(script) = internal_edge(g, shared, &[b"script_or_debug_info", b"script"])
-        else {
+        let Some(shared) = internal_edge(g, l.node, &[b"shared"]) else {
+            continue;
+        };
+        let Some(script) = internal_edge(g, shared, &[b"script_or_debug_info", b"script"]) else {
             continue;
         };
         names.insert(l.script_id, g.name(script).into_owned());

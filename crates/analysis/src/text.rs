@@ -157,7 +157,13 @@ mod tests {
     fn quotes_property_names_like_json_stringify() {
         assert_eq!(format_property_name(b"plain"), "plain");
         assert_eq!(format_property_name(b"a,b"), "\"a,b\"");
-        assert_eq!(format_property_name(b"say \"hi\"\n{"), "\"say \\\"hi\\\"\\n{\"");
-        assert_eq!(format_property_name(&[b'{', 0xED, 0xA0, 0x80]), "\"{\\ud800\"");
+        assert_eq!(
+            format_property_name(b"say \"hi\"\n{"),
+            "\"say \\\"hi\\\"\\n{\""
+        );
+        assert_eq!(
+            format_property_name(&[b'{', 0xED, 0xA0, 0x80]),
+            "\"{\\ud800\""
+        );
     }
 }

@@ -31,8 +31,13 @@ impl std::fmt::Display for InputError {
 impl std::error::Error for InputError {}
 
 pub fn load(path: &str, quiet: bool) -> Result<Loaded> {
-    let label = if path == "-" { "<stdin>".to_string() } else { path.to_string() };
-    let show = !quiet && std::io::stderr().is_terminal() && std::env::var_os("NO_PROGRESS").is_none();
+    let label = if path == "-" {
+        "<stdin>".to_string()
+    } else {
+        path.to_string()
+    };
+    let show =
+        !quiet && std::io::stderr().is_terminal() && std::env::var_os("NO_PROGRESS").is_none();
     let mut bar = Bar::new(show, &label);
     let started = Instant::now();
     let graph = if path == "-" {
@@ -91,7 +96,9 @@ impl Bar {
         if !self.enabled {
             return;
         }
-        let Some(total) = p.total.filter(|&t| t >= BAR_THRESHOLD) else { return };
+        let Some(total) = p.total.filter(|&t| t >= BAR_THRESHOLD) else {
+            return;
+        };
         let pct = ((p.done as f64 / total as f64) * 100.0).min(100.0) as i32;
         if pct == self.last_pct {
             return;

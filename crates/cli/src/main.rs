@@ -9,7 +9,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "heaphound", version, about = "Find memory leaks in Node.js heap snapshots")]
+#[command(
+    name = "heaphound",
+    version,
+    about = "Find memory leaks in Node.js heap snapshots"
+)]
 struct Cli {
     /// Print no progress on stderr.
     #[arg(long, short, global = true)]

@@ -52,7 +52,12 @@ pub struct SummaryDoc<'a> {
     pub total_classes: usize,
 }
 
-pub fn to_json(g: &HeapGraph, a: &Analysis, doc: &SummaryDoc, scripts: &HashMap<u32, String>) -> Value {
+pub fn to_json(
+    g: &HeapGraph,
+    a: &Analysis,
+    doc: &SummaryDoc,
+    scripts: &HashMap<u32, String>,
+) -> Value {
     let classes: Vec<Value> = doc
         .rows
         .iter()

@@ -13,9 +13,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 pub use error::SnapshotError;
-pub use graph::{
-    EdgeKind, HeapGraph, Location, Meta, NodeKind, TraceFunction, TraceTree,
-};
+pub use graph::{EdgeKind, HeapGraph, Location, Meta, NodeKind, TraceFunction, TraceTree};
 pub use strings::{utf16_len, Strings};
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];

@@ -68,7 +68,9 @@ pub(crate) fn parse<R: Read>(
     let mut raw_locations: Vec<u32> = Vec::new();
 
     if sc.next_token("the top-level object")? == b'}' {
-        return Err(SnapshotError::NotASnapshot("the JSON object is empty".into()));
+        return Err(SnapshotError::NotASnapshot(
+            "the JSON object is empty".into(),
+        ));
     }
     loop {
         let key = sc.string("a top-level key")?;
@@ -138,9 +140,8 @@ pub(crate) fn parse<R: Read>(
         });
     }
 
-    let header = header.ok_or_else(|| {
-        SnapshotError::NotASnapshot("there is no \"snapshot\" header".into())
-    })?;
+    let header = header
+        .ok_or_else(|| SnapshotError::NotASnapshot("there is no \"snapshot\" header".into()))?;
     for (seen, what) in [
         (seen_nodes, "nodes"),
         (seen_edges, "edges"),
@@ -157,9 +158,7 @@ pub(crate) fn parse<R: Read>(
 
 fn header_ref<'a>(h: &'a Option<Header>, what: &str) -> Result<&'a Header> {
     h.as_ref().ok_or_else(|| {
-        SnapshotError::NotASnapshot(format!(
-            "\"{what}\" appears before the \"snapshot\" header"
-        ))
+        SnapshotError::NotASnapshot(format!("\"{what}\" appears before the \"snapshot\" header"))
     })
 }
 
@@ -196,9 +195,10 @@ fn parse_header(raw: &[u8]) -> Result<Header> {
     let node_fields = field("node_fields")?;
     let edge_fields = field("edge_fields")?;
     let types_at = |key: &str, fields: &[String]| -> Result<Vec<String>> {
-        let pos = fields.iter().position(|f| f == "type").ok_or_else(|| {
-            SnapshotError::Layout(format!("meta.{key} has no \"type\" field"))
-        })?;
+        let pos = fields
+            .iter()
+            .position(|f| f == "type")
+            .ok_or_else(|| SnapshotError::Layout(format!("meta.{key} has no \"type\" field")))?;
         let list = meta_v
             .get(key)
             .and_then(|t| t.get(pos))
@@ -242,7 +242,9 @@ fn parse_header(raw: &[u8]) -> Result<Header> {
         }
     }
     if meta.node_type_names.len() > 256 || meta.edge_type_names.len() > 256 {
-        return Err(SnapshotError::Layout("more than 256 node or edge types".into()));
+        return Err(SnapshotError::Layout(
+            "more than 256 node or edge types".into(),
+        ));
     }
     Ok(Header {
         node_count: count("node_count")?,
@@ -480,7 +482,10 @@ fn read_samples<R: Read>(sc: &mut Scanner<'_, R>, h: &Header, g: &mut HeapGraph)
     })?;
     let n = fields.len().max(1);
     let ts = fields.iter().position(|f| f == "timestamp_us").unwrap_or(0);
-    let id = fields.iter().position(|f| f == "last_assigned_id").unwrap_or(1);
+    let id = fields
+        .iter()
+        .position(|f| f == "last_assigned_id")
+        .unwrap_or(1);
     if n < 2 {
         return Ok(());
     }

@@ -160,7 +160,9 @@ impl<'p, R: Read> Scanner<'p, R> {
                 return Err(self.truncated(context));
             }
             let chunk = &self.buf[self.pos..self.len];
-            let stop = chunk.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20);
+            let stop = chunk
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20);
             match stop {
                 None => {
                     out.extend_from_slice(chunk);
@@ -253,10 +255,7 @@ impl<'p, R: Read> Scanner<'p, R> {
             }
             other => {
                 self.pos -= 1;
-                return Err(self.syntax(
-                    context,
-                    format!("unknown escape \\{}", other as char),
-                ));
+                return Err(self.syntax(context, format!("unknown escape \\{}", other as char)));
             }
         };
         out.push(c);

@@ -1,14 +1,44 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
+use heaphound_report::graph_views;
 
-use super::Ctx;
+use super::{emit, emit_json, node_of, Ctx};
+use crate::load::load;
 
 #[derive(clap::Args)]
 pub struct Args {
+    /// Heap snapshot (.heapsnapshot or .heapsnapshot.gz); `-` reads stdin.
     pub file: String,
+    /// Levels of the tree to show below the start.
+    #[arg(long, default_value_t = 3)]
+    pub depth: u32,
+    /// Children shown per node, largest retained size first.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    /// Start from this object (@id) instead of the root.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Print one JSON document instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
-pub fn run(_ctx: &Ctx, _args: Args) -> Result<ExitCode> {
-    anyhow::bail!("not built yet")
+pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
+    let l = load(&args.file, ctx.quiet)?;
+    let (g, a) = (&l.graph, &l.analysis);
+    let start = match &args.from {
+        Some(id) => node_of(&l, id)?,
+        None => g.root,
+    };
+    if args.json {
+        emit_json(&graph_views::dominators_json(
+            g, a, &l.label, start, args.depth, args.top,
+        ))?;
+    } else {
+        emit(&graph_views::dominators_text(
+            g, a, start, args.depth, args.top, &ctx.style,
+        ))?;
+    }
+    Ok(ExitCode::SUCCESS)
 }

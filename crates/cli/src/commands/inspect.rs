@@ -1,14 +1,45 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
+use heaphound_report::graph_views::{self, InspectLimits};
 
-use super::Ctx;
+use super::{emit, emit_json, node_of, Ctx};
+use crate::load::load;
 
 #[derive(clap::Args)]
 pub struct Args {
+    /// Heap snapshot (.heapsnapshot or .heapsnapshot.gz); `-` reads stdin.
     pub file: String,
+    /// The object, by its snapshot id (@12345).
+    pub id: String,
+    /// Outgoing edges to list.
+    #[arg(long, default_value_t = 50)]
+    pub edges: usize,
+    /// Retainers to list.
+    #[arg(long, default_value_t = 50)]
+    pub retainers: usize,
+    /// Print one JSON document instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
-pub fn run(_ctx: &Ctx, _args: Args) -> Result<ExitCode> {
-    anyhow::bail!("not built yet")
+pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
+    let l = load(&args.file, ctx.quiet)?;
+    let node = node_of(&l, &args.id)?;
+    let (g, a) = (&l.graph, &l.analysis);
+    let scripts = heaphound_analysis::scripts::script_names(g);
+    let limits = InspectLimits {
+        edges: args.edges,
+        retainers: args.retainers,
+    };
+    if args.json {
+        emit_json(&graph_views::inspect_json(
+            g, a, &l.label, node, &scripts, &limits,
+        ))?;
+    } else {
+        emit(&graph_views::inspect_text(
+            g, a, node, &scripts, &limits, &ctx.style,
+        ))?;
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -9,6 +9,8 @@ use std::io::Write;
 use anyhow::{bail, Result};
 use heaphound_report::Style;
 
+use crate::load::{InputError, Loaded};
+
 pub struct Ctx {
     pub quiet: bool,
     pub style: Style,
@@ -34,6 +36,18 @@ pub fn parse_object_id(s: &str) -> Result<u32> {
     let digits = s.strip_prefix('@').unwrap_or(s);
     match digits.parse::<u32>() {
         Ok(v) => Ok(v),
-        Err(_) => bail!("'{s}' is not an object id (expected @ followed by a number, e.g. @12345)"),
+        Err(_) => Err(InputError(format!(
+            "'{s}' is not an object id (expected @ and a number, e.g. @12345)"
+        ))
+        .into()),
+    }
+}
+
+/// The node with a snapshot id, or an error naming the file.
+pub fn node_of(l: &Loaded, id: &str) -> Result<u32> {
+    let id = parse_object_id(id)?;
+    match l.graph.find_id(id) {
+        Some(n) => Ok(n),
+        None => bail!(InputError(format!("{}: no object with id @{id}", l.label))),
     }
 }

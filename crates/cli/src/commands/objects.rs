@@ -1,14 +1,40 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
+use heaphound_report::graph_views;
 
-use super::Ctx;
+use super::{emit, emit_json, Ctx};
+use crate::load::load;
 
 #[derive(clap::Args)]
 pub struct Args {
+    /// Heap snapshot (.heapsnapshot or .heapsnapshot.gz); `-` reads stdin.
     pub file: String,
+    /// How many objects to list.
+    #[arg(long, default_value_t = 20)]
+    pub top: usize,
+    /// Print one JSON document instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
-pub fn run(_ctx: &Ctx, _args: Args) -> Result<ExitCode> {
-    anyhow::bail!("not built yet")
+pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
+    let l = load(&args.file, ctx.quiet)?;
+    let nodes = graph_views::largest(&l.analysis, args.top);
+    if args.json {
+        emit_json(&graph_views::objects_json(
+            &l.graph,
+            &l.analysis,
+            &l.label,
+            &nodes,
+        ))?;
+    } else {
+        emit(&graph_views::objects_text(
+            &l.graph,
+            &l.analysis,
+            &nodes,
+            &ctx.style,
+        ))?;
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,14 +1,40 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
+use heaphound_analysis::paths::retainer_paths;
+use heaphound_report::graph_views;
 
-use super::Ctx;
+use super::{emit, emit_json, node_of, Ctx};
+use crate::load::load;
 
 #[derive(clap::Args)]
 pub struct Args {
+    /// Heap snapshot (.heapsnapshot or .heapsnapshot.gz); `-` reads stdin.
     pub file: String,
+    /// The object, by its snapshot id (as DevTools shows it: @12345).
+    pub id: String,
+    /// How many paths to show, shortest first.
+    #[arg(long, default_value_t = 3)]
+    pub paths: usize,
+    /// Longest path to consider, in references.
+    #[arg(long, default_value_t = 40)]
+    pub max_depth: u32,
+    /// Print one JSON document instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
-pub fn run(_ctx: &Ctx, _args: Args) -> Result<ExitCode> {
-    anyhow::bail!("not built yet")
+pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
+    let l = load(&args.file, ctx.quiet)?;
+    let target = node_of(&l, &args.id)?;
+    let (g, a) = (&l.graph, &l.analysis);
+    let paths = retainer_paths(g, a, target, args.paths, args.max_depth);
+    if args.json {
+        emit_json(&graph_views::retainers_json(g, a, &l.label, target, &paths))?;
+    } else {
+        emit(&graph_views::retainers_text(
+            g, a, target, &paths, &ctx.style,
+        ))?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
