@@ -50,10 +50,24 @@ pub fn load(path: &str, quiet: bool) -> Result<Loaded> {
         }
         heaphound_snapshot::read_path(p, &mut |p| bar.update(p))
     };
-    bar.finish();
     let graph = graph.map_err(|e| InputError(format!("{label}: {e}")))?;
-    let mut phase = |name: &'static str| bar.phase(name);
+    // HEAPHOUND_TIMINGS=1 prints how long each phase took (for benchmarking).
+    let timings = std::env::var_os("HEAPHOUND_TIMINGS").is_some();
+    let mut last = Instant::now();
+    if timings {
+        eprintln!("timing: read {:.3}s", started.elapsed().as_secs_f64());
+    }
+    let mut prev: &'static str = "";
+    let mut phase = |name: &'static str| {
+        if timings && !prev.is_empty() {
+            eprintln!("timing: {prev} {:.3}s", last.elapsed().as_secs_f64());
+        }
+        last = Instant::now();
+        prev = name;
+        bar.phase(name)
+    };
     let analysis = Analysis::new(&graph, &mut phase);
+    phase("");
     bar.done(started);
     Ok(Loaded {
         graph,
@@ -121,8 +135,6 @@ impl Bar {
             let _ = std::io::stderr().flush();
         }
     }
-
-    fn finish(&mut self) {}
 
     fn done(&mut self, started: Instant) {
         if self.drawn {
