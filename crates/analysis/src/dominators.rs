@@ -5,7 +5,7 @@
 use heaphound_snapshot::HeapGraph;
 
 use crate::bits::BitSet;
-use crate::retainers::Retainers;
+use crate::preds::Preds;
 
 /// The dominator tree: `idom[i]` is node i's immediate dominator (the root's is itself),
 /// `order` the nodes in DFS preorder (the root first), and `unreachable` how many nodes
@@ -19,7 +19,7 @@ pub struct Dominators {
 /// Computes dominators over the edges whose bit is set in `essential`.
 ///
 /// Vertices are numbered from 1 (0 means "none") as in the paper.
-pub fn compute(g: &HeapGraph, ret: &Retainers, essential: &BitSet) -> Dominators {
+pub fn compute(g: &HeapGraph, preds: &Preds, essential: &BitSet) -> Dominators {
     let n = g.node_count();
     let len = n + 1;
     let mut parent = vec![0u32; len];
@@ -79,7 +79,7 @@ pub fn compute(g: &HeapGraph, ret: &Retainers, essential: &BitSet) -> Dominators
         unreachable = n as u32 - count;
         // Nodes held only by non-essential edges hang from the root, with what they reach.
         for v in 1..=n as u32 {
-            if semi[v as usize] == 0 && only_inessential_retainers(ret, essential, v - 1) {
+            if semi[v as usize] == 0 && preds.of(v - 1).is_empty() {
                 parent[v as usize] = root;
                 dfs(
                     v,
@@ -104,13 +104,13 @@ pub fn compute(g: &HeapGraph, ret: &Retainers, essential: &BitSet) -> Dominators
             }
         }
     }
-    drop(cursor);
-
     let mut ancestor = vec![0u32; len];
     let mut dom = vec![0u32; len];
-    // Buckets as singly linked lists: each vertex joins exactly one bucket, once.
-    let mut bucket_head = vec![0u32; len];
-    let mut bucket_next = vec![0u32; len];
+    // Buckets are linked lists threaded through `dom`: a vertex sits in one bucket until
+    // its dominator is computed, and only then is dom[v] written. The DFS cursor's memory
+    // becomes the bucket heads.
+    let mut bucket_head = cursor;
+    bucket_head.fill(0);
     let mut stack: Vec<u32> = Vec::new();
 
     let mut eval = |v: u32, ancestor: &mut [u32], label: &mut [u32], semi: &[u32]| -> u32 {
@@ -135,39 +135,50 @@ pub fn compute(g: &HeapGraph, ret: &Retainers, essential: &BitSet) -> Dominators
 
     for i in (2..=count).rev() {
         let w = vertex[i as usize];
-        let mut orphan = true;
-        for r in ret.of(w - 1) {
-            if !essential.get(ret.edge[r]) {
-                continue;
-            }
-            orphan = false;
-            let v = ret.node[r] + 1;
+        let ps = preds.of(w - 1);
+        for &p in ps {
+            let v = p + 1;
             let u = eval(v, &mut ancestor, &mut label, &semi);
             if semi[u as usize] < semi[w as usize] {
                 semi[w as usize] = semi[u as usize];
             }
         }
-        if orphan {
+        if ps.is_empty() {
             // Treated as having the root as its one predecessor.
             semi[w as usize] = semi[root as usize];
         }
         let b = vertex[semi[w as usize] as usize];
-        bucket_next[w as usize] = bucket_head[b as usize];
+        dom[w as usize] = bucket_head[b as usize];
         bucket_head[b as usize] = w;
         let p = parent[w as usize];
         ancestor[w as usize] = p;
         let mut v = bucket_head[p as usize];
         bucket_head[p as usize] = 0;
         while v != 0 {
+            let next = dom[v as usize];
             let u = eval(v, &mut ancestor, &mut label, &semi);
             dom[v as usize] = if semi[u as usize] < semi[v as usize] {
                 u
             } else {
                 p
             };
-            v = bucket_next[v as usize];
+            v = next;
         }
     }
+    // Buckets never emptied leave their members without a dominator (0), as in DevTools;
+    // clear the list links that stand in `dom` for them.
+    for b in 0..len {
+        let mut v = bucket_head[b];
+        while v != 0 {
+            let next = dom[v as usize];
+            dom[v as usize] = 0;
+            v = next;
+        }
+    }
+    drop(bucket_head);
+    drop(ancestor);
+    drop(label);
+    drop(parent);
     dom[0] = root;
     dom[root as usize] = root;
     for i in 2..=count {
@@ -184,10 +195,6 @@ pub fn compute(g: &HeapGraph, ret: &Retainers, essential: &BitSet) -> Dominators
         order,
         unreachable,
     }
-}
-
-fn only_inessential_retainers(ret: &Retainers, essential: &BitSet, node: u32) -> bool {
-    ret.of(node).all(|r| !essential.get(ret.edge[r]))
 }
 
 /// Retained size = own (shallow) size plus the retained sizes of everything dominated,

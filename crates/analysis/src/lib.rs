@@ -8,6 +8,7 @@ pub mod distances;
 pub mod dominators;
 pub mod edges;
 pub mod paths;
+pub mod preds;
 pub mod retainers;
 pub mod scripts;
 pub mod shallow;
@@ -15,6 +16,7 @@ pub mod summary;
 pub mod text;
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use heaphound_snapshot::{HeapGraph, NodeKind};
 
@@ -30,7 +32,7 @@ pub struct Analysis {
     pub root: u32,
     /// Self sizes after DevTools' ownership folding (what the Summary calls shallow size).
     pub shallow: Vec<u32>,
-    pub retainers: Retainers,
+    retainers: OnceLock<Retainers>,
     pub distance: Vec<u32>,
     pub dominator: Vec<u32>,
     pub retained: Vec<u64>,
@@ -45,16 +47,16 @@ pub struct Analysis {
 impl Analysis {
     /// Runs all analyses; `step` is told the name of each phase as it starts.
     pub fn new(g: &HeapGraph, step: &mut dyn FnMut(&'static str)) -> Analysis {
-        step("building retainers");
-        let retainers = Retainers::build(g);
         step("classifying edges");
         let eph = edges::Ephemerons::build(g);
         let essential = edges::essential_edges(g, &eph);
+        let preds = preds::Preds::essential(g, &essential);
         step("computing shallow sizes");
         let shallow = shallow::shallow_sizes(g);
         step("computing dominators");
-        let dom = dominators::compute(g, &retainers, &essential);
+        let dom = dominators::compute(g, &preds, &essential);
         drop(essential);
+        drop(preds);
         step("computing retained sizes");
         let retained = dominators::retained_sizes(&dom, &shallow);
         let dominated = Dominated::build(&dom.idom, g.root);
@@ -67,7 +69,7 @@ impl Analysis {
             root: g.root,
             total_size: retained[g.root as usize] + g.extra_native_bytes,
             shallow,
-            retainers,
+            retainers: OnceLock::new(),
             distance,
             dominator: dom.idom,
             retained,
@@ -75,6 +77,11 @@ impl Analysis {
             classes,
             unreachable: dom.unreachable,
         }
+    }
+
+    /// Every node's retainers, built on first use (the summary does not need them).
+    pub fn retainers(&self, g: &HeapGraph) -> &Retainers {
+        self.retainers.get_or_init(|| Retainers::build(g))
     }
 
     pub fn class_name(&self, node: u32) -> &str {

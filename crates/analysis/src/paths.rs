@@ -83,8 +83,9 @@ pub fn retainer_paths(
         if len >= max_depth {
             continue;
         }
-        for r in a.retainers.of(head) {
-            let (src, e) = (a.retainers.node[r], a.retainers.edge[r]);
+        let ret = a.retainers(g);
+        for r in ret.of(head) {
+            let (src, e) = (ret.node[r], ret.edge[r]);
             if src == g.root || g.edge_kind(e) == EdgeKind::Weak {
                 continue;
             }
@@ -110,8 +111,9 @@ pub fn retainer_paths(
 
 /// True when the root references the node directly (a global object, a root category).
 fn held_by_root(g: &HeapGraph, a: &Analysis, node: u32) -> bool {
-    a.retainers.of(node).any(|r| {
-        a.retainers.node[r] == g.root && g.edge_kind(a.retainers.edge[r]) != EdgeKind::Weak
+    let ret = a.retainers(g);
+    ret.of(node).any(|r| {
+        ret.node[r] == g.root && g.edge_kind(ret.edge[r]) != EdgeKind::Weak
     })
 }
 

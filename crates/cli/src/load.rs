@@ -41,7 +41,7 @@ pub fn load(path: &str, quiet: bool) -> Result<Loaded> {
     let mut bar = Bar::new(show, &label);
     let started = Instant::now();
     let graph = if path == "-" {
-        let stdin = std::io::stdin().lock();
+        let stdin = std::io::stdin();
         heaphound_snapshot::read_reader(stdin, None, &mut |p| bar.update(p))
     } else {
         let p = Path::new(path);
@@ -55,7 +55,12 @@ pub fn load(path: &str, quiet: bool) -> Result<Loaded> {
     let timings = std::env::var_os("HEAPHOUND_TIMINGS").is_some();
     let mut last = Instant::now();
     if timings {
-        eprintln!("timing: read {:.3}s", started.elapsed().as_secs_f64());
+        eprintln!(
+            "timing: read {:.3}s, graph {} MB (strings {} MB)",
+            started.elapsed().as_secs_f64(),
+            graph.heap_bytes() >> 20,
+            graph.strings.heap_bytes() >> 20
+        );
     }
     let mut prev: &'static str = "";
     let mut phase = |name: &'static str| {

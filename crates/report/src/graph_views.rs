@@ -383,17 +383,17 @@ pub fn inspect_json(
         .collect();
     v["edge_count"] = json!(g.edges(node).len());
     v["edges"] = Value::Array(edges);
-    let rets: Vec<Value> = a
-        .retainers
+    let ret = a.retainers(g);
+    let rets: Vec<Value> = ret
         .of(node)
         .take(limits.retainers)
         .map(|r| {
-            let mut x = edge_json(g, a.retainers.edge[r]);
-            x["from"] = object_json(g, a, a.retainers.node[r]);
+            let mut x = edge_json(g, ret.edge[r]);
+            x["from"] = object_json(g, a, ret.node[r]);
             x
         })
         .collect();
-    v["retainer_count"] = json!(a.retainers.count(node));
+    v["retainer_count"] = json!(ret.count(node));
     v["retainers"] = Value::Array(rets);
     v
 }
@@ -463,7 +463,8 @@ pub fn inspect_text(
         out.push_str(&style.dim(&format!("  … {} more (--edges)\n", nedges - limits.edges)));
     }
 
-    let nret = a.retainers.count(node) as usize;
+    let ret = a.retainers(g);
+    let nret = ret.count(node) as usize;
     out.push_str(&format!(
         "\n{}\n",
         style.bold(&format!("Retainers ({})", group(nret as u64)))
@@ -473,10 +474,10 @@ pub fn inspect_text(
         ("Held by", Align::Left),
         ("Distance", Align::Right),
     ]);
-    for r in a.retainers.of(node).take(limits.retainers) {
-        let from = a.retainers.node[r];
+    for r in ret.of(node).take(limits.retainers) {
+        let from = ret.node[r];
         t.row(vec![
-            clip(&edge_label(g, a.retainers.edge[r]), 40),
+            clip(&edge_label(g, ret.edge[r]), 40),
             object_label(g, a, from),
             dist(a, from),
         ]);

@@ -1,13 +1,15 @@
 //! Reads V8 heap snapshots (`.heapsnapshot`, optionally gzip-compressed) into a compact
 //! struct-of-arrays graph. No printing, no network, no async: bytes in, `HeapGraph` out.
 
+mod arrays;
 mod error;
 mod graph;
+mod pipe;
 mod reader;
 mod scanner;
 mod strings;
 
-use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -29,29 +31,83 @@ pub struct Progress {
 /// Counts the bytes the source hands out, so progress is measured on the file itself.
 struct Counting<'c, R> {
     inner: R,
-    count: &'c Cell<u64>,
+    count: &'c AtomicU64,
 }
 
 impl<R: Read> Read for Counting<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.count.set(self.count.get() + n as u64);
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
     }
 }
 
 /// Reads a snapshot from a file; gzip is recognised by its magic bytes, not the file name.
+/// Plain files are memory-mapped and their big arrays parsed on two threads; parsed pages
+/// are handed back to the OS as the parser moves on, so the file does not add to the
+/// process's resident memory on top of the graph.
 pub fn read_path(
     path: &Path,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<HeapGraph, SnapshotError> {
-    let file = File::open(path)?;
-    let total = file.metadata().ok().map(|m| m.len());
-    read_source(file, total, progress)
+    let mut file = File::open(path)?;
+    let total = file.metadata()?.len();
+    let mut magic = [0u8; 2];
+    let got = read_up_to(&mut file, &mut magic)?;
+    if got == 0 {
+        return Err(SnapshotError::Empty);
+    }
+    if got == 2 && magic == GZIP_MAGIC {
+        use std::io::{Seek, SeekFrom};
+        file.seek(SeekFrom::Start(0))?;
+        return read_source(file, Some(total), progress);
+    }
+    // SAFETY: the map is read-only; a file changed by another process while we read it
+    // can only give wrong data, which the parser treats like any malformed input.
+    let map = unsafe { memmap2::Mmap::map(&file)? };
+    let _ = map.advise(memmap2::Advice::Sequential);
+    let done = AtomicU64::new(0);
+    let release = |offset: usize, len: usize| {
+        // SAFETY: dropping pages of a read-only file mapping only makes later reads of
+        // them fault the same bytes back in from the file.
+        unsafe {
+            let _ = map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, offset, len);
+        }
+    };
+    let plan = reader::Plan {
+        threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(2)),
+        window: arrays::Window {
+            done: &done,
+            release: &release,
+        },
+    };
+    let mut tick = || {
+        progress(Progress {
+            done: done.load(Ordering::Relaxed),
+            total: Some(total),
+        })
+    };
+    let graph = reader::parse_memory(&map, &mut tick, &plan)?;
+    progress(Progress {
+        done: total,
+        total: Some(total),
+    });
+    Ok(graph)
+}
+
+fn read_up_to(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match file.read(&mut buf[got..])? {
+            0 => break,
+            n => got += n,
+        }
+    }
+    Ok(got)
 }
 
 /// Reads a snapshot from any byte source (stdin, a socket); gzip is detected.
-pub fn read_reader<R: Read>(
+pub fn read_reader<R: Read + Send>(
     reader: R,
     total: Option<u64>,
     progress: &mut dyn FnMut(Progress),
@@ -59,12 +115,12 @@ pub fn read_reader<R: Read>(
     read_source(reader, total, progress)
 }
 
-fn read_source<R: Read>(
+fn read_source<R: Read + Send>(
     source: R,
     total: Option<u64>,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<HeapGraph, SnapshotError> {
-    let count = Cell::new(0u64);
+    let count = AtomicU64::new(0);
     let mut buffered = BufReader::with_capacity(
         1 << 16,
         Counting {
@@ -73,17 +129,25 @@ fn read_source<R: Read>(
         },
     );
     let head = buffered.fill_buf()?;
+    if head.is_empty() {
+        return Err(SnapshotError::Empty);
+    }
     let gzip = head.starts_with(&GZIP_MAGIC);
     let mut tick = || {
         progress(Progress {
-            done: count.get(),
+            done: count.load(Ordering::Relaxed),
             total,
         })
     };
     if gzip {
+        // Decompression runs on its own thread, so it overlaps with parsing.
         let decoder = flate2::bufread::MultiGzDecoder::new(buffered);
-        // The decompressed size is unknown; a compressed file is typically 5-10x smaller.
-        reader::parse(decoder, total.map(|t| t.saturating_mul(20)), &mut tick)
+        std::thread::scope(|s| {
+            let (reader, worker) = pipe::spawn(s, decoder);
+            let r = reader::parse(reader, total.map(|t| t.saturating_mul(20)), &mut tick);
+            drop(worker);
+            r
+        })
     } else {
         reader::parse(buffered, total, &mut tick)
     }

@@ -7,7 +7,9 @@ use serde_json::Value;
 
 use crate::error::SnapshotError;
 use crate::graph::{EdgeKind, HeapGraph, Location, Meta, NodeKind, TraceFunction, TraceTree};
+use crate::arrays::{parse_split, EdgeSink, EdgeSlot, NodeSink, NodeSlot, Sink, Window};
 use crate::scanner::Scanner;
+use std::sync::atomic::AtomicU64;
 use crate::strings::StringsBuilder;
 
 type Result<T> = std::result::Result<T, SnapshotError>;
@@ -21,33 +23,37 @@ struct Header {
     extra_native_bytes: u64,
 }
 
-/// Where each node field goes.
-#[derive(Clone, Copy)]
-enum NodeSlot {
-    Type,
-    Name,
-    Id,
-    SelfSize,
-    EdgeCount,
-    TraceNodeId,
-    Detachedness,
-    Ignore,
-}
-
-#[derive(Clone, Copy)]
-enum EdgeSlot {
-    Type,
-    Name,
-    To,
-    Ignore,
-}
-
 pub(crate) fn parse<R: Read>(
     reader: R,
     size_hint: Option<u64>,
     progress: &mut dyn FnMut(),
 ) -> Result<HeapGraph> {
-    let mut sc = Scanner::new(reader, progress);
+    let done = AtomicU64::new(0);
+    let plan = Plan {
+        threads: 1,
+        window: Window {
+            done: &done,
+            release: &|_, _| {},
+        },
+    };
+    parse_with(Scanner::new(reader, progress), size_hint, &plan)
+}
+
+/// Parses an input held in memory (a mapped file), the big arrays on `plan.threads`.
+pub(crate) fn parse_memory(
+    bytes: &[u8],
+    progress: &mut dyn FnMut(),
+    plan: &Plan,
+) -> Result<HeapGraph> {
+    let sc: Scanner<'_, '_, std::io::Empty> = Scanner::over(bytes, progress);
+    parse_with(sc, Some(bytes.len() as u64), plan)
+}
+
+fn parse_with<R: Read>(
+    mut sc: Scanner<'_, '_, R>,
+    size_hint: Option<u64>,
+    plan: &Plan,
+) -> Result<HeapGraph> {
     match sc.next_token_or_eof()? {
         None => return Err(SnapshotError::Empty),
         Some(b'{') => {}
@@ -82,7 +88,7 @@ pub(crate) fn parse<R: Read>(
             }
             b"nodes" => {
                 let h = header_ref(&header, "nodes")?;
-                edge_counts = read_nodes(&mut sc, h, &mut g, size_hint)?;
+                edge_counts = read_nodes(&mut sc, h, &mut g, size_hint, plan)?;
                 seen_nodes = true;
             }
             b"edges" => {
@@ -92,7 +98,7 @@ pub(crate) fn parse<R: Read>(
                         "\"edges\" comes before \"nodes\"".into(),
                     ));
                 }
-                read_edges(&mut sc, h, &mut g, size_hint)?;
+                read_edges(&mut sc, h, &mut g, size_hint, plan)?;
                 seen_edges = true;
             }
             b"trace_function_infos" => {
@@ -108,10 +114,9 @@ pub(crate) fn parse<R: Read>(
                 read_samples(&mut sc, h, &mut g)?;
             }
             b"locations" => {
-                sc.uint_array("\"locations\"", |_, v| {
+                for v in sc.uint_vec("\"locations\"")? {
                     raw_locations.push(to_u32(v, "a location field")?);
-                    Ok(())
-                })?;
+                }
             }
             b"strings" => {
                 let mut sb = StringsBuilder::new();
@@ -259,21 +264,40 @@ fn parse_header(raw: &[u8]) -> Result<Header> {
     })
 }
 
-/// Pre-sizes a column from a header count, but never beyond what the input could hold: a
-/// broken header must not make us allocate terabytes.
-fn capacity(count: u64, fields: usize, size_hint: Option<u64>) -> usize {
-    let plausible = size_hint
-        .map(|s| s / (2 * fields as u64).max(1))
-        .unwrap_or(1 << 24);
-    count.min(plausible).min(u32::MAX as u64) as usize
+
+/// How the big arrays are read: threads to use, and the hooks for a mapped input.
+pub(crate) struct Plan<'w> {
+    pub threads: usize,
+    pub window: Window<'w>,
+}
+
+/// Finds the `[`…`]` body of an array in an in-memory input at the scanner's position.
+fn array_body<'a, R: Read>(
+    sc: &mut Scanner<'_, 'a, R>,
+    context: &'static str,
+) -> Result<Option<(&'a [u8], usize)>> {
+    let Some((all, _)) = sc.in_memory() else {
+        return Ok(None);
+    };
+    sc.expect(b'[', context)?;
+    let (_, start) = sc.in_memory().expect("in memory");
+    match memchr::memchr(b']', &all[start..]) {
+        Some(len) => Ok(Some((&all[start..start + len], start))),
+        None => Err(SnapshotError::Truncated {
+            offset: all.len() as u64,
+            context,
+        }),
+    }
 }
 
 fn read_nodes<R: Read>(
-    sc: &mut Scanner<'_, R>,
+    sc: &mut Scanner<'_, '_, R>,
     h: &Header,
     g: &mut HeapGraph,
     size_hint: Option<u64>,
+    plan: &Plan,
 ) -> Result<Vec<u32>> {
+    const CTX: &str = "\"nodes\"";
     let nf = h.meta.node_fields.len();
     let slots: Vec<NodeSlot> = h
         .meta
@@ -292,65 +316,59 @@ fn read_nodes<R: Read>(
         .collect();
     let has_trace = slots.iter().any(|s| matches!(s, NodeSlot::TraceNodeId));
     let has_detached = slots.iter().any(|s| matches!(s, NodeSlot::Detachedness));
-    let cap = capacity(h.node_count, nf, size_hint);
-    g.node_type.reserve_exact(cap);
-    g.node_name.reserve_exact(cap);
-    g.node_id.reserve_exact(cap);
-    g.node_self_size.reserve_exact(cap);
-    if has_trace {
-        g.node_trace_id.reserve_exact(cap);
-    }
-    if has_detached {
-        g.node_detachedness.reserve_exact(cap);
-    }
-    let mut edge_counts: Vec<u32> = Vec::with_capacity(cap);
+    let n = plausible_count(h.node_count, nf, size_hint, "node_count")?;
+    g.node_type = vec![0; n];
+    g.node_name = vec![0; n];
+    g.node_id = vec![0; n];
+    g.node_self_size = vec![0; n];
+    g.node_trace_id = if has_trace { vec![0; n] } else { Vec::new() };
+    g.node_detachedness = if has_detached { vec![0; n] } else { Vec::new() };
+    let mut edge_counts = vec![0u32; n];
     let type_count = h.meta.node_type_names.len() as u64;
-    let mut field = 0usize;
-    let mut any_trace = false;
-    let mut clamped = 0u64;
-    let total = sc.uint_array("\"nodes\"", |pos, v| {
-        match slots[field] {
-            NodeSlot::Type => {
-                if v >= type_count {
-                    return Err(SnapshotError::BadType {
-                        what: "node",
-                        index: pos / nf as u64,
-                        value: v,
-                        count: type_count,
-                    });
-                }
-                g.node_type.push(v as u8);
-            }
-            NodeSlot::Name => g.node_name.push(to_u32(v, "a node name index")?),
-            NodeSlot::Id => g.node_id.push(to_u32(v, "a node id")?),
-            NodeSlot::SelfSize => {
-                if v > u32::MAX as u64 {
-                    clamped += 1;
-                }
-                g.node_self_size.push(v.min(u32::MAX as u64) as u32);
-            }
-            NodeSlot::EdgeCount => edge_counts.push(to_u32(v, "an edge count")?),
-            NodeSlot::TraceNodeId => {
-                any_trace |= v != 0;
-                g.node_trace_id.push(to_u32(v, "a trace node id")?);
-            }
-            NodeSlot::Detachedness => g.node_detachedness.push(v.min(255) as u8),
-            NodeSlot::Ignore => {}
+    let expected = (n * nf) as u64;
+
+    // Splits every column at `at` records (or not at all) into one or two sinks.
+    let g_ref = &mut *g;
+    let cols = NodeCols {
+        types: &mut g_ref.node_type,
+        names: &mut g_ref.node_name,
+        ids: &mut g_ref.node_id,
+        sizes: &mut g_ref.node_self_size,
+        edge_counts: &mut edge_counts,
+        trace: &mut g_ref.node_trace_id,
+        detached: &mut g_ref.node_detachedness,
+    };
+    let make = |at: Option<usize>| cols.split(at, &slots, type_count);
+    let (first, second) = match array_body(sc, CTX)? {
+        Some((body, start)) => {
+            let r = parse_split(body, start, CTX, nf, n, plan.threads, &plan.window, make)?;
+            sc.jump(start + body.len() + 1);
+            sc.report_progress();
+            r
         }
-        field += 1;
-        if field == nf {
-            field = 0;
+        None => {
+            let (mut first, second) = make(None);
+            sc.uint_array(CTX, expected, &mut first)?;
+            (first, second)
         }
-        Ok(())
-    })?;
-    let expected = h.node_count * nf as u64;
-    if total != expected {
+    };
+    let mut written = first.written();
+    let mut clamped = first.clamped;
+    let mut any_trace = first.any_trace;
+    if let Some(s) = &second {
+        written += s.written();
+        clamped += s.clamped;
+        any_trace |= s.any_trace;
+    }
+    let first_full = second.as_ref().map_or(true, |_| first.rec == first.types.len());
+    if written != expected || !first_full {
         return Err(SnapshotError::CountMismatch {
             what: "node values",
             expected,
-            found: total,
+            found: written,
         });
     }
+    drop(second);
     if !any_trace {
         g.node_trace_id = Vec::new();
     }
@@ -358,15 +376,153 @@ fn read_nodes<R: Read>(
     Ok(edge_counts)
 }
 
+#[derive(Clone, Copy)]
+struct EdgeParams<'s> {
+    slots: &'s [EdgeSlot],
+    type_count: u64,
+    node_fields: u64,
+    node_count: u64,
+}
+
+/// Every edge column, to be cut into per-thread runs.
+struct EdgeCols<'c> {
+    types: &'c mut [u8],
+    names: &'c mut [u32],
+    to: &'c mut [u32],
+}
+
+impl<'c> EdgeCols<'c> {
+    fn split(self, p: EdgeParams<'c>, at: Option<usize>) -> (EdgeSink<'c>, Option<EdgeSink<'c>>) {
+        let sink = |types, names, to, first_record| EdgeSink {
+            slots: p.slots,
+            type_count: p.type_count,
+            node_fields: p.node_fields,
+            node_count: p.node_count,
+            first_record,
+            types,
+            names,
+            to,
+            rec: 0,
+            field: 0,
+        };
+        match at {
+            None => (sink(self.types, self.names, self.to, 0), None),
+            Some(at) => {
+                let (t0, t1) = cut(self.types, at);
+                let (n0, n1) = cut(self.names, at);
+                let (o0, o1) = cut(self.to, at);
+                (sink(t0, n0, o0, 0), Some(sink(t1, n1, o1, at as u64)))
+            }
+        }
+    }
+}
+
+/// Every node column, to be cut into per-thread runs.
+struct NodeCols<'c> {
+    types: &'c mut [u8],
+    names: &'c mut [u32],
+    ids: &'c mut [u32],
+    sizes: &'c mut [u32],
+    edge_counts: &'c mut [u32],
+    trace: &'c mut [u32],
+    detached: &'c mut [u8],
+}
+
+fn cut<T>(v: &mut [T], at: usize) -> (&mut [T], &mut [T]) {
+    let at = at.min(v.len());
+    v.split_at_mut(at)
+}
+
+impl<'c> NodeCols<'c> {
+    fn split<'s>(
+        self,
+        at: Option<usize>,
+        slots: &'s [NodeSlot],
+        type_count: u64,
+    ) -> (NodeSink<'s>, Option<NodeSink<'s>>)
+    where
+        'c: 's,
+    {
+        let sink = |types, names, ids, sizes, edge_counts, trace, detached, first_record| NodeSink {
+            slots,
+            type_count,
+            first_record,
+            types,
+            names,
+            ids,
+            sizes,
+            edge_counts,
+            trace,
+            detached,
+            rec: 0,
+            field: 0,
+            clamped: 0,
+            any_trace: false,
+        };
+        match at {
+            None => (
+                sink(
+                    self.types,
+                    self.names,
+                    self.ids,
+                    self.sizes,
+                    self.edge_counts,
+                    self.trace,
+                    self.detached,
+                    0,
+                ),
+                None,
+            ),
+            Some(at) => {
+                let (t0, t1) = cut(self.types, at);
+                let (n0, n1) = cut(self.names, at);
+                let (i0, i1) = cut(self.ids, at);
+                let (s0, s1) = cut(self.sizes, at);
+                let (e0, e1) = cut(self.edge_counts, at);
+                let (tr0, tr1) = cut(self.trace, at);
+                let (d0, d1) = cut(self.detached, at);
+                (
+                    sink(t0, n0, i0, s0, e0, tr0, d0, 0),
+                    Some(sink(t1, n1, i1, s1, e1, tr1, d1, at as u64)),
+                )
+            }
+        }
+    }
+}
+
+/// A header count, unless the input is too small to hold that many values (a broken
+/// header must not make us allocate terabytes).
+fn plausible_count(
+    count: u64,
+    fields: usize,
+    size_hint: Option<u64>,
+    what: &'static str,
+) -> Result<usize> {
+    if let Some(size) = size_hint {
+        // Every value takes at least two bytes: a digit and a comma.
+        if count.saturating_mul(2 * fields as u64) > size.saturating_add(2) {
+            return Err(SnapshotError::CountMismatch {
+                what,
+                expected: count,
+                found: size / (2 * fields as u64).max(1),
+            });
+        }
+    }
+    usize::try_from(count)
+        .ok()
+        .filter(|&c| c <= u32::MAX as usize)
+        .ok_or_else(|| SnapshotError::Layout(format!("{what} {count} is too large")))
+}
+
 fn read_edges<R: Read>(
-    sc: &mut Scanner<'_, R>,
+    sc: &mut Scanner<'_, '_, R>,
     h: &Header,
     g: &mut HeapGraph,
     size_hint: Option<u64>,
+    plan: &Plan,
 ) -> Result<()> {
+    const CTX: &str = "\"edges\"";
     let ef = h.meta.edge_fields.len();
-    let nf = h.meta.node_fields.len() as u64;
-    let node_count = g.node_type.len() as u64;
     let slots: Vec<EdgeSlot> = h
         .meta
         .edge_fields
@@ -378,74 +534,63 @@ fn read_edges<R: Read>(
             _ => EdgeSlot::Ignore,
         })
         .collect();
-    let cap = capacity(h.edge_count, ef, size_hint);
-    g.edge_type.reserve_exact(cap);
-    g.edge_name.reserve_exact(cap);
-    g.edge_to.reserve_exact(cap);
+    let m = plausible_count(h.edge_count, ef, size_hint, "edge_count")?;
+    g.edge_type = vec![0; m];
+    g.edge_name = vec![0; m];
+    g.edge_to = vec![0; m];
     let type_count = h.meta.edge_type_names.len() as u64;
-    let mut field = 0usize;
-    let total = sc.uint_array("\"edges\"", |pos, v| {
-        match slots[field] {
-            EdgeSlot::Type => {
-                if v >= type_count {
-                    return Err(SnapshotError::BadType {
-                        what: "edge",
-                        index: pos / ef as u64,
-                        value: v,
-                        count: type_count,
-                    });
-                }
-                g.edge_type.push(v as u8);
-            }
-            EdgeSlot::Name => g.edge_name.push(to_u32(v, "an edge name")?),
-            EdgeSlot::To => {
-                let edge = pos / ef as u64;
-                if v % nf != 0 {
-                    return Err(SnapshotError::BadEdgeTarget {
-                        edge,
-                        target: v,
-                        reason: "not at the start of a node record",
-                    });
-                }
-                if v / nf >= node_count {
-                    return Err(SnapshotError::BadEdgeTarget {
-                        edge,
-                        target: v,
-                        reason: "past the end of the node array",
-                    });
-                }
-                g.edge_to.push((v / nf) as u32);
-            }
-            EdgeSlot::Ignore => {}
+    let node_fields = h.meta.node_fields.len() as u64;
+    let node_count = g.node_type.len() as u64;
+    let expected = (m * ef) as u64;
+    let (types, names, to) = (
+        g.edge_type.as_mut_slice(),
+        g.edge_name.as_mut_slice(),
+        g.edge_to.as_mut_slice(),
+    );
+    let params = EdgeParams {
+        slots: &slots,
+        type_count,
+        node_fields,
+        node_count,
+    };
+    let cols = EdgeCols { types, names, to };
+    let make = |at: Option<usize>| cols.split(params, at);
+    let (first, second) = match array_body(sc, CTX)? {
+        Some((body, start)) => {
+            let r = parse_split(body, start, CTX, ef, m, plan.threads, &plan.window, make)?;
+            sc.jump(start + body.len() + 1);
+            sc.report_progress();
+            r
         }
-        field += 1;
-        if field == ef {
-            field = 0;
+        None => {
+            let (mut first, second) = make(None);
+            sc.uint_array(CTX, expected, &mut first)?;
+            (first, second)
         }
-        Ok(())
-    })?;
-    let expected = h.edge_count * ef as u64;
-    if total != expected {
+    };
+    let written = first.written() + second.as_ref().map_or(0, |s| s.written());
+    let first_full = second.as_ref().map_or(true, |_| first.rec == first.types.len());
+    if written != expected || !first_full {
         return Err(SnapshotError::CountMismatch {
             what: "edge values",
             expected,
-            found: total,
+            found: written,
         });
     }
     Ok(())
 }
 
 fn read_trace_functions<R: Read>(
-    sc: &mut Scanner<'_, R>,
+    sc: &mut Scanner<'_, '_, R>,
     h: &Header,
     g: &mut HeapGraph,
 ) -> Result<()> {
     let fields = &h.meta.trace_function_info_fields;
-    let mut raw = Vec::new();
-    sc.uint_array("\"trace_function_infos\"", |_, v| {
-        raw.push(v.min(u32::MAX as u64) as u32);
-        Ok(())
-    })?;
+    let raw: Vec<u32> = sc
+        .uint_vec("\"trace_function_infos\"")?
+        .into_iter()
+        .map(|v| v.min(u32::MAX as u64) as u32)
+        .collect();
     if fields.is_empty() {
         return Ok(());
     }
@@ -473,13 +618,9 @@ fn read_trace_functions<R: Read>(
     Ok(())
 }
 
-fn read_samples<R: Read>(sc: &mut Scanner<'_, R>, h: &Header, g: &mut HeapGraph) -> Result<()> {
+fn read_samples<R: Read>(sc: &mut Scanner<'_, '_, R>, h: &Header, g: &mut HeapGraph) -> Result<()> {
     let fields = &h.meta.sample_fields;
-    let mut raw = Vec::new();
-    sc.uint_array("\"samples\"", |_, v| {
-        raw.push(v);
-        Ok(())
-    })?;
+    let raw = sc.uint_vec("\"samples\"")?;
     let n = fields.len().max(1);
     let ts = fields.iter().position(|f| f == "timestamp_us").unwrap_or(0);
     let id = fields
@@ -498,7 +639,7 @@ fn read_samples<R: Read>(sc: &mut Scanner<'_, R>, h: &Header, g: &mut HeapGraph)
 
 /// Reads the nested `[id, function_info_index, count, size, [children…], …]` tree without
 /// recursion, into flat arrays with parent links.
-fn read_trace_tree<R: Read>(sc: &mut Scanner<'_, R>, fields: &[String]) -> Result<TraceTree> {
+fn read_trace_tree<R: Read>(sc: &mut Scanner<'_, '_, R>, fields: &[String]) -> Result<TraceTree> {
     const CTX: &str = "\"trace_tree\"";
     let mut tree = TraceTree::default();
     let nfields = fields.len();

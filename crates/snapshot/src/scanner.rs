@@ -5,14 +5,32 @@
 
 use std::io::{ErrorKind, Read};
 
+use crate::arrays::{Kernel, Refused, Sink};
 use crate::error::SnapshotError;
 use crate::strings::StringsBuilder;
 
 const BUF_SIZE: usize = 1 << 20;
 
-pub(crate) struct Scanner<'p, R: Read> {
-    reader: R,
-    buf: Box<[u8]>,
+/// The scanner's bytes: a refillable buffer over a reader, or a whole input in memory.
+enum Buf<'a> {
+    Owned(Box<[u8]>),
+    Borrowed(&'a [u8]),
+}
+
+impl std::ops::Deref for Buf<'_> {
+    type Target = [u8];
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        match self {
+            Buf::Owned(b) => b,
+            Buf::Borrowed(b) => b,
+        }
+    }
+}
+
+pub(crate) struct Scanner<'p, 'a, R: Read> {
+    reader: Option<R>,
+    buf: Buf<'a>,
     pos: usize,
     len: usize,
     /// Absolute offset of `buf[0]` in the decompressed text.
@@ -28,17 +46,49 @@ fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\n' | b'\r' | b'\t')
 }
 
-impl<'p, R: Read> Scanner<'p, R> {
+impl<'p, 'a, R: Read> Scanner<'p, 'a, R> {
     pub fn new(reader: R, progress: &'p mut dyn FnMut()) -> Self {
         Scanner {
-            reader,
-            buf: vec![0u8; BUF_SIZE].into_boxed_slice(),
+            reader: Some(reader),
+            buf: Buf::Owned(vec![0u8; BUF_SIZE].into_boxed_slice()),
             pos: 0,
             len: 0,
             base: 0,
             eof: false,
             progress,
         }
+    }
+
+    /// A scanner over input already in memory: no copying, and the big arrays can be
+    /// handed to the parallel parser.
+    pub fn over(bytes: &'a [u8], progress: &'p mut dyn FnMut()) -> Self {
+        Scanner {
+            reader: None,
+            buf: Buf::Borrowed(bytes),
+            pos: 0,
+            len: bytes.len(),
+            base: 0,
+            eof: true,
+            progress,
+        }
+    }
+
+    /// The whole input and the current position, when it is all in memory.
+    pub fn in_memory(&self) -> Option<(&'a [u8], usize)> {
+        match self.buf {
+            Buf::Borrowed(b) => Some((b, self.pos)),
+            Buf::Owned(_) => None,
+        }
+    }
+
+    /// Moves to `pos` of an in-memory input.
+    pub fn jump(&mut self, pos: usize) {
+        debug_assert!(matches!(self.buf, Buf::Borrowed(_)));
+        self.pos = pos.min(self.len);
+    }
+
+    pub fn report_progress(&mut self) {
+        (self.progress)();
     }
 
     pub fn offset(&self) -> u64 {
@@ -53,11 +103,14 @@ impl<'p, R: Read> Scanner<'p, R> {
         if self.eof {
             return Ok(false);
         }
+        let (Some(reader), Buf::Owned(buf)) = (self.reader.as_mut(), &mut self.buf) else {
+            return Ok(false);
+        };
         self.base += self.len as u64;
         self.pos = 0;
         self.len = 0;
         loop {
-            match self.reader.read(&mut self.buf) {
+            match reader.read(buf) {
                 Ok(0) => {
                     self.eof = true;
                     return Ok(false);
@@ -262,88 +315,42 @@ impl<'p, R: Read> Scanner<'p, R> {
         Ok(())
     }
 
-    /// Reads `[` u64, u64, … `]`, handing each value to `sink` with its position.
-    pub fn uint_array(
+    /// Reads `[` u64, u64, … `]` from a stream into `sink`.
+    pub fn uint_array<S: Sink>(
         &mut self,
         context: &'static str,
-        mut sink: impl FnMut(u64, u64) -> Result<()>,
-    ) -> Result<u64> {
+        expected: u64,
+        sink: &mut S,
+    ) -> Result<()> {
         self.expect(b'[', context)?;
-        let mut count: u64 = 0;
-        let mut cur: u64 = 0;
-        // 0: expecting a value or ']' (just after '['), 1: inside digits,
-        // 2: after a value (expecting ',' or ']'), 3: after ',' (expecting a value)
-        let mut state = 0u8;
+        let mut kernel = Kernel::new(context, expected);
         loop {
             if !self.fill()? {
                 return Err(self.truncated(context));
             }
-            let mut i = self.pos;
-            let len = self.len;
-            while i < len {
-                let b = self.buf[i];
-                i += 1;
-                let d = b.wrapping_sub(b'0');
-                if d < 10 {
-                    if state == 2 {
-                        self.pos = i - 1;
-                        return Err(self.syntax(context, "missing ',' between numbers"));
-                    }
-                    cur = match cur.checked_mul(10).and_then(|v| v.checked_add(d as u64)) {
-                        Some(v) => v,
-                        None => {
-                            self.pos = i - 1;
-                            return Err(self.syntax(context, "number too large"));
-                        }
-                    };
-                    state = 1;
-                    continue;
+            let chunk = &self.buf[self.pos..self.len];
+            let (part, end) = match memchr::memchr(b']', chunk) {
+                Some(i) => (&chunk[..i], Some(i)),
+                None => (chunk, None),
+            };
+            kernel.feed(part, self.base + self.pos as u64, sink)?;
+            match end {
+                Some(i) => {
+                    self.pos += i;
+                    kernel.finish(sink, self.offset())?;
+                    self.pos += 1;
+                    return Ok(());
                 }
-                match b {
-                    b',' => {
-                        if state == 1 || state == 2 {
-                            if state == 1 {
-                                sink(count, cur)?;
-                                count += 1;
-                                cur = 0;
-                            }
-                            state = 3;
-                        } else {
-                            self.pos = i - 1;
-                            return Err(self.syntax(context, "unexpected ','"));
-                        }
-                    }
-                    b']' => {
-                        if state == 3 {
-                            self.pos = i - 1;
-                            return Err(self.syntax(context, "trailing ','"));
-                        }
-                        if state == 1 {
-                            sink(count, cur)?;
-                            count += 1;
-                        }
-                        self.pos = i;
-                        return Ok(count);
-                    }
-                    b' ' | b'\n' | b'\r' | b'\t' => {
-                        if state == 1 {
-                            sink(count, cur)?;
-                            count += 1;
-                            cur = 0;
-                            state = 2;
-                        }
-                    }
-                    _ => {
-                        self.pos = i - 1;
-                        return Err(self.syntax(
-                            context,
-                            format!("expected an unsigned integer, found {}", describe(b)),
-                        ));
-                    }
-                }
+                None => self.pos = self.len,
             }
-            self.pos = len;
         }
+    }
+
+    /// Reads an integer array of unknown length into a vector.
+    pub fn uint_vec(&mut self, context: &'static str) -> Result<Vec<u64>> {
+        let mut sink = VecSink(Vec::new());
+        self.uint_array(context, u64::MAX, &mut sink)?;
+        Ok(sink.0)
     }
 
     /// Reads an array of strings into `strings`.
@@ -502,5 +509,19 @@ fn classify_io(e: std::io::Error) -> SnapshotError {
         }
         ErrorKind::UnexpectedEof => SnapshotError::CorruptGzip("the gzip stream ends early".into()),
         _ => SnapshotError::Io(e),
+    }
+}
+
+/// Collects values of small arrays (locations, samples).
+struct VecSink(Vec<u64>);
+
+impl Sink for VecSink {
+    fn put(&mut self, v: u64) -> std::result::Result<(), Refused> {
+        self.0.push(v);
+        Ok(())
+    }
+
+    fn written(&self) -> u64 {
+        self.0.len() as u64
     }
 }

@@ -1,0 +1,48 @@
+//! Essential predecessors: for each node, the source nodes of the edges that count for
+//! dominance. Dominators need only these, which is far less than the full retainer index.
+
+use heaphound_snapshot::HeapGraph;
+
+use crate::bits::BitSet;
+
+pub struct Preds {
+    /// `first[i]..first[i + 1]` index `src` for node `i`.
+    pub first: Vec<u32>,
+    pub src: Vec<u32>,
+}
+
+impl Preds {
+    pub fn essential(g: &HeapGraph, essential: &BitSet) -> Preds {
+        let n = g.node_count();
+        let mut first = vec![0u32; n + 1];
+        for e in 0..g.edge_count() as u32 {
+            if essential.get(e) {
+                first[g.edge_to[e as usize] as usize + 1] += 1;
+            }
+        }
+        for i in 0..n {
+            first[i + 1] += first[i];
+        }
+        let mut src = vec![0u32; first[n] as usize];
+        // Fill from the back of each node's range, reusing `first` as the cursor: after
+        // the pass, first[i] is the start of node i's range again.
+        for node in (0..n as u32).rev() {
+            for e in g.edges(node).rev() {
+                if essential.get(e) {
+                    let t = g.edge_to[e as usize] as usize + 1;
+                    first[t] -= 1;
+                    src[first[t] as usize] = node;
+                }
+            }
+        }
+        // first[t + 1] now holds the start of t's range; shift back into place.
+        first.remove(0);
+        first.push(src.len() as u32);
+        Preds { first, src }
+    }
+
+    #[inline]
+    pub fn of(&self, node: u32) -> &[u32] {
+        &self.src[self.first[node as usize] as usize..self.first[node as usize + 1] as usize]
+    }
+}

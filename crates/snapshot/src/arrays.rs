@@ -1,0 +1,482 @@
+//! The hot path: the `nodes` and `edges` integer arrays, most of a snapshot's bytes.
+//!
+//! One resumable kernel turns `12,0,3\n,4…` into values and hands them to a sink that
+//! writes struct-of-arrays columns by index. Streaming input feeds it buffer by buffer;
+//! a memory-mapped file is split at a record boundary and parsed on two threads.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::error::SnapshotError;
+
+type Result<T> = std::result::Result<T, SnapshotError>;
+
+/// Why a sink refused a value.
+pub(crate) enum Refused {
+    /// More values than the header announced.
+    Overflow,
+    Error(SnapshotError),
+}
+
+pub(crate) trait Sink {
+    fn put(&mut self, v: u64) -> std::result::Result<(), Refused>;
+    /// Values written so far.
+    fn written(&self) -> u64;
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Just after `[`: a value or the end.
+    Start,
+    InNumber,
+    AfterNumber,
+    AfterComma,
+}
+
+/// Parses unsigned integers separated by commas and white space, across any number of
+/// `feed` calls. Never sees the closing `]`: callers cut the input before it.
+pub(crate) struct Kernel {
+    state: State,
+    cur: u64,
+    digits: u32,
+    context: &'static str,
+    /// Values the header announced, for the error when there are more.
+    expected: u64,
+}
+
+impl Kernel {
+    pub fn new(context: &'static str, expected: u64) -> Kernel {
+        Kernel {
+            state: State::Start,
+            cur: 0,
+            digits: 0,
+            context,
+            expected,
+        }
+    }
+
+    /// A kernel for the second part of a split array, which starts after a comma.
+    pub fn after_comma(context: &'static str, expected: u64) -> Kernel {
+        Kernel {
+            state: State::AfterComma,
+            ..Kernel::new(context, expected)
+        }
+    }
+
+    fn syntax(&self, offset: u64, message: String) -> SnapshotError {
+        SnapshotError::Syntax {
+            offset,
+            context: self.context,
+            message,
+        }
+    }
+
+    fn emit<S: Sink>(&self, sink: &mut S, v: u64) -> Result<()> {
+        match sink.put(v) {
+            Ok(()) => Ok(()),
+            Err(Refused::Overflow) => Err(SnapshotError::CountMismatch {
+                what: self.context_values(),
+                expected: self.expected,
+                found: self.expected + 1,
+            }),
+            Err(Refused::Error(e)) => Err(e),
+        }
+    }
+
+    fn context_values(&self) -> &'static str {
+        match self.context {
+            "\"nodes\"" => "node values",
+            "\"edges\"" => "edge values",
+            _ => "array values",
+        }
+    }
+
+    /// Parses `bytes`, which start at absolute offset `base`.
+    pub fn feed<S: Sink>(&mut self, bytes: &[u8], base: u64, sink: &mut S) -> Result<()> {
+        let n = bytes.len();
+        let mut i = 0;
+        let mut state = self.state;
+        let mut cur = self.cur;
+        let mut digits = self.digits;
+        while i < n {
+            let b = bytes[i];
+            let d = b.wrapping_sub(b'0');
+            if d < 10 {
+                if state == State::AfterNumber {
+                    return Err(self.syntax(base + i as u64, "missing ',' between numbers".into()));
+                }
+                if state != State::InNumber {
+                    cur = 0;
+                    digits = 0;
+                }
+                cur = cur * 10 + d as u64;
+                digits += 1;
+                i += 1;
+                // The rest of the number, without going back through the state checks.
+                while i < n {
+                    let d = bytes[i].wrapping_sub(b'0');
+                    if d >= 10 {
+                        break;
+                    }
+                    cur = cur.wrapping_mul(10).wrapping_add(d as u64);
+                    digits += 1;
+                    i += 1;
+                }
+                if digits > 19 {
+                    return Err(self.syntax(base + i as u64, "number too large".into()));
+                }
+                if i == n {
+                    state = State::InNumber;
+                    break;
+                }
+                self.emit(sink, cur)?;
+                state = State::AfterNumber;
+                continue;
+            }
+            match b {
+                b',' => {
+                    if state == State::InNumber {
+                        self.emit(sink, cur)?;
+                    } else if state != State::AfterNumber {
+                        return Err(self.syntax(base + i as u64, "unexpected ','".into()));
+                    }
+                    state = State::AfterComma;
+                }
+                b' ' | b'\n' | b'\r' | b'\t' => {
+                    if state == State::InNumber {
+                        self.emit(sink, cur)?;
+                        state = State::AfterNumber;
+                    }
+                }
+                _ => {
+                    return Err(self.syntax(
+                        base + i as u64,
+                        format!("expected an unsigned integer, found {}", describe(b)),
+                    ))
+                }
+            }
+            i += 1;
+        }
+        self.state = state;
+        self.cur = cur;
+        self.digits = digits;
+        Ok(())
+    }
+
+    /// The array ended (at `]`, absolute offset `at`).
+    pub fn finish<S: Sink>(&mut self, sink: &mut S, at: u64) -> Result<()> {
+        match self.state {
+            State::InNumber => {
+                let v = self.cur;
+                self.state = State::AfterNumber;
+                self.emit(sink, v)
+            }
+            State::AfterComma => Err(self.syntax(at, "trailing ','".into())),
+            State::Start | State::AfterNumber => Ok(()),
+        }
+    }
+
+    /// The first part of a split array must end just after a comma.
+    fn finish_part(&self, at: u64) -> Result<()> {
+        if self.state == State::AfterComma {
+            Ok(())
+        } else {
+            Err(self.syntax(at, "internal split error".into()))
+        }
+    }
+}
+
+fn describe(b: u8) -> String {
+    if b.is_ascii_graphic() {
+        format!("'{}'", b as char)
+    } else {
+        format!("byte 0x{b:02x}")
+    }
+}
+
+/// Where each node field goes.
+#[derive(Clone, Copy)]
+pub(crate) enum NodeSlot {
+    Type,
+    Name,
+    Id,
+    SelfSize,
+    EdgeCount,
+    TraceNodeId,
+    Detachedness,
+    Ignore,
+}
+
+/// Node columns for a run of records, written by index.
+pub(crate) struct NodeSink<'c> {
+    pub slots: &'c [NodeSlot],
+    pub type_count: u64,
+    /// Record index of `types[0]` in the whole array, for error messages.
+    pub first_record: u64,
+    pub types: &'c mut [u8],
+    pub names: &'c mut [u32],
+    pub ids: &'c mut [u32],
+    pub sizes: &'c mut [u32],
+    pub edge_counts: &'c mut [u32],
+    pub trace: &'c mut [u32],
+    pub detached: &'c mut [u8],
+    pub rec: usize,
+    pub field: usize,
+    pub clamped: u64,
+    pub any_trace: bool,
+}
+
+fn fits_u32(v: u64, what: &'static str) -> std::result::Result<u32, Refused> {
+    u32::try_from(v).map_err(|_| {
+        Refused::Error(SnapshotError::Layout(format!(
+            "{what} {v} does not fit 32 bits"
+        )))
+    })
+}
+
+impl Sink for NodeSink<'_> {
+    #[inline]
+    fn put(&mut self, v: u64) -> std::result::Result<(), Refused> {
+        let r = self.rec;
+        if r >= self.types.len() {
+            return Err(Refused::Overflow);
+        }
+        match self.slots[self.field] {
+            NodeSlot::Type => {
+                if v >= self.type_count {
+                    return Err(Refused::Error(SnapshotError::BadType {
+                        what: "node",
+                        index: self.first_record + r as u64,
+                        value: v,
+                        count: self.type_count,
+                    }));
+                }
+                self.types[r] = v as u8;
+            }
+            NodeSlot::Name => self.names[r] = fits_u32(v, "a node name index")?,
+            NodeSlot::Id => self.ids[r] = fits_u32(v, "a node id")?,
+            NodeSlot::SelfSize => {
+                if v > u32::MAX as u64 {
+                    self.clamped += 1;
+                }
+                self.sizes[r] = v.min(u32::MAX as u64) as u32;
+            }
+            NodeSlot::EdgeCount => self.edge_counts[r] = fits_u32(v, "an edge count")?,
+            NodeSlot::TraceNodeId => {
+                self.any_trace |= v != 0;
+                self.trace[r] = fits_u32(v, "a trace node id")?;
+            }
+            NodeSlot::Detachedness => self.detached[r] = v.min(255) as u8,
+            NodeSlot::Ignore => {}
+        }
+        self.field += 1;
+        if self.field == self.slots.len() {
+            self.field = 0;
+            self.rec += 1;
+        }
+        Ok(())
+    }
+
+    fn written(&self) -> u64 {
+        (self.rec * self.slots.len() + self.field) as u64
+    }
+}
+
+#[derive(Clone, Copy)]
+pub(crate) enum EdgeSlot {
+    Type,
+    Name,
+    To,
+    Ignore,
+}
+
+pub(crate) struct EdgeSink<'c> {
+    pub slots: &'c [EdgeSlot],
+    pub type_count: u64,
+    pub node_fields: u64,
+    pub node_count: u64,
+    pub first_record: u64,
+    pub types: &'c mut [u8],
+    pub names: &'c mut [u32],
+    pub to: &'c mut [u32],
+    pub rec: usize,
+    pub field: usize,
+}
+
+impl EdgeSink<'_> {
+    #[cold]
+    fn bad_target(&self, v: u64) -> Refused {
+        let reason = if v % self.node_fields != 0 {
+            "not at the start of a node record"
+        } else {
+            "past the end of the node array"
+        };
+        Refused::Error(SnapshotError::BadEdgeTarget {
+            edge: self.first_record + self.rec as u64,
+            target: v,
+            reason,
+        })
+    }
+}
+
+impl Sink for EdgeSink<'_> {
+    #[inline]
+    fn put(&mut self, v: u64) -> std::result::Result<(), Refused> {
+        let r = self.rec;
+        if r >= self.types.len() {
+            return Err(Refused::Overflow);
+        }
+        match self.slots[self.field] {
+            EdgeSlot::Type => {
+                if v >= self.type_count {
+                    return Err(Refused::Error(SnapshotError::BadType {
+                        what: "edge",
+                        index: self.first_record + r as u64,
+                        value: v,
+                        count: self.type_count,
+                    }));
+                }
+                self.types[r] = v as u8;
+            }
+            EdgeSlot::Name => self.names[r] = fits_u32(v, "an edge name")?,
+            EdgeSlot::To => {
+                // Constant divisors let the compiler turn the division into a multiply.
+                let nf = self.node_fields;
+                let (q, rem) = match nf {
+                    6 => (v / 6, v % 6),
+                    7 => (v / 7, v % 7),
+                    _ => (v / nf, v % nf),
+                };
+                if rem != 0 || q >= self.node_count {
+                    return Err(self.bad_target(v));
+                }
+                self.to[r] = q as u32;
+            }
+            EdgeSlot::Ignore => {}
+        }
+        self.field += 1;
+        if self.field == self.slots.len() {
+            self.field = 0;
+            self.rec += 1;
+        }
+        Ok(())
+    }
+
+    fn written(&self) -> u64 {
+        (self.rec * self.slots.len() + self.field) as u64
+    }
+}
+
+/// Releases parsed parts of a memory-mapped input, and counts progress.
+pub(crate) struct Window<'a> {
+    pub done: &'a AtomicU64,
+    pub release: &'a (dyn Fn(usize, usize) + Sync),
+}
+
+/// Bytes parsed between progress updates and page releases.
+const WINDOW: usize = 16 << 20;
+
+/// Parses `body` (the text between `[` and `]`, starting at absolute `base`) in windows,
+/// releasing each window's pages once parsed.
+fn parse_run<S: Sink>(
+    kernel: &mut Kernel,
+    body: &[u8],
+    base: usize,
+    sink: &mut S,
+    win: &Window,
+) -> Result<()> {
+    let mut at = 0;
+    while at < body.len() {
+        let end = (at + WINDOW).min(body.len());
+        kernel.feed(&body[at..end], (base + at) as u64, sink)?;
+        (win.release)(base + at, end - at);
+        win.done.fetch_add((end - at) as u64, Ordering::Relaxed);
+        at = end;
+    }
+    Ok(())
+}
+
+/// Values before which the array can be cut: the count of commas in `bytes`.
+fn count_commas(bytes: &[u8]) -> u64 {
+    // Chunked so the compiler vectorises the comparison.
+    bytes
+        .chunks(4096)
+        .map(|c| c.iter().filter(|&&b| b == b',').count() as u64)
+        .sum()
+}
+
+/// Below this, a second thread costs more than it saves.
+const PARALLEL_MIN: usize = 4 << 20;
+
+/// Parses a whole array held in memory. `make_sink(first_record, records)` builds a sink
+/// over that run of records; with two threads the array is cut at a record boundary.
+pub(crate) fn parse_split<'s, S, F>(
+    body: &[u8],
+    base: usize,
+    context: &'static str,
+    fields: usize,
+    records: usize,
+    threads: usize,
+    win: &Window,
+    make_sinks: F,
+) -> Result<(S, Option<S>)>
+where
+    S: Sink + Send + 's,
+    F: FnOnce(Option<usize>) -> (S, Option<S>),
+{
+    let expected = (records * fields) as u64;
+    let cut = if threads > 1 && body.len() >= PARALLEL_MIN {
+        find_cut(body, fields)
+    } else {
+        None
+    };
+    let split_record = cut.map(|(_, values)| (values / fields as u64) as usize);
+    if let Some(r) = split_record {
+        if r > records {
+            return Err(SnapshotError::CountMismatch {
+                what: if context == "\"nodes\"" { "node values" } else { "edge values" },
+                expected,
+                found: (r * fields) as u64,
+            });
+        }
+    }
+    let (mut first, second) = make_sinks(split_record);
+    match (cut, second) {
+        (Some((pos, _)), Some(mut second)) => {
+            let (a, b) = body.split_at(pos + 1);
+            let r = std::thread::scope(|s| {
+                let h = s.spawn(|| {
+                    let mut k = Kernel::after_comma(context, expected);
+                    parse_run(&mut k, b, base + pos + 1, &mut second, win)?;
+                    k.finish(&mut second, (base + body.len()) as u64)?;
+                    Ok::<_, SnapshotError>(second)
+                });
+                let mut k = Kernel::new(context, expected);
+                let ra = parse_run(&mut k, a, base, &mut first, win)
+                    .and_then(|_| k.finish_part((base + pos) as u64));
+                let rb = h.join().unwrap_or_else(|_| {
+                    Err(SnapshotError::Layout("a parser thread failed".into()))
+                });
+                ra.and(rb)
+            })?;
+            Ok((first, Some(r)))
+        }
+        (_, second) => {
+            let mut k = Kernel::new(context, expected);
+            parse_run(&mut k, body, base, &mut first, win)?;
+            k.finish(&mut first, (base + body.len()) as u64)?;
+            Ok((first, second))
+        }
+    }
+}
+
+/// A comma near the middle after which a new record starts: (its position, values before).
+fn find_cut(body: &[u8], fields: usize) -> Option<(usize, u64)> {
+    let mid = body.len() / 2;
+    let mut pos = mid + body[mid..].iter().position(|&b| b == b',')?;
+    let mut values = count_commas(&body[..=pos]);
+    while values % fields as u64 != 0 {
+        pos = pos + 1 + body[pos + 1..].iter().position(|&b| b == b',')?;
+        values += 1;
+    }
+    Some((pos, values))
+}
