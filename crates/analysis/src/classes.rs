@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use heaphound_snapshot::{EdgeKind, HeapGraph, NodeKind};
 
 use crate::bits::BitSet;
+use crate::fxhash::FxBuild;
 use crate::text::{format_property_name, utf16_len_str};
 
 const NONE: u32 = u32::MAX;
@@ -269,55 +270,98 @@ struct Shape {
     count: u32,
 }
 
+/// Per string: 0 = not looked at yet, 1 = `__proto__`, else 2 + the UTF-16 length of the
+/// name as a shape name writes it.
+struct PropNames {
+    cache: Vec<u32>,
+}
+
+impl PropNames {
+    fn lookup(&mut self, g: &HeapGraph, s: u32) -> Option<usize> {
+        let c = &mut self.cache[s as usize];
+        if *c == 0 {
+            let raw = g.strings.bytes(s);
+            *c = if raw == b"__proto__" {
+                1
+            } else {
+                2 + utf16_len_str(&format_property_name(raw)) as u32
+            };
+        }
+        (*c != 1).then(|| (*c - 2) as usize)
+    }
+}
+
 /// Names the property sets that many plain objects share, most common first.
+///
+/// Objects are grouped by the string ids of the properties their shape name lists; names
+/// are only built once per group. Groups whose names come out equal are merged, keeping
+/// the first one's place, so the result is what grouping by name would give.
 fn infer_interfaces(g: &HeapGraph) -> Vec<Shape> {
-    let mut shapes: Vec<Shape> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut names = PropNames {
+        cache: vec![0; g.strings.len()],
+    };
+    let mut groups: HashMap<Vec<u32>, (u32, u32), FxBuild> = HashMap::default();
     let mut total = 0u64;
-    let mut name = String::new();
-    let mut props: Vec<Vec<u8>> = Vec::new();
+    let mut props: Vec<u32> = Vec::new();
     for i in 0..g.node_count() as u32 {
         if !is_plain_object(g, i) {
             continue;
         }
         total += 1;
-        name.clear();
-        name.push('{');
-        let mut name_len = 1usize;
         props.clear();
+        let mut name_len = 1usize;
         for e in g.edges(i) {
             if g.edge_kind(e) != EdgeKind::Property {
                 continue;
             }
-            let raw = g.strings.bytes(g.edge_name[e as usize]);
-            if raw == b"__proto__" {
+            let s = g.edge_name[e as usize];
+            let Some(flen) = names.lookup(g, s) else {
                 continue;
-            }
-            let formatted = format_property_name(raw);
-            let flen = utf16_len_str(&formatted);
+            };
             if name_len > 1 && name_len + flen > MAX_INTERFACE_NAME_LENGTH {
                 break;
             }
             if name_len != 1 {
-                name.push_str(", ");
                 name_len += 2;
             }
-            name.push_str(&formatted);
             name_len += flen;
-            props.push(raw.to_vec());
+            props.push(s);
         }
         if props.is_empty() {
             continue;
         }
+        match groups.get_mut(props.as_slice()) {
+            Some(entry) => entry.1 += 1,
+            None => {
+                groups.insert(props.clone(), (i, 1));
+            }
+        }
+    }
+    // Build each group's name; merge equal names, ordered by first appearance.
+    let mut by_first: Vec<(u32, Vec<u32>, u32)> = groups
+        .into_iter()
+        .map(|(props, (first, count))| (first, props, count))
+        .collect();
+    by_first.sort_unstable_by_key(|x| x.0);
+    let mut shapes: Vec<Shape> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for (_, props, count) in by_first {
+        let mut name = String::from("{");
+        for (k, &s) in props.iter().enumerate() {
+            if k > 0 {
+                name.push_str(", ");
+            }
+            name.push_str(&format_property_name(g.strings.bytes(s)));
+        }
         name.push('}');
         match index.get(&name) {
-            Some(&k) => shapes[k].count += 1,
+            Some(&k) => shapes[k].count += count,
             None => {
                 index.insert(name.clone(), shapes.len());
                 shapes.push(Shape {
-                    name: name.clone(),
-                    properties: props.clone(),
-                    count: 1,
+                    name,
+                    properties: props.iter().map(|&s| g.strings.bytes(s).to_vec()).collect(),
+                    count,
                 });
             }
         }
@@ -357,9 +401,9 @@ fn apply_interfaces(
         ids.dedup();
         defs.push((ids, names.intern(&s.name)));
     }
-    let by_string: Vec<u32> = (0..g.strings.len() as u32)
-        .map(|s| prop_ids.get(g.strings.bytes(s)).copied().unwrap_or(NONE))
-        .collect();
+    // Per string: the property id of a shape, NONE if none uses it, UNKNOWN until looked up.
+    const UNKNOWN: u32 = NONE - 1;
+    let mut by_string: Vec<u32> = vec![UNKNOWN; g.strings.len()];
     // Index shapes by their smallest property so an object only tries shapes it could match.
     let mut by_first: HashMap<u32, Vec<usize>> = HashMap::new();
     for (k, (ids, _)) in defs.iter().enumerate() {
@@ -373,7 +417,14 @@ fn apply_interfaces(
         have.clear();
         for e in g.edges(i) {
             if g.edge_kind(e) == EdgeKind::Property {
-                let id = by_string[g.edge_name[e as usize] as usize];
+                let s = g.edge_name[e as usize] as usize;
+                if by_string[s] == UNKNOWN {
+                    by_string[s] = prop_ids
+                        .get(g.strings.bytes(s as u32))
+                        .copied()
+                        .unwrap_or(NONE);
+                }
+                let id = by_string[s];
                 if id != NONE {
                     have.push(id);
                 }

@@ -7,6 +7,7 @@ pub mod classes;
 pub mod distances;
 pub mod dominators;
 pub mod edges;
+mod fxhash;
 pub mod paths;
 pub mod preds;
 pub mod retainers;

@@ -112,9 +112,8 @@ pub fn retainer_paths(
 /// True when the root references the node directly (a global object, a root category).
 fn held_by_root(g: &HeapGraph, a: &Analysis, node: u32) -> bool {
     let ret = a.retainers(g);
-    ret.of(node).any(|r| {
-        ret.node[r] == g.root && g.edge_kind(ret.edge[r]) != EdgeKind::Weak
-    })
+    ret.of(node)
+        .any(|r| ret.node[r] == g.root && g.edge_kind(ret.edge[r]) != EdgeKind::Weak)
 }
 
 fn on_path(states: &[State], mut sid: u32, node: u32) -> bool {

@@ -30,12 +30,17 @@ impl std::fmt::Display for InputError {
 
 impl std::error::Error for InputError {}
 
-pub fn load(path: &str, quiet: bool) -> Result<Loaded> {
-    let label = if path == "-" {
+/// How an input is named in messages.
+pub fn label(path: &str) -> String {
+    if path == "-" {
         "<stdin>".to_string()
     } else {
         path.to_string()
-    };
+    }
+}
+
+pub fn load(path: &str, quiet: bool) -> Result<Loaded> {
+    let label = label(path);
     let show =
         !quiet && std::io::stderr().is_terminal() && std::env::var_os("NO_PROGRESS").is_none();
     let mut bar = Bar::new(show, &label);

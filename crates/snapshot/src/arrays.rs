@@ -12,14 +12,14 @@ type Result<T> = std::result::Result<T, SnapshotError>;
 
 /// Why a sink refused a value.
 pub(crate) enum Refused {
-    /// More values than the header announced.
-    Overflow,
     Error(SnapshotError),
 }
 
+/// Takes an array's values in order. Values beyond the sink's room are counted, not
+/// stored, so a header that undercounts is reported with the real count.
 pub(crate) trait Sink {
     fn put(&mut self, v: u64) -> std::result::Result<(), Refused>;
-    /// Values written so far.
+    /// Values taken so far, stored or not.
     fn written(&self) -> u64;
 }
 
@@ -39,26 +39,23 @@ pub(crate) struct Kernel {
     cur: u64,
     digits: u32,
     context: &'static str,
-    /// Values the header announced, for the error when there are more.
-    expected: u64,
 }
 
 impl Kernel {
-    pub fn new(context: &'static str, expected: u64) -> Kernel {
+    pub fn new(context: &'static str) -> Kernel {
         Kernel {
             state: State::Start,
             cur: 0,
             digits: 0,
             context,
-            expected,
         }
     }
 
     /// A kernel for the second part of a split array, which starts after a comma.
-    pub fn after_comma(context: &'static str, expected: u64) -> Kernel {
+    pub fn after_comma(context: &'static str) -> Kernel {
         Kernel {
             state: State::AfterComma,
-            ..Kernel::new(context, expected)
+            ..Kernel::new(context)
         }
     }
 
@@ -70,23 +67,11 @@ impl Kernel {
         }
     }
 
+    #[inline]
     fn emit<S: Sink>(&self, sink: &mut S, v: u64) -> Result<()> {
         match sink.put(v) {
             Ok(()) => Ok(()),
-            Err(Refused::Overflow) => Err(SnapshotError::CountMismatch {
-                what: self.context_values(),
-                expected: self.expected,
-                found: self.expected + 1,
-            }),
             Err(Refused::Error(e)) => Err(e),
-        }
-    }
-
-    fn context_values(&self) -> &'static str {
-        match self.context {
-            "\"nodes\"" => "node values",
-            "\"edges\"" => "edge values",
-            _ => "array values",
         }
     }
 
@@ -221,6 +206,8 @@ pub(crate) struct NodeSink<'c> {
     pub detached: &'c mut [u8],
     pub rec: usize,
     pub field: usize,
+    /// Values past the end of the columns (the header undercounted).
+    pub extra: u64,
     pub clamped: u64,
     pub any_trace: bool,
 }
@@ -238,7 +225,8 @@ impl Sink for NodeSink<'_> {
     fn put(&mut self, v: u64) -> std::result::Result<(), Refused> {
         let r = self.rec;
         if r >= self.types.len() {
-            return Err(Refused::Overflow);
+            self.extra += 1;
+            return Ok(());
         }
         match self.slots[self.field] {
             NodeSlot::Type => {
@@ -277,7 +265,7 @@ impl Sink for NodeSink<'_> {
     }
 
     fn written(&self) -> u64 {
-        (self.rec * self.slots.len() + self.field) as u64
+        (self.rec * self.slots.len() + self.field) as u64 + self.extra
     }
 }
 
@@ -300,6 +288,7 @@ pub(crate) struct EdgeSink<'c> {
     pub to: &'c mut [u32],
     pub rec: usize,
     pub field: usize,
+    pub extra: u64,
 }
 
 impl EdgeSink<'_> {
@@ -323,7 +312,8 @@ impl Sink for EdgeSink<'_> {
     fn put(&mut self, v: u64) -> std::result::Result<(), Refused> {
         let r = self.rec;
         if r >= self.types.len() {
-            return Err(Refused::Overflow);
+            self.extra += 1;
+            return Ok(());
         }
         match self.slots[self.field] {
             EdgeSlot::Type => {
@@ -362,7 +352,7 @@ impl Sink for EdgeSink<'_> {
     }
 
     fn written(&self) -> u64 {
-        (self.rec * self.slots.len() + self.field) as u64
+        (self.rec * self.slots.len() + self.field) as u64 + self.extra
     }
 }
 
@@ -423,34 +413,27 @@ where
     S: Sink + Send + 's,
     F: FnOnce(Option<usize>) -> (S, Option<S>),
 {
-    let expected = (records * fields) as u64;
     let cut = if threads > 1 && body.len() >= PARALLEL_MIN {
         find_cut(body, fields)
     } else {
         None
     };
+    // A cut past the columns' end means the header undercounts: parse on one thread and
+    // let the sink count the surplus.
+    let cut = cut.filter(|&(_, values)| values / fields as u64 <= records as u64);
     let split_record = cut.map(|(_, values)| (values / fields as u64) as usize);
-    if let Some(r) = split_record {
-        if r > records {
-            return Err(SnapshotError::CountMismatch {
-                what: if context == "\"nodes\"" { "node values" } else { "edge values" },
-                expected,
-                found: (r * fields) as u64,
-            });
-        }
-    }
     let (mut first, second) = make_sinks(split_record);
     match (cut, second) {
         (Some((pos, _)), Some(mut second)) => {
             let (a, b) = body.split_at(pos + 1);
             let r = std::thread::scope(|s| {
                 let h = s.spawn(|| {
-                    let mut k = Kernel::after_comma(context, expected);
+                    let mut k = Kernel::after_comma(context);
                     parse_run(&mut k, b, base + pos + 1, &mut second, win)?;
                     k.finish(&mut second, (base + body.len()) as u64)?;
                     Ok::<_, SnapshotError>(second)
                 });
-                let mut k = Kernel::new(context, expected);
+                let mut k = Kernel::new(context);
                 let ra = parse_run(&mut k, a, base, &mut first, win)
                     .and_then(|_| k.finish_part((base + pos) as u64));
                 let rb = h.join().unwrap_or_else(|_| {
@@ -461,7 +444,7 @@ where
             Ok((first, Some(r)))
         }
         (_, second) => {
-            let mut k = Kernel::new(context, expected);
+            let mut k = Kernel::new(context);
             parse_run(&mut k, body, base, &mut first, win)?;
             k.finish(&mut first, (base + body.len()) as u64)?;
             Ok((first, second))

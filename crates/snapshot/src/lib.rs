@@ -9,10 +9,10 @@ mod reader;
 mod scanner;
 mod strings;
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufReader, Read};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use error::SnapshotError;
 pub use graph::{EdgeKind, HeapGraph, Location, Meta, NodeKind, TraceFunction, TraceTree};
@@ -121,18 +121,26 @@ fn read_source<R: Read + Send>(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<HeapGraph, SnapshotError> {
     let count = AtomicU64::new(0);
-    let mut buffered = BufReader::with_capacity(
-        1 << 16,
-        Counting {
-            inner: source,
-            count: &count,
-        },
-    );
-    let head = buffered.fill_buf()?;
-    if head.is_empty() {
+    let mut counted = Counting {
+        inner: source,
+        count: &count,
+    };
+    // A pipe may deliver one byte at a time: read until the two magic bytes are known.
+    let mut head = [0u8; 2];
+    let mut got = 0;
+    while got < 2 {
+        match counted.read(&mut head[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if got == 0 {
         return Err(SnapshotError::Empty);
     }
-    let gzip = head.starts_with(&GZIP_MAGIC);
+    let gzip = got == 2 && head == GZIP_MAGIC;
+    let buffered = BufReader::with_capacity(1 << 16, (&head[..got]).chain(counted));
     let mut tick = || {
         progress(Progress {
             done: count.load(Ordering::Relaxed),

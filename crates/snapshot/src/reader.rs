@@ -5,12 +5,12 @@ use std::io::Read;
 
 use serde_json::Value;
 
+use crate::arrays::{parse_split, EdgeSink, EdgeSlot, NodeSink, NodeSlot, Sink, Window};
 use crate::error::SnapshotError;
 use crate::graph::{EdgeKind, HeapGraph, Location, Meta, NodeKind, TraceFunction, TraceTree};
-use crate::arrays::{parse_split, EdgeSink, EdgeSlot, NodeSink, NodeSlot, Sink, Window};
 use crate::scanner::Scanner;
-use std::sync::atomic::AtomicU64;
 use crate::strings::StringsBuilder;
+use std::sync::atomic::AtomicU64;
 
 type Result<T> = std::result::Result<T, SnapshotError>;
 
@@ -264,7 +264,6 @@ fn parse_header(raw: &[u8]) -> Result<Header> {
     })
 }
 
-
 /// How the big arrays are read: threads to use, and the hooks for a mapped input.
 pub(crate) struct Plan<'w> {
     pub threads: usize,
@@ -316,16 +315,23 @@ fn read_nodes<R: Read>(
         .collect();
     let has_trace = slots.iter().any(|s| matches!(s, NodeSlot::TraceNodeId));
     let has_detached = slots.iter().any(|s| matches!(s, NodeSlot::Detachedness));
-    let n = plausible_count(h.node_count, nf, size_hint, "node_count")?;
-    g.node_type = vec![0; n];
-    g.node_name = vec![0; n];
-    g.node_id = vec![0; n];
-    g.node_self_size = vec![0; n];
-    g.node_trace_id = if has_trace { vec![0; n] } else { Vec::new() };
-    g.node_detachedness = if has_detached { vec![0; n] } else { Vec::new() };
-    let mut edge_counts = vec![0u32; n];
+    let n = column_len(h.node_count, nf, size_hint, "node_count")?;
+    g.node_type = zeroed(n, "nodes")?;
+    g.node_name = zeroed(n, "nodes")?;
+    g.node_id = zeroed(n, "nodes")?;
+    g.node_self_size = zeroed(n, "nodes")?;
+    g.node_trace_id = if has_trace {
+        zeroed(n, "nodes")?
+    } else {
+        Vec::new()
+    };
+    g.node_detachedness = if has_detached {
+        zeroed(n, "nodes")?
+    } else {
+        Vec::new()
+    };
+    let mut edge_counts: Vec<u32> = zeroed(n, "nodes")?;
     let type_count = h.meta.node_type_names.len() as u64;
-    let expected = (n * nf) as u64;
 
     // Splits every column at `at` records (or not at all) into one or two sinks.
     let g_ref = &mut *g;
@@ -348,7 +354,7 @@ fn read_nodes<R: Read>(
         }
         None => {
             let (mut first, second) = make(None);
-            sc.uint_array(CTX, expected, &mut first)?;
+            sc.uint_array(CTX, &mut first)?;
             (first, second)
         }
     };
@@ -360,15 +366,8 @@ fn read_nodes<R: Read>(
         clamped += s.clamped;
         any_trace |= s.any_trace;
     }
-    let first_full = second.as_ref().map_or(true, |_| first.rec == first.types.len());
-    if written != expected || !first_full {
-        return Err(SnapshotError::CountMismatch {
-            what: "node values",
-            expected,
-            found: written,
-        });
-    }
     drop(second);
+    check_count("node_count", "\"nodes\"", nf, h.node_count, written)?;
     if !any_trace {
         g.node_trace_id = Vec::new();
     }
@@ -404,6 +403,7 @@ impl<'c> EdgeCols<'c> {
             to,
             rec: 0,
             field: 0,
+            extra: 0,
         };
         match at {
             None => (sink(self.types, self.names, self.to, 0), None),
@@ -443,22 +443,24 @@ impl<'c> NodeCols<'c> {
     where
         'c: 's,
     {
-        let sink = |types, names, ids, sizes, edge_counts, trace, detached, first_record| NodeSink {
-            slots,
-            type_count,
-            first_record,
-            types,
-            names,
-            ids,
-            sizes,
-            edge_counts,
-            trace,
-            detached,
-            rec: 0,
-            field: 0,
-            clamped: 0,
-            any_trace: false,
-        };
+        let sink =
+            |types, names, ids, sizes, edge_counts, trace, detached, first_record| NodeSink {
+                slots,
+                type_count,
+                first_record,
+                types,
+                names,
+                ids,
+                sizes,
+                edge_counts,
+                trace,
+                detached,
+                rec: 0,
+                field: 0,
+                extra: 0,
+                clamped: 0,
+                any_trace: false,
+            };
         match at {
             None => (
                 sink(
@@ -490,28 +492,59 @@ impl<'c> NodeCols<'c> {
     }
 }
 
-/// A header count, unless the input is too small to hold that many values (a broken
-/// header must not make us allocate terabytes).
-fn plausible_count(
+/// How many records to allocate for a header count: the count itself, but never more
+/// than the input could hold (every value takes at least a digit and a comma), so a broken
+/// header cannot make us allocate terabytes; the parse then finds the real count.
+fn column_len(
     count: u64,
     fields: usize,
     size_hint: Option<u64>,
     what: &'static str,
 ) -> Result<usize> {
-    if let Some(size) = size_hint {
-        // Every value takes at least two bytes: a digit and a comma.
-        if count.saturating_mul(2 * fields as u64) > size.saturating_add(2) {
-            return Err(SnapshotError::CountMismatch {
-                what,
-                expected: count,
-                found: size / (2 * fields as u64).max(1),
-            });
-        }
+    if count > u32::MAX as u64 {
+        return Err(SnapshotError::Layout(format!(
+            "the header's {what} {count} is more than this reader supports (4294967295)"
+        )));
     }
-    usize::try_from(count)
-        .ok()
-        .filter(|&c| c <= u32::MAX as usize)
-        .ok_or_else(|| SnapshotError::Layout(format!("{what} {count} is too large")))
+    let cap = match size_hint {
+        Some(size) => count.min(size / (2 * fields as u64).max(1) + 1),
+        None => count,
+    };
+    Ok(cap as usize)
+}
+
+/// A zero-filled column. Large ones come straight from the OS as untouched pages, and a
+/// failed allocation is an error, not an abort.
+pub(crate) fn zeroed<T: Copy + Default>(n: usize, what: &'static str) -> Result<Vec<T>> {
+    let mut v: Vec<T> = Vec::new();
+    v.try_reserve_exact(n)
+        .map_err(|_| SnapshotError::Layout(format!("cannot allocate memory for {n} {what}")))?;
+    v.resize(n, T::default());
+    Ok(v)
+}
+
+/// Checks that an array held exactly the records the header announced.
+fn check_count(
+    what: &'static str,
+    array: &'static str,
+    fields: usize,
+    expected: u64,
+    written: u64,
+) -> Result<()> {
+    if written % fields as u64 != 0 {
+        return Err(SnapshotError::Layout(format!(
+            "the {array} array holds {written} values, not a whole number of {fields}-value records"
+        )));
+    }
+    let found = written / fields as u64;
+    if found != expected {
+        return Err(SnapshotError::CountMismatch {
+            what,
+            expected,
+            found,
+        });
+    }
+    Ok(())
 }
 
 fn read_edges<R: Read>(
@@ -534,14 +567,13 @@ fn read_edges<R: Read>(
             _ => EdgeSlot::Ignore,
         })
         .collect();
-    let m = plausible_count(h.edge_count, ef, size_hint, "edge_count")?;
-    g.edge_type = vec![0; m];
-    g.edge_name = vec![0; m];
-    g.edge_to = vec![0; m];
+    let m = column_len(h.edge_count, ef, size_hint, "edge_count")?;
+    g.edge_type = zeroed(m, "edges")?;
+    g.edge_name = zeroed(m, "edges")?;
+    g.edge_to = zeroed(m, "edges")?;
     let type_count = h.meta.edge_type_names.len() as u64;
     let node_fields = h.meta.node_fields.len() as u64;
     let node_count = g.node_type.len() as u64;
-    let expected = (m * ef) as u64;
     let (types, names, to) = (
         g.edge_type.as_mut_slice(),
         g.edge_name.as_mut_slice(),
@@ -564,20 +596,12 @@ fn read_edges<R: Read>(
         }
         None => {
             let (mut first, second) = make(None);
-            sc.uint_array(CTX, expected, &mut first)?;
+            sc.uint_array(CTX, &mut first)?;
             (first, second)
         }
     };
     let written = first.written() + second.as_ref().map_or(0, |s| s.written());
-    let first_full = second.as_ref().map_or(true, |_| first.rec == first.types.len());
-    if written != expected || !first_full {
-        return Err(SnapshotError::CountMismatch {
-            what: "edge values",
-            expected,
-            found: written,
-        });
-    }
-    Ok(())
+    check_count("edge_count", "\"edges\"", ef, h.edge_count, written)
 }
 
 fn read_trace_functions<R: Read>(

@@ -6,6 +6,7 @@
 use std::io::{ErrorKind, Read};
 
 use crate::arrays::{Kernel, Refused, Sink};
+
 use crate::error::SnapshotError;
 use crate::strings::StringsBuilder;
 
@@ -277,33 +278,28 @@ impl<'p, 'a, R: Read> Scanner<'p, 'a, R> {
             b'r' => b'\r',
             b't' => b'\t',
             b'u' => {
-                let unit = self.hex4(context)?;
-                let cp = if (0xD800..0xDC00).contains(&unit) {
-                    // A high surrogate pairs with an immediately following \uDC00-\uDFFF.
-                    if self.peek()? == Some(b'\\') {
-                        self.bump();
-                        if self.peek()? == Some(b'u') {
-                            self.bump();
-                            let low = self.hex4(context)?;
-                            if (0xDC00..0xE000).contains(&low) {
-                                0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00)
-                            } else {
-                                // Two escapes that do not pair: each stands on its own.
-                                push_wtf8(out, unit);
-                                push_wtf8(out, low);
-                                return Ok(());
-                            }
-                        } else {
-                            push_wtf8(out, unit);
-                            return self.escape(out, context);
-                        }
-                    } else {
-                        unit
+                let mut unit = self.hex4(context)?;
+                // A high surrogate pairs with an immediately following \uDC00-\uDFFF; one
+                // that does not is kept as it is, and the next escape is looked at afresh.
+                while (0xD800..0xDC00).contains(&unit) {
+                    if self.peek()? != Some(b'\\') {
+                        break;
                     }
-                } else {
-                    unit
-                };
-                push_wtf8(out, cp);
+                    self.bump();
+                    if self.peek()? != Some(b'u') {
+                        push_wtf8(out, unit);
+                        return self.escape(out, context);
+                    }
+                    self.bump();
+                    let next = self.hex4(context)?;
+                    if (0xDC00..0xE000).contains(&next) {
+                        unit = 0x10000 + ((unit - 0xD800) << 10) + (next - 0xDC00);
+                        break;
+                    }
+                    push_wtf8(out, unit);
+                    unit = next;
+                }
+                push_wtf8(out, unit);
                 return Ok(());
             }
             other => {
@@ -316,14 +312,9 @@ impl<'p, 'a, R: Read> Scanner<'p, 'a, R> {
     }
 
     /// Reads `[` u64, u64, … `]` from a stream into `sink`.
-    pub fn uint_array<S: Sink>(
-        &mut self,
-        context: &'static str,
-        expected: u64,
-        sink: &mut S,
-    ) -> Result<()> {
+    pub fn uint_array<S: Sink>(&mut self, context: &'static str, sink: &mut S) -> Result<()> {
         self.expect(b'[', context)?;
-        let mut kernel = Kernel::new(context, expected);
+        let mut kernel = Kernel::new(context);
         loop {
             if !self.fill()? {
                 return Err(self.truncated(context));
@@ -349,7 +340,7 @@ impl<'p, 'a, R: Read> Scanner<'p, 'a, R> {
     /// Reads an integer array of unknown length into a vector.
     pub fn uint_vec(&mut self, context: &'static str) -> Result<Vec<u64>> {
         let mut sink = VecSink(Vec::new());
-        self.uint_array(context, u64::MAX, &mut sink)?;
+        self.uint_array(context, &mut sink)?;
         Ok(sink.0)
     }
 

@@ -26,9 +26,13 @@ impl Strings {
         &self.bytes[self.offsets[i] as usize..self.offsets[i + 1] as usize]
     }
 
-    /// String `i` as text; lone surrogates become U+FFFD.
+    /// String `i` as text; each lone surrogate becomes one U+FFFD.
     pub fn get(&self, i: u32) -> Cow<'_, str> {
-        String::from_utf8_lossy(self.bytes(i))
+        let b = self.bytes(i);
+        match std::str::from_utf8(b) {
+            Ok(s) => Cow::Borrowed(s),
+            Err(_) => Cow::Owned(wtf8_lossy(b)),
+        }
     }
 
     /// Length in UTF-16 code units, the measure JavaScript (and so DevTools) uses.
@@ -61,6 +65,34 @@ pub fn utf16_len(bytes: &[u8]) -> usize {
             _ => 1,
         })
         .sum()
+}
+
+/// Decodes WTF-8, showing each surrogate (or other undecodable sequence) as one U+FFFD.
+fn wtf8_lossy(b: &[u8]) -> String {
+    let mut out = String::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match std::str::from_utf8(&b[i..]) {
+            Ok(s) => {
+                out.push_str(s);
+                break;
+            }
+            Err(e) => {
+                let good = e.valid_up_to();
+                out.push_str(std::str::from_utf8(&b[i..i + good]).unwrap_or_default());
+                i += good;
+                out.push('\u{FFFD}');
+                // A 3-byte surrogate sequence counts as one character.
+                let bad = if b[i] == 0xED && b.len() >= i + 3 {
+                    3
+                } else {
+                    e.error_len().unwrap_or(b.len() - i)
+                };
+                i += bad;
+            }
+        }
+    }
+    out
 }
 
 #[derive(Default)]

@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use heaphound_report::graph_views;
 
-use super::{emit, emit_json, node_of, Ctx};
+use super::{emit, emit_json, node_of, parse_object_id, Ctx};
 use crate::load::load;
 
 #[derive(clap::Args)]
@@ -25,9 +25,13 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
+    let from = match &args.from {
+        Some(id) => Some(parse_object_id(&args.file, id)?),
+        None => None,
+    };
     let l = load(&args.file, ctx.quiet)?;
     let (g, a) = (&l.graph, &l.analysis);
-    let start = match &args.from {
+    let start = match from {
         Some(id) => node_of(&l, id)?,
         None => g.root,
     };

@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use heaphound_report::graph_views::{self, InspectLimits};
 
-use super::{emit, emit_json, node_of, Ctx};
+use super::{emit, emit_json, node_of, parse_object_id, Ctx};
 use crate::load::load;
 
 #[derive(clap::Args)]
@@ -24,8 +24,9 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
+    let id = parse_object_id(&args.file, &args.id)?;
     let l = load(&args.file, ctx.quiet)?;
-    let node = node_of(&l, &args.id)?;
+    let node = node_of(&l, id)?;
     let (g, a) = (&l.graph, &l.analysis);
     let scripts = heaphound_analysis::scripts::script_names(g);
     let limits = InspectLimits {

@@ -31,21 +31,21 @@ pub fn emit_json(v: &serde_json::Value) -> Result<()> {
     emit(&s)
 }
 
-/// Object ids are written `@123` as in DevTools; the `@` is optional.
-pub fn parse_object_id(s: &str) -> Result<u32> {
+/// Object ids are written `@123` as in DevTools; the `@` is optional. Checked before the
+/// snapshot is loaded, so a typo costs nothing; the error names the file it was meant for.
+pub fn parse_object_id(file: &str, s: &str) -> Result<u32> {
     let digits = s.strip_prefix('@').unwrap_or(s);
-    match digits.parse::<u32>() {
-        Ok(v) => Ok(v),
-        Err(_) => Err(InputError(format!(
-            "'{s}' is not an object id (expected @ and a number, e.g. @12345)"
+    digits.parse::<u32>().map_err(|_| {
+        InputError(format!(
+            "{}: '{s}' is not an object id (expected @ and a number, e.g. @12345)",
+            crate::load::label(file)
         ))
-        .into()),
-    }
+        .into()
+    })
 }
 
 /// The node with a snapshot id, or an error naming the file.
-pub fn node_of(l: &Loaded, id: &str) -> Result<u32> {
-    let id = parse_object_id(id)?;
+pub fn node_of(l: &Loaded, id: u32) -> Result<u32> {
     match l.graph.find_id(id) {
         Some(n) => Ok(n),
         None => bail!(InputError(format!("{}: no object with id @{id}", l.label))),

@@ -4,7 +4,7 @@ use anyhow::Result;
 use heaphound_analysis::paths::retainer_paths;
 use heaphound_report::graph_views;
 
-use super::{emit, emit_json, node_of, Ctx};
+use super::{emit, emit_json, node_of, parse_object_id, Ctx};
 use crate::load::load;
 
 #[derive(clap::Args)]
@@ -25,8 +25,9 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
+    let id = parse_object_id(&args.file, &args.id)?;
     let l = load(&args.file, ctx.quiet)?;
-    let target = node_of(&l, &args.id)?;
+    let target = node_of(&l, id)?;
     let (g, a) = (&l.graph, &l.analysis);
     let paths = retainer_paths(g, a, target, args.paths, args.max_depth);
     if args.json {
