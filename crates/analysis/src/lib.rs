@@ -50,22 +50,29 @@ impl Analysis {
     pub fn new(g: &HeapGraph, step: &mut dyn FnMut(&'static str)) -> Analysis {
         step("classifying edges");
         let eph = edges::Ephemerons::build(g);
-        let essential = edges::essential_edges(g, &eph);
-        let preds = preds::Preds::essential(g, &essential);
-        step("computing shallow sizes");
-        let shallow = shallow::shallow_sizes(g);
-        step("computing dominators");
-        let dom = dominators::compute(g, &preds, &essential);
-        drop(essential);
-        drop(preds);
+        // Two independent pipelines: dominators on this thread; shallow sizes, distances
+        // and class names on another. Retained sizes need both.
+        let (dom, (shallow, distance, classes)) = std::thread::scope(|s| {
+            let side = s.spawn(|| {
+                let shallow = shallow::shallow_sizes(g);
+                let distance = distances::distances(g, &eph);
+                let detached = classes::propagate_detachedness(g);
+                let classes = classes::classify(g, detached);
+                (shallow, distance, classes)
+            });
+            let essential = edges::essential_edges(g, &eph);
+            let preds = preds::Preds::essential(g, &essential);
+            step("computing dominators");
+            let dom = dominators::compute(g, &preds, &essential);
+            drop(preds);
+            drop(essential);
+            step("naming classes");
+            let side = side.join().expect("analysis thread panicked");
+            (dom, side)
+        });
         step("computing retained sizes");
         let retained = dominators::retained_sizes(&dom, &shallow);
         let dominated = Dominated::build(&dom.idom, g.root);
-        step("computing distances");
-        let distance = distances::distances(g, &eph);
-        step("naming classes");
-        let detached = classes::propagate_detachedness(g);
-        let classes = classes::classify(g, detached);
         Analysis {
             root: g.root,
             total_size: retained[g.root as usize] + g.extra_native_bytes,

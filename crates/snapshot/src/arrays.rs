@@ -67,7 +67,7 @@ impl Kernel {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn emit<S: Sink>(&self, sink: &mut S, v: u64) -> Result<()> {
         match sink.put(v) {
             Ok(()) => Ok(()),
@@ -191,9 +191,42 @@ pub(crate) enum NodeSlot {
     Ignore,
 }
 
-/// Node columns for a run of records, written by index.
+/// Most values a record may have; V8 writes 6 or 7 node fields and 3 edge fields.
+pub(crate) const MAX_FIELDS: usize = 16;
+
+/// Position of each node field within a record.
+#[derive(Clone, Copy)]
+pub(crate) struct NodePos {
+    ty: usize,
+    name: usize,
+    id: usize,
+    size: usize,
+    edges: usize,
+    trace: Option<usize>,
+    detached: Option<usize>,
+}
+
+impl NodePos {
+    /// None when a required field is missing (the header check reports which).
+    pub fn new(slots: &[NodeSlot]) -> Option<NodePos> {
+        let at = |want: fn(&NodeSlot) -> bool| slots.iter().position(want);
+        Some(NodePos {
+            ty: at(|s| matches!(s, NodeSlot::Type))?,
+            name: at(|s| matches!(s, NodeSlot::Name))?,
+            id: at(|s| matches!(s, NodeSlot::Id))?,
+            size: at(|s| matches!(s, NodeSlot::SelfSize))?,
+            edges: at(|s| matches!(s, NodeSlot::EdgeCount))?,
+            trace: at(|s| matches!(s, NodeSlot::TraceNodeId)),
+            detached: at(|s| matches!(s, NodeSlot::Detachedness)),
+        })
+    }
+}
+
+/// Node columns for a run of records, written by index. Values gather into one record,
+/// which is then stored with straight-line code.
 pub(crate) struct NodeSink<'c> {
     pub slots: &'c [NodeSlot],
+    pub pos: NodePos,
     pub type_count: u64,
     /// Record index of `types[0]` in the whole array, for error messages.
     pub first_record: u64,
@@ -206,6 +239,7 @@ pub(crate) struct NodeSink<'c> {
     pub detached: &'c mut [u8],
     pub rec: usize,
     pub field: usize,
+    pub buf: [u64; MAX_FIELDS],
     /// Values past the end of the columns (the header undercounted).
     pub extra: u64,
     pub clamped: u64,
@@ -220,52 +254,61 @@ fn fits_u32(v: u64, what: &'static str) -> std::result::Result<u32, Refused> {
     })
 }
 
-impl Sink for NodeSink<'_> {
-    #[inline]
-    fn put(&mut self, v: u64) -> std::result::Result<(), Refused> {
+impl NodeSink<'_> {
+    #[inline(always)]
+    fn store(&mut self) -> std::result::Result<(), Refused> {
         let r = self.rec;
+        self.rec += 1;
         if r >= self.types.len() {
-            self.extra += 1;
+            self.extra += self.slots.len() as u64;
             return Ok(());
         }
-        match self.slots[self.field] {
-            NodeSlot::Type => {
-                if v >= self.type_count {
-                    return Err(Refused::Error(SnapshotError::BadType {
-                        what: "node",
-                        index: self.first_record + r as u64,
-                        value: v,
-                        count: self.type_count,
-                    }));
-                }
-                self.types[r] = v as u8;
-            }
-            NodeSlot::Name => self.names[r] = fits_u32(v, "a node name index")?,
-            NodeSlot::Id => self.ids[r] = fits_u32(v, "a node id")?,
-            NodeSlot::SelfSize => {
-                if v > u32::MAX as u64 {
-                    self.clamped += 1;
-                }
-                self.sizes[r] = v.min(u32::MAX as u64) as u32;
-            }
-            NodeSlot::EdgeCount => self.edge_counts[r] = fits_u32(v, "an edge count")?,
-            NodeSlot::TraceNodeId => {
-                self.any_trace |= v != 0;
-                self.trace[r] = fits_u32(v, "a trace node id")?;
-            }
-            NodeSlot::Detachedness => self.detached[r] = v.min(255) as u8,
-            NodeSlot::Ignore => {}
+        let b = &self.buf;
+        let p = self.pos;
+        let ty = b[p.ty];
+        if ty >= self.type_count {
+            return Err(Refused::Error(SnapshotError::BadType {
+                what: "node",
+                index: self.first_record + r as u64,
+                value: ty,
+                count: self.type_count,
+            }));
         }
+        self.types[r] = ty as u8;
+        self.names[r] = fits_u32(b[p.name], "a node name index")?;
+        self.ids[r] = fits_u32(b[p.id], "a node id")?;
+        let size = b[p.size];
+        if size > u32::MAX as u64 {
+            self.clamped += 1;
+        }
+        self.sizes[r] = size.min(u32::MAX as u64) as u32;
+        self.edge_counts[r] = fits_u32(b[p.edges], "an edge count")?;
+        if let Some(t) = p.trace {
+            self.any_trace |= b[t] != 0;
+            self.trace[r] = fits_u32(b[t], "a trace node id")?;
+        }
+        if let Some(d) = p.detached {
+            self.detached[r] = b[d].min(255) as u8;
+        }
+        Ok(())
+    }
+}
+
+impl Sink for NodeSink<'_> {
+    #[inline(always)]
+    fn put(&mut self, v: u64) -> std::result::Result<(), Refused> {
+        self.buf[self.field] = v;
         self.field += 1;
         if self.field == self.slots.len() {
             self.field = 0;
-            self.rec += 1;
+            return self.store();
         }
         Ok(())
     }
 
     fn written(&self) -> u64 {
-        (self.rec * self.slots.len() + self.field) as u64 + self.extra
+        let stored = self.rec.min(self.types.len());
+        (stored * self.slots.len() + self.field) as u64 + self.extra
     }
 }
 
@@ -277,8 +320,27 @@ pub(crate) enum EdgeSlot {
     Ignore,
 }
 
+#[derive(Clone, Copy)]
+pub(crate) struct EdgePos {
+    ty: usize,
+    name: usize,
+    to: usize,
+}
+
+impl EdgePos {
+    pub fn new(slots: &[EdgeSlot]) -> Option<EdgePos> {
+        let at = |want: fn(&EdgeSlot) -> bool| slots.iter().position(want);
+        Some(EdgePos {
+            ty: at(|s| matches!(s, EdgeSlot::Type))?,
+            name: at(|s| matches!(s, EdgeSlot::Name))?,
+            to: at(|s| matches!(s, EdgeSlot::To))?,
+        })
+    }
+}
+
 pub(crate) struct EdgeSink<'c> {
     pub slots: &'c [EdgeSlot],
+    pub pos: EdgePos,
     pub type_count: u64,
     pub node_fields: u64,
     pub node_count: u64,
@@ -288,71 +350,76 @@ pub(crate) struct EdgeSink<'c> {
     pub to: &'c mut [u32],
     pub rec: usize,
     pub field: usize,
+    pub buf: [u64; MAX_FIELDS],
     pub extra: u64,
 }
 
 impl EdgeSink<'_> {
     #[cold]
-    fn bad_target(&self, v: u64) -> Refused {
+    fn bad_target(&self, r: usize, v: u64) -> Refused {
         let reason = if v % self.node_fields != 0 {
             "not at the start of a node record"
         } else {
             "past the end of the node array"
         };
         Refused::Error(SnapshotError::BadEdgeTarget {
-            edge: self.first_record + self.rec as u64,
+            edge: self.first_record + r as u64,
             target: v,
             reason,
         })
     }
+
+    #[inline(always)]
+    fn store(&mut self) -> std::result::Result<(), Refused> {
+        let r = self.rec;
+        self.rec += 1;
+        if r >= self.types.len() {
+            self.extra += self.slots.len() as u64;
+            return Ok(());
+        }
+        let p = self.pos;
+        let ty = self.buf[p.ty];
+        if ty >= self.type_count {
+            return Err(Refused::Error(SnapshotError::BadType {
+                what: "edge",
+                index: self.first_record + r as u64,
+                value: ty,
+                count: self.type_count,
+            }));
+        }
+        self.types[r] = ty as u8;
+        self.names[r] = fits_u32(self.buf[p.name], "an edge name")?;
+        let v = self.buf[p.to];
+        // Constant divisors let the compiler turn the division into a multiply.
+        let nf = self.node_fields;
+        let (q, rem) = match nf {
+            6 => (v / 6, v % 6),
+            7 => (v / 7, v % 7),
+            _ => (v / nf, v % nf),
+        };
+        if rem != 0 || q >= self.node_count {
+            return Err(self.bad_target(r, v));
+        }
+        self.to[r] = q as u32;
+        Ok(())
+    }
 }
 
 impl Sink for EdgeSink<'_> {
-    #[inline]
+    #[inline(always)]
     fn put(&mut self, v: u64) -> std::result::Result<(), Refused> {
-        let r = self.rec;
-        if r >= self.types.len() {
-            self.extra += 1;
-            return Ok(());
-        }
-        match self.slots[self.field] {
-            EdgeSlot::Type => {
-                if v >= self.type_count {
-                    return Err(Refused::Error(SnapshotError::BadType {
-                        what: "edge",
-                        index: self.first_record + r as u64,
-                        value: v,
-                        count: self.type_count,
-                    }));
-                }
-                self.types[r] = v as u8;
-            }
-            EdgeSlot::Name => self.names[r] = fits_u32(v, "an edge name")?,
-            EdgeSlot::To => {
-                // Constant divisors let the compiler turn the division into a multiply.
-                let nf = self.node_fields;
-                let (q, rem) = match nf {
-                    6 => (v / 6, v % 6),
-                    7 => (v / 7, v % 7),
-                    _ => (v / nf, v % nf),
-                };
-                if rem != 0 || q >= self.node_count {
-                    return Err(self.bad_target(v));
-                }
-                self.to[r] = q as u32;
-            }
-            EdgeSlot::Ignore => {}
-        }
+        self.buf[self.field] = v;
         self.field += 1;
         if self.field == self.slots.len() {
             self.field = 0;
-            self.rec += 1;
+            return self.store();
         }
         Ok(())
     }
 
     fn written(&self) -> u64 {
-        (self.rec * self.slots.len() + self.field) as u64 + self.extra
+        let stored = self.rec.min(self.types.len());
+        (stored * self.slots.len() + self.field) as u64 + self.extra
     }
 }
 
@@ -387,10 +454,11 @@ fn parse_run<S: Sink>(
 
 /// Values before which the array can be cut: the count of commas in `bytes`.
 fn count_commas(bytes: &[u8]) -> u64 {
-    // Chunked so the compiler vectorises the comparison.
+    // Byte-wide counters over 255-byte chunks cannot overflow and let the compiler use
+    // full-width vector compares.
     bytes
-        .chunks(4096)
-        .map(|c| c.iter().filter(|&&b| b == b',').count() as u64)
+        .chunks(255)
+        .map(|c| c.iter().fold(0u8, |n, &b| n + (b == b',') as u8) as u64)
         .sum()
 }
 

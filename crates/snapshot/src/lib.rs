@@ -2,6 +2,7 @@
 //! struct-of-arrays graph. No printing, no network, no async: bytes in, `HeapGraph` out.
 
 mod arrays;
+pub mod column;
 mod error;
 mod graph;
 mod pipe;
@@ -75,7 +76,10 @@ pub fn read_path(
         }
     };
     let plan = reader::Plan {
-        threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(2)),
+        threads: std::env::var("HH_THREADS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(2))),
         window: arrays::Window {
             done: &done,
             release: &release,

@@ -5,7 +5,9 @@ use std::io::Read;
 
 use serde_json::Value;
 
-use crate::arrays::{parse_split, EdgeSink, EdgeSlot, NodeSink, NodeSlot, Sink, Window};
+use crate::arrays::{
+    parse_split, EdgePos, EdgeSink, EdgeSlot, NodePos, NodeSink, NodeSlot, Sink, Window, MAX_FIELDS,
+};
 use crate::error::SnapshotError;
 use crate::graph::{EdgeKind, HeapGraph, Location, Meta, NodeKind, TraceFunction, TraceTree};
 use crate::scanner::Scanner;
@@ -313,6 +315,13 @@ fn read_nodes<R: Read>(
             _ => NodeSlot::Ignore,
         })
         .collect();
+    if nf > MAX_FIELDS {
+        return Err(SnapshotError::Layout(format!(
+            "{nf} node fields (at most {MAX_FIELDS} are supported)"
+        )));
+    }
+    let pos = NodePos::new(&slots)
+        .ok_or_else(|| SnapshotError::Layout("node_fields lacks a required field".into()))?;
     let has_trace = slots.iter().any(|s| matches!(s, NodeSlot::TraceNodeId));
     let has_detached = slots.iter().any(|s| matches!(s, NodeSlot::Detachedness));
     let n = column_len(h.node_count, nf, size_hint, "node_count")?;
@@ -344,7 +353,7 @@ fn read_nodes<R: Read>(
         trace: &mut g_ref.node_trace_id,
         detached: &mut g_ref.node_detachedness,
     };
-    let make = |at: Option<usize>| cols.split(at, &slots, type_count);
+    let make = |at: Option<usize>| cols.split(at, &slots, pos, type_count);
     let (first, second) = match array_body(sc, CTX)? {
         Some((body, start)) => {
             let r = parse_split(body, start, CTX, nf, n, plan.threads, &plan.window, make)?;
@@ -378,6 +387,7 @@ fn read_nodes<R: Read>(
 #[derive(Clone, Copy)]
 struct EdgeParams<'s> {
     slots: &'s [EdgeSlot],
+    pos: EdgePos,
     type_count: u64,
     node_fields: u64,
     node_count: u64,
@@ -394,6 +404,7 @@ impl<'c> EdgeCols<'c> {
     fn split(self, p: EdgeParams<'c>, at: Option<usize>) -> (EdgeSink<'c>, Option<EdgeSink<'c>>) {
         let sink = |types, names, to, first_record| EdgeSink {
             slots: p.slots,
+            pos: p.pos,
             type_count: p.type_count,
             node_fields: p.node_fields,
             node_count: p.node_count,
@@ -403,6 +414,7 @@ impl<'c> EdgeCols<'c> {
             to,
             rec: 0,
             field: 0,
+            buf: [0; MAX_FIELDS],
             extra: 0,
         };
         match at {
@@ -438,6 +450,7 @@ impl<'c> NodeCols<'c> {
         self,
         at: Option<usize>,
         slots: &'s [NodeSlot],
+        pos: NodePos,
         type_count: u64,
     ) -> (NodeSink<'s>, Option<NodeSink<'s>>)
     where
@@ -446,6 +459,7 @@ impl<'c> NodeCols<'c> {
         let sink =
             |types, names, ids, sizes, edge_counts, trace, detached, first_record| NodeSink {
                 slots,
+                pos,
                 type_count,
                 first_record,
                 types,
@@ -457,6 +471,7 @@ impl<'c> NodeCols<'c> {
                 detached,
                 rec: 0,
                 field: 0,
+                buf: [0; MAX_FIELDS],
                 extra: 0,
                 clamped: 0,
                 any_trace: false,
@@ -515,12 +530,12 @@ fn column_len(
 
 /// A zero-filled column. Large ones come straight from the OS as untouched pages, and a
 /// failed allocation is an error, not an abort.
-pub(crate) fn zeroed<T: Copy + Default>(n: usize, what: &'static str) -> Result<Vec<T>> {
-    let mut v: Vec<T> = Vec::new();
-    v.try_reserve_exact(n)
-        .map_err(|_| SnapshotError::Layout(format!("cannot allocate memory for {n} {what}")))?;
-    v.resize(n, T::default());
-    Ok(v)
+pub(crate) fn zeroed<T: Copy + Default + crate::column::Zeroable>(
+    n: usize,
+    what: &'static str,
+) -> Result<Vec<T>> {
+    crate::column::try_zeroed(n)
+        .ok_or_else(|| SnapshotError::Layout(format!("cannot allocate memory for {n} {what}")))
 }
 
 /// Checks that an array held exactly the records the header announced.
@@ -579,8 +594,15 @@ fn read_edges<R: Read>(
         g.edge_name.as_mut_slice(),
         g.edge_to.as_mut_slice(),
     );
+    if ef > MAX_FIELDS {
+        return Err(SnapshotError::Layout(format!(
+            "{ef} edge fields (at most {MAX_FIELDS} are supported)"
+        )));
+    }
     let params = EdgeParams {
         slots: &slots,
+        pos: EdgePos::new(&slots)
+            .ok_or_else(|| SnapshotError::Layout("edge_fields lacks a required field".into()))?,
         type_count,
         node_fields,
         node_count,
