@@ -367,7 +367,7 @@ fn infer_interfaces(g: &HeapGraph) -> Vec<Shape> {
         }
     }
     // Stable: among equal counts, the shape seen first comes first.
-    shapes.sort_by(|a, b| b.count.cmp(&a.count));
+    shapes.sort_by_key(|s| std::cmp::Reverse(s.count));
     let min = MIN_OBJECTS_PER_INTERFACE.max(total as f64 / MIN_OBJECT_PROPORTION);
     shapes.truncate(shapes.iter().take_while(|s| s.count as f64 >= min).count());
     shapes

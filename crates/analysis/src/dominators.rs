@@ -2,6 +2,7 @@
 //! throughout, on u32 arrays. Nodes the root cannot reach are attached the way DevTools
 //! attaches them, so retained sizes agree with it on every snapshot, not only clean ones.
 
+use heaphound_snapshot::column::zeroed;
 use heaphound_snapshot::HeapGraph;
 
 use crate::bits::BitSet;
@@ -22,12 +23,12 @@ pub struct Dominators {
 pub fn compute(g: &HeapGraph, preds: &Preds, essential: &BitSet) -> Dominators {
     let n = g.node_count();
     let len = n + 1;
-    let mut parent = vec![0u32; len];
-    let mut semi = vec![0u32; len];
-    let mut vertex = vec![0u32; len];
-    let mut label = vec![0u32; len];
+    let mut parent = zeroed::<u32>(len);
+    let mut semi = zeroed::<u32>(len);
+    let mut vertex = zeroed::<u32>(len);
+    let mut label = zeroed::<u32>(len);
     // Per-vertex DFS cursor (next edge ordinal to look at).
-    let mut cursor = vec![0u32; len];
+    let mut cursor = zeroed::<u32>(len);
     let mut count: u32 = 0;
     let root = g.root + 1;
 
@@ -104,8 +105,8 @@ pub fn compute(g: &HeapGraph, preds: &Preds, essential: &BitSet) -> Dominators {
             }
         }
     }
-    let mut ancestor = vec![0u32; len];
-    let mut dom = vec![0u32; len];
+    let mut ancestor = zeroed::<u32>(len);
+    let mut dom = zeroed::<u32>(len);
     // Buckets are linked lists threaded through `dom`: a vertex sits in one bucket until
     // its dominator is computed, and only then is dom[v] written. The DFS cursor's memory
     // becomes the bucket heads.
@@ -167,8 +168,8 @@ pub fn compute(g: &HeapGraph, preds: &Preds, essential: &BitSet) -> Dominators {
     }
     // Buckets never emptied leave their members without a dominator (0), as in DevTools;
     // clear the list links that stand in `dom` for them.
-    for b in 0..len {
-        let mut v = bucket_head[b];
+    for &head in &bucket_head {
+        let mut v = head;
         while v != 0 {
             let next = dom[v as usize];
             dom[v as usize] = 0;
@@ -217,7 +218,7 @@ pub struct Dominated {
 impl Dominated {
     pub fn build(idom: &[u32], root: u32) -> Dominated {
         let n = idom.len();
-        let mut first = vec![0u32; n + 1];
+        let mut first = zeroed::<u32>(n + 1);
         for (v, &d) in idom.iter().enumerate() {
             if v as u32 != root {
                 first[d as usize + 1] += 1;
@@ -227,7 +228,7 @@ impl Dominated {
             first[i + 1] += first[i];
         }
         let mut fill = first[..n].to_vec();
-        let mut nodes = vec![0u32; n.saturating_sub(1)];
+        let mut nodes = zeroed::<u32>(n.saturating_sub(1));
         for (v, &d) in idom.iter().enumerate() {
             if v as u32 != root {
                 nodes[fill[d as usize] as usize] = v as u32;

@@ -1,6 +1,7 @@
 //! Essential predecessors: for each node, the source nodes of the edges that count for
 //! dominance. Dominators need only these, which is far less than the full retainer index.
 
+use heaphound_snapshot::column::zeroed;
 use heaphound_snapshot::HeapGraph;
 
 use crate::bits::BitSet;
@@ -14,7 +15,7 @@ pub struct Preds {
 impl Preds {
     pub fn essential(g: &HeapGraph, essential: &BitSet) -> Preds {
         let n = g.node_count();
-        let mut first = vec![0u32; n + 1];
+        let mut first = zeroed::<u32>(n + 1);
         for e in 0..g.edge_count() as u32 {
             if essential.get(e) {
                 first[g.edge_to[e as usize] as usize + 1] += 1;
@@ -23,7 +24,7 @@ impl Preds {
         for i in 0..n {
             first[i + 1] += first[i];
         }
-        let mut src = vec![0u32; first[n] as usize];
+        let mut src = zeroed::<u32>(first[n] as usize);
         // Fill from the back of each node's range, reusing `first` as the cursor: after
         // the pass, first[i] is the start of node i's range again.
         for node in (0..n as u32).rev() {

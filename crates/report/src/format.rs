@@ -35,7 +35,7 @@ pub fn group(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -105,10 +105,10 @@ impl Table {
         let mut out = String::new();
         let line = |cells: &[String], out: &mut String, header: bool| {
             let mut parts = Vec::with_capacity(ncol);
-            for i in 0..ncol {
+            for (i, &w) in widths.iter().enumerate() {
                 let cell = cells.get(i).map(String::as_str).unwrap_or("");
-                let cell = truncate(cell, widths[i]);
-                let pad = widths[i] - width(&cell);
+                let cell = truncate(cell, w);
+                let pad = w - width(&cell);
                 let last = i + 1 == ncol;
                 let text = match self.headers[i].1 {
                     Align::Left if last => cell,

@@ -357,7 +357,7 @@ pub(crate) struct EdgeSink<'c> {
 impl EdgeSink<'_> {
     #[cold]
     fn bad_target(&self, r: usize, v: u64) -> Refused {
-        let reason = if v % self.node_fields != 0 {
+        let reason = if !v.is_multiple_of(self.node_fields) {
             "not at the start of a node record"
         } else {
             "past the end of the node array"
@@ -423,6 +423,20 @@ impl Sink for EdgeSink<'_> {
     }
 }
 
+/// Which array is being parsed: for messages, and the record layout.
+#[derive(Clone, Copy)]
+pub(crate) struct ArraySpec {
+    pub context: &'static str,
+    pub fields: usize,
+    pub records: usize,
+}
+
+/// How the big arrays are read: threads to use, and the hooks for a mapped input.
+pub(crate) struct Plan<'w> {
+    pub threads: usize,
+    pub window: Window<'w>,
+}
+
 /// Releases parsed parts of a memory-mapped input, and counts progress.
 pub(crate) struct Window<'a> {
     pub done: &'a AtomicU64,
@@ -467,20 +481,23 @@ const PARALLEL_MIN: usize = 4 << 20;
 
 /// Parses a whole array held in memory. `make_sink(first_record, records)` builds a sink
 /// over that run of records; with two threads the array is cut at a record boundary.
-pub(crate) fn parse_split<'s, S, F>(
+pub(crate) fn parse_split<S, F>(
     body: &[u8],
     base: usize,
-    context: &'static str,
-    fields: usize,
-    records: usize,
-    threads: usize,
-    win: &Window,
+    array: ArraySpec,
+    plan: &Plan,
     make_sinks: F,
 ) -> Result<(S, Option<S>)>
 where
-    S: Sink + Send + 's,
+    S: Sink + Send,
     F: FnOnce(Option<usize>) -> (S, Option<S>),
 {
+    let ArraySpec {
+        context,
+        fields,
+        records,
+    } = array;
+    let (threads, win) = (plan.threads, &plan.window);
     let cut = if threads > 1 && body.len() >= PARALLEL_MIN {
         find_cut(body, fields)
     } else {
@@ -525,7 +542,7 @@ fn find_cut(body: &[u8], fields: usize) -> Option<(usize, u64)> {
     let mid = body.len() / 2;
     let mut pos = mid + body[mid..].iter().position(|&b| b == b',')?;
     let mut values = count_commas(&body[..=pos]);
-    while values % fields as u64 != 0 {
+    while !values.is_multiple_of(fields as u64) {
         pos = pos + 1 + body[pos + 1..].iter().position(|&b| b == b',')?;
         values += 1;
     }

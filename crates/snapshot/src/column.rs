@@ -20,9 +20,7 @@ pub fn try_zeroed<T: Copy + Default + Zeroable>(n: usize) -> Option<Vec<T>> {
         if ptr.is_null() {
             return None;
         }
-        if std::env::var_os("HH_HUGE").is_some() {
-            advise_huge(ptr as *mut u8, layout.size());
-        }
+        advise_huge(ptr as *mut u8, layout.size());
         Some(Vec::from_raw_parts(ptr, n, n))
     }
 }

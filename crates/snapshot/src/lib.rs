@@ -75,7 +75,7 @@ pub fn read_path(
             let _ = map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, offset, len);
         }
     };
-    let plan = reader::Plan {
+    let plan = arrays::Plan {
         threads: std::env::var("HH_THREADS")
             .ok()
             .and_then(|v| v.parse().ok())

@@ -6,7 +6,8 @@ use std::io::Read;
 use serde_json::Value;
 
 use crate::arrays::{
-    parse_split, EdgePos, EdgeSink, EdgeSlot, NodePos, NodeSink, NodeSlot, Sink, Window, MAX_FIELDS,
+    parse_split, ArraySpec, EdgePos, EdgeSink, EdgeSlot, NodePos, NodeSink, NodeSlot, Plan, Sink,
+    Window, MAX_FIELDS,
 };
 use crate::error::SnapshotError;
 use crate::graph::{EdgeKind, HeapGraph, Location, Meta, NodeKind, TraceFunction, TraceTree};
@@ -266,12 +267,6 @@ fn parse_header(raw: &[u8]) -> Result<Header> {
     })
 }
 
-/// How the big arrays are read: threads to use, and the hooks for a mapped input.
-pub(crate) struct Plan<'w> {
-    pub threads: usize,
-    pub window: Window<'w>,
-}
-
 /// Finds the `[`…`]` body of an array in an in-memory input at the scanner's position.
 fn array_body<'a, R: Read>(
     sc: &mut Scanner<'_, 'a, R>,
@@ -356,7 +351,12 @@ fn read_nodes<R: Read>(
     let make = |at: Option<usize>| cols.split(at, &slots, pos, type_count);
     let (first, second) = match array_body(sc, CTX)? {
         Some((body, start)) => {
-            let r = parse_split(body, start, CTX, nf, n, plan.threads, &plan.window, make)?;
+            let spec = ArraySpec {
+                context: CTX,
+                fields: nf,
+                records: n,
+            };
+            let r = parse_split(body, start, spec, plan, make)?;
             sc.jump(start + body.len() + 1);
             sc.report_progress();
             r
@@ -375,7 +375,6 @@ fn read_nodes<R: Read>(
         clamped += s.clamped;
         any_trace |= s.any_trace;
     }
-    drop(second);
     check_count("node_count", "\"nodes\"", nf, h.node_count, written)?;
     if !any_trace {
         g.node_trace_id = Vec::new();
@@ -546,7 +545,7 @@ fn check_count(
     expected: u64,
     written: u64,
 ) -> Result<()> {
-    if written % fields as u64 != 0 {
+    if !written.is_multiple_of(fields as u64) {
         return Err(SnapshotError::Layout(format!(
             "the {array} array holds {written} values, not a whole number of {fields}-value records"
         )));
@@ -611,7 +610,12 @@ fn read_edges<R: Read>(
     let make = |at: Option<usize>| cols.split(params, at);
     let (first, second) = match array_body(sc, CTX)? {
         Some((body, start)) => {
-            let r = parse_split(body, start, CTX, ef, m, plan.threads, &plan.window, make)?;
+            let spec = ArraySpec {
+                context: CTX,
+                fields: ef,
+                records: m,
+            };
+            let r = parse_split(body, start, spec, plan, make)?;
             sc.jump(start + body.len() + 1);
             sc.report_progress();
             r
@@ -876,7 +880,7 @@ fn finish(
         g.locations.reserve_exact(raw_locations.len() / lf.len());
         for rec in raw_locations.chunks_exact(lf.len()) {
             let idx = rec[oi] as u64;
-            if idx % nf != 0 || idx / nf >= n as u64 {
+            if !idx.is_multiple_of(nf) || idx / nf >= n as u64 {
                 return Err(SnapshotError::Layout(format!(
                     "a location names node index {idx}, which is not a node"
                 )));
