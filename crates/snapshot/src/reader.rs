@@ -117,9 +117,7 @@ fn parse_with<R: Read>(
                 read_samples(&mut sc, h, &mut g)?;
             }
             b"locations" => {
-                for v in sc.uint_vec("\"locations\"")? {
-                    raw_locations.push(to_u32(v, "a location field")?);
-                }
+                raw_locations = sc.u32_vec("\"locations\"")?;
             }
             b"strings" => {
                 let mut sb = StringsBuilder::new();
@@ -168,10 +166,6 @@ fn header_ref<'a>(h: &'a Option<Header>, what: &str) -> Result<&'a Header> {
     h.as_ref().ok_or_else(|| {
         SnapshotError::NotASnapshot(format!("\"{what}\" appears before the \"snapshot\" header"))
     })
-}
-
-fn to_u32(v: u64, what: &'static str) -> Result<u32> {
-    u32::try_from(v).map_err(|_| SnapshotError::Layout(format!("{what} {v} does not fit 32 bits")))
 }
 
 fn string_list(v: &Value, what: &str) -> Result<Vec<String>> {
@@ -812,16 +806,13 @@ fn finish(
     g.first_edge = first_edge;
 
     let nstrings = g.strings.len() as u64;
-    if let Some((i, &s)) = g
-        .node_name
-        .iter()
-        .enumerate()
-        .find(|(_, &s)| s as u64 >= nstrings)
-    {
+    let largest = g.node_name.iter().copied().max().unwrap_or(0);
+    if largest as u64 >= nstrings {
+        let i = g.node_name.iter().position(|&s| s == largest).unwrap_or(0);
         return Err(SnapshotError::BadStringIndex {
             what: "node",
             index: i as u64,
-            string: s as u64,
+            string: largest as u64,
             count: nstrings,
         });
     }
@@ -837,17 +828,29 @@ fn finish(
         .iter()
         .map(|s| EdgeKind::from_name(s))
         .collect();
-    for e in 0..g.edge_type.len() {
-        if g.edge_kinds[g.edge_type[e] as usize].has_string_name()
-            && g.edge_name[e] as u64 >= nstrings
-        {
-            return Err(SnapshotError::BadStringIndex {
-                what: "edge",
-                index: e as u64,
-                string: g.edge_name[e] as u64,
-                count: nstrings,
-            });
-        }
+    // One branch-free pass finds the largest string index named by an edge; only when it
+    // is out of range is the offending edge looked for.
+    let mut named = [0u32; 256];
+    for (t, k) in g.edge_kinds.iter().enumerate() {
+        named[t] = if k.has_string_name() { u32::MAX } else { 0 };
+    }
+    let largest = g
+        .edge_type
+        .iter()
+        .zip(&g.edge_name)
+        .map(|(&t, &n)| n & named[t as usize])
+        .max()
+        .unwrap_or(0);
+    if largest as u64 >= nstrings {
+        let e = (0..g.edge_type.len())
+            .find(|&e| g.edge_name[e] & named[g.edge_type[e] as usize] == largest)
+            .unwrap_or(0);
+        return Err(SnapshotError::BadStringIndex {
+            what: "edge",
+            index: e as u64,
+            string: largest as u64,
+            count: nstrings,
+        });
     }
 
     if let Some(ri) = h.root_index {

@@ -337,6 +337,13 @@ impl<'p, 'a, R: Read> Scanner<'p, 'a, R> {
         }
     }
 
+    /// Reads an integer array of 32-bit values into a vector.
+    pub fn u32_vec(&mut self, context: &'static str) -> Result<Vec<u32>> {
+        let mut sink = U32Sink(Vec::new(), context);
+        self.uint_array(context, &mut sink)?;
+        Ok(sink.0)
+    }
+
     /// Reads an integer array of unknown length into a vector.
     pub fn uint_vec(&mut self, context: &'static str) -> Result<Vec<u64>> {
         let mut sink = VecSink(Vec::new());
@@ -510,6 +517,28 @@ impl Sink for VecSink {
     fn put(&mut self, v: u64) -> std::result::Result<(), Refused> {
         self.0.push(v);
         Ok(())
+    }
+
+    fn written(&self) -> u64 {
+        self.0.len() as u64
+    }
+}
+
+struct U32Sink(Vec<u32>, &'static str);
+
+impl Sink for U32Sink {
+    #[inline]
+    fn put(&mut self, v: u64) -> std::result::Result<(), Refused> {
+        match u32::try_from(v) {
+            Ok(x) => {
+                self.0.push(x);
+                Ok(())
+            }
+            Err(_) => Err(Refused::Error(SnapshotError::Layout(format!(
+                "{} holds {v}, which does not fit 32 bits",
+                self.1
+            )))),
+        }
     }
 
     fn written(&self) -> u64 {
