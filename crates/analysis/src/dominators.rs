@@ -1,5 +1,5 @@
-//! Immediate dominators by Lengauer–Tarjan (the "simple" eval/link variant), iterative
-//! throughout, on u32 arrays. Nodes the root cannot reach are attached the way DevTools
+//! Immediate dominators by semi-NCA (Lengauer–Tarjan's semidominators, then nearest
+//! common ancestors), iterative throughout, on u32 arrays. Nodes the root cannot reach are attached the way DevTools
 //! attaches them, so retained sizes agree with it on every snapshot, not only clean ones.
 
 use heaphound_snapshot::column::zeroed;
@@ -17,48 +17,49 @@ pub struct Dominators {
     pub unreachable: u32,
 }
 
-/// Computes dominators over the edges whose bit is set in `essential`.
+/// Computes dominators over the edges whose bit is set in `essential`; `preds` are the
+/// essential predecessors (consumed: they are relabelled in place).
 ///
-/// Vertices are numbered from 1 (0 means "none") as in the paper.
-pub fn compute(g: &HeapGraph, preds: &Preds, essential: &BitSet) -> Dominators {
+/// The DFS numbers vertices from 1 (0 means "none"). The main loop works on arrays indexed
+/// by DFS number, which keeps a vertex's data near its tree neighbours' in memory.
+pub fn compute(g: &HeapGraph, mut preds: Preds, essential: &BitSet) -> Dominators {
     let n = g.node_count();
     let len = n + 1;
-    let mut parent = zeroed::<u32>(len);
-    let mut semi = zeroed::<u32>(len);
+    // DFS phase, indexed by node ordinal + 1: DFS number, and DFS parent (also a node).
+    let mut number = zeroed::<u32>(len);
+    let mut parent_node = zeroed::<u32>(len);
+    // Indexed by DFS number: the vertex (node + 1) and its DFS cursor (next edge).
     let mut vertex = zeroed::<u32>(len);
-    let mut label = zeroed::<u32>(len);
-    // Per-vertex DFS cursor (next edge ordinal to look at).
     let mut cursor = zeroed::<u32>(len);
     let mut count: u32 = 0;
     let root = g.root + 1;
 
     let mut dfs = |start: u32,
+                   number: &mut [u32],
                    parent: &mut [u32],
-                   semi: &mut [u32],
                    vertex: &mut [u32],
-                   label: &mut [u32],
                    count: &mut u32| {
-        cursor[start as usize] = g.first_edge[(start - 1) as usize];
         let mut v = start;
         while v != 0 {
-            if semi[v as usize] == 0 {
+            let mut pv = number[v as usize];
+            if pv == 0 {
                 *count += 1;
-                semi[v as usize] = *count;
-                vertex[*count as usize] = v;
-                label[v as usize] = v;
+                pv = *count;
+                number[v as usize] = pv;
+                vertex[pv as usize] = v;
+                cursor[pv as usize] = g.first_edge[(v - 1) as usize];
             }
             let mut next = parent[v as usize];
             let end = g.first_edge[v as usize];
-            while cursor[v as usize] < end {
-                let e = cursor[v as usize];
-                cursor[v as usize] += 1;
+            while cursor[pv as usize] < end {
+                let e = cursor[pv as usize];
+                cursor[pv as usize] += 1;
                 if !essential.get(e) {
                     continue;
                 }
                 let w = g.edge_to[e as usize] + 1;
-                if semi[w as usize] == 0 {
+                if number[w as usize] == 0 {
                     parent[w as usize] = v;
-                    cursor[w as usize] = g.first_edge[(w - 1) as usize];
                     next = w;
                     break;
                 }
@@ -67,53 +68,53 @@ pub fn compute(g: &HeapGraph, preds: &Preds, essential: &BitSet) -> Dominators {
         }
     };
 
-    dfs(
-        root,
-        &mut parent,
-        &mut semi,
-        &mut vertex,
-        &mut label,
-        &mut count,
-    );
+    dfs(root, &mut number, &mut parent_node, &mut vertex, &mut count);
     let mut unreachable = 0;
     if (count as usize) < n {
         unreachable = n as u32 - count;
         // Nodes held only by non-essential edges hang from the root, with what they reach.
         for v in 1..=n as u32 {
-            if semi[v as usize] == 0 && preds.of(v - 1).is_empty() {
-                parent[v as usize] = root;
-                dfs(
-                    v,
-                    &mut parent,
-                    &mut semi,
-                    &mut vertex,
-                    &mut label,
-                    &mut count,
-                );
+            if number[v as usize] == 0 && preds.of(v - 1).is_empty() {
+                parent_node[v as usize] = root;
+                dfs(v, &mut number, &mut parent_node, &mut vertex, &mut count);
             }
         }
     }
     if (count as usize) < n {
         // What is left are cycles nothing outside holds: each node hangs from the root.
         for v in 1..=n as u32 {
-            if semi[v as usize] == 0 {
-                parent[v as usize] = root;
+            if number[v as usize] == 0 {
+                parent_node[v as usize] = root;
                 count += 1;
-                semi[v as usize] = count;
+                number[v as usize] = count;
                 vertex[count as usize] = v;
-                label[v as usize] = v;
             }
         }
     }
-    let mut ancestor = zeroed::<u32>(len);
-    let mut dom = zeroed::<u32>(len);
-    // Buckets are linked lists threaded through `dom`: a vertex sits in one bucket until
-    // its dominator is computed, and only then is dom[v] written. The DFS cursor's memory
-    // becomes the bucket heads.
-    let mut bucket_head = cursor;
-    bucket_head.fill(0);
-    let mut stack: Vec<u32> = Vec::new();
 
+    // Into DFS-number space: predecessors, parents; the node-indexed arrays' memory is
+    // reused for the main loop's arrays.
+    for s in preds.src.iter_mut() {
+        *s = number[(*s + 1) as usize];
+    }
+    let mut parent = cursor;
+    for p in 1..=count as usize {
+        parent[p] = number[parent_node[vertex[p] as usize] as usize];
+    }
+    let mut semi = number;
+    let mut label = parent_node;
+    for p in 0..len {
+        semi[p] = p as u32;
+        label[p] = p as u32;
+    }
+    let r = 1u32;
+
+    // Semi-NCA (Georgiadis): semidominators by eval/link with path compression, then each
+    // idom as the nearest common ancestor of its DFS parent and semidominator. For the
+    // vertices DevTools hangs from the root (no essential retainers, or unreachable
+    // cycles), Lengauer-Tarjan as DevTools runs it also ends at the root; so does this.
+    let mut ancestor = zeroed::<u32>(len);
+    let mut stack: Vec<u32> = Vec::new();
     let mut eval = |v: u32, ancestor: &mut [u32], label: &mut [u32], semi: &[u32]| -> u32 {
         if ancestor[v as usize] == 0 {
             return v;
@@ -133,63 +134,42 @@ pub fn compute(g: &HeapGraph, preds: &Preds, essential: &BitSet) -> Dominators {
         }
         label[v as usize]
     };
-
-    for i in (2..=count).rev() {
-        let w = vertex[i as usize];
-        let ps = preds.of(w - 1);
-        for &p in ps {
-            let v = p + 1;
+    for w in (2..=count).rev() {
+        let ps = preds.of(vertex[w as usize] - 1);
+        let mut sw = semi[w as usize];
+        for &v in ps {
             let u = eval(v, &mut ancestor, &mut label, &semi);
-            if semi[u as usize] < semi[w as usize] {
-                semi[w as usize] = semi[u as usize];
-            }
+            sw = sw.min(semi[u as usize]);
         }
         if ps.is_empty() {
             // Treated as having the root as its one predecessor.
-            semi[w as usize] = semi[root as usize];
+            sw = semi[r as usize];
         }
-        let b = vertex[semi[w as usize] as usize];
-        dom[w as usize] = bucket_head[b as usize];
-        bucket_head[b as usize] = w;
-        let p = parent[w as usize];
-        ancestor[w as usize] = p;
-        let mut v = bucket_head[p as usize];
-        bucket_head[p as usize] = 0;
-        while v != 0 {
-            let next = dom[v as usize];
-            let u = eval(v, &mut ancestor, &mut label, &semi);
-            dom[v as usize] = if semi[u as usize] < semi[v as usize] {
-                u
-            } else {
-                p
-            };
-            v = next;
-        }
+        semi[w as usize] = sw;
+        ancestor[w as usize] = parent[w as usize];
     }
-    // Buckets never emptied leave their members without a dominator (0), as in DevTools;
-    // clear the list links that stand in `dom` for them.
-    for &head in &bucket_head {
-        let mut v = head;
-        while v != 0 {
-            let next = dom[v as usize];
-            dom[v as usize] = 0;
-            v = next;
-        }
-    }
-    drop(bucket_head);
     drop(ancestor);
     drop(label);
-    drop(parent);
-    dom[0] = root;
-    dom[root as usize] = root;
-    for i in 2..=count {
-        let w = vertex[i as usize];
-        if dom[w as usize] != vertex[semi[w as usize] as usize] {
-            dom[w as usize] = dom[dom[w as usize] as usize];
+    drop(preds);
+    // idom[w] starts as the DFS parent and climbs the finished tree while it lies below
+    // the semidominator; done in place over `parent`, in increasing DFS order.
+    let mut dom = parent;
+    dom[r as usize] = r;
+    for w in 2..=count as usize {
+        let sw = semi[w];
+        let mut d = dom[w];
+        while d > sw {
+            d = dom[d as usize];
         }
+        dom[w] = d;
     }
+    drop(semi);
 
-    let idom = dom[1..].iter().map(|&d| d - 1).collect();
+    let mut idom = zeroed::<u32>(n);
+    for p in 1..=count as usize {
+        idom[(vertex[p] - 1) as usize] = vertex[dom[p] as usize] - 1;
+    }
+    drop(dom);
     let order = vertex[1..=count as usize].iter().map(|&v| v - 1).collect();
     Dominators {
         idom,

@@ -63,8 +63,7 @@ impl Analysis {
             let essential = edges::essential_edges(g, &eph);
             let preds = preds::Preds::essential(g, &essential);
             step("computing dominators");
-            let dom = dominators::compute(g, &preds, &essential);
-            drop(preds);
+            let dom = dominators::compute(g, preds, &essential);
             drop(essential);
             step("naming classes");
             let side = side.join().expect("analysis thread panicked");

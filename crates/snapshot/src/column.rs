@@ -50,7 +50,7 @@ pub fn filled<T: Copy>(n: usize, value: T) -> Vec<T> {
 
 #[cfg(target_os = "linux")]
 fn advise_huge(ptr: *mut u8, bytes: usize) {
-    if bytes < HUGE_MIN {
+    if bytes < HUGE_MIN || std::env::var_os("HEAPHOUND_NO_HUGE_PAGES").is_some() {
         return;
     }
     const PAGE: usize = 4096;
