@@ -12,6 +12,8 @@ const NONE: u32 = u32::MAX;
 /// WeakMap entries appear as two `internal` edges to the value, one from the table and one
 /// from the key, whose names share a suffix naming the table. This indexes those names.
 pub struct Ephemerons {
+    /// Strings that name ephemeron edges: a small bit set checked before `by_string`.
+    named: BitSet,
     /// Per string index: the entry in `table_id`/`pair` or NONE.
     by_string: Vec<u32>,
     table_id: Vec<u32>,
@@ -26,6 +28,7 @@ impl Ephemerons {
         )
         .expect("static regex");
         let mut by_string = vec![NONE; g.strings.len()];
+        let mut named = BitSet::new(g.strings.len());
         let mut table_id = Vec::new();
         let mut pair = Vec::new();
         let mut suffixes: HashMap<Vec<u8>, u32> = HashMap::new();
@@ -53,10 +56,12 @@ impl Ephemerons {
             let next = suffixes.len() as u32;
             let id = *suffixes.entry(c["dup"].to_vec()).or_insert(next);
             by_string[s as usize] = table_id.len() as u32;
+            named.set(s);
             table_id.push(u32::try_from(table).unwrap_or(NONE));
             pair.push(id);
         }
         Ephemerons {
+            named,
             by_string,
             table_id,
             pair,
@@ -66,7 +71,10 @@ impl Ephemerons {
     /// For an ephemeron edge name: (table id, pair id).
     #[inline]
     pub fn lookup(&self, string: u32) -> Option<(u32, u32)> {
-        let i = *self.by_string.get(string as usize)?;
+        if (string as usize) >= self.by_string.len() || !self.named.get(string) {
+            return None;
+        }
+        let i = self.by_string[string as usize];
         (i != NONE).then(|| (self.table_id[i as usize], self.pair[i as usize]))
     }
 
@@ -123,6 +131,13 @@ pub fn page_owned(g: &HeapGraph) -> BitSet {
 /// own edge to a value (the key's edge is kept), no shortcuts except from the root, and
 /// none from an object the page does not own to one it does.
 pub fn essential_edges(g: &HeapGraph, eph: &Ephemerons) -> BitSet {
+    essential_edges_counted(g, eph, &mut [])
+}
+
+/// `essential_edges`, also counting each node's essential predecessors into `counts[t+1]`
+/// when `counts` has room (the first pass of building them).
+pub fn essential_edges_counted(g: &HeapGraph, eph: &Ephemerons, counts: &mut [u32]) -> BitSet {
+    let count = !counts.is_empty();
     let page = page_owned(g);
     let mut bits = BitSet::new(g.edge_count());
     for src in 0..g.node_count() as u32 {
@@ -152,6 +167,9 @@ pub fn essential_edges(g: &HeapGraph, eph: &Ephemerons) -> BitSet {
                 }
             }
             bits.set(e);
+            if count {
+                counts[to as usize + 1] += 1;
+            }
         }
     }
     bits

@@ -60,8 +60,7 @@ impl Analysis {
                 let classes = classes::classify(g, detached);
                 (shallow, distance, classes)
             });
-            let essential = edges::essential_edges(g, &eph);
-            let preds = preds::Preds::essential(g, &essential);
+            let (essential, preds) = preds::Preds::with_essential_edges(g, &eph);
             step("computing dominators");
             let dom = dominators::compute(g, preds, &essential);
             drop(essential);

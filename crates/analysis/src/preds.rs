@@ -21,6 +21,20 @@ impl Preds {
                 first[g.edge_to[e as usize] as usize + 1] += 1;
             }
         }
+        Preds::fill(g, essential, first)
+    }
+
+    /// Essential edges and their predecessors in one pass over the edges, then the fill.
+    pub fn with_essential_edges(g: &HeapGraph, eph: &crate::edges::Ephemerons) -> (BitSet, Preds) {
+        let mut first = zeroed::<u32>(g.node_count() + 1);
+        let essential = crate::edges::essential_edges_counted(g, eph, &mut first);
+        let preds = Preds::fill(g, &essential, first);
+        (essential, preds)
+    }
+
+    /// `first[t + 1]` holds the count for node t.
+    fn fill(g: &HeapGraph, essential: &BitSet, mut first: Vec<u32>) -> Preds {
+        let n = g.node_count();
         for i in 0..n {
             first[i + 1] += first[i];
         }
