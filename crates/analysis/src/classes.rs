@@ -178,7 +178,7 @@ pub fn classify(g: &HeapGraph, detached: BitSet) -> Classes {
     let mut by_string = vec![NONE; g.strings.len()];
     let mut detached_by_string: HashMap<u32, u32> = HashMap::new();
 
-    let mut name_of = vec![0u32; n];
+    let mut name_of = heaphound_snapshot::column::zeroed::<u32>(n);
     for i in 0..n as u32 {
         name_of[i as usize] = match g.kind(i) {
             NodeKind::Hidden => system,
@@ -211,31 +211,40 @@ pub fn classify(g: &HeapGraph, detached: BitSet) -> Classes {
     let shapes = infer_interfaces(g);
     apply_interfaces(g, &shapes, &mut names, object, &mut name_of);
 
-    // Class key: the name, plus the constructor's position for located objects.
-    let mut location_of: HashMap<u32, ScriptPosition> = HashMap::new();
-    for l in &g.locations {
-        if g.kind(l.node) == NodeKind::Object {
-            location_of.insert(
+    // Class key: the name, plus the constructor's position for located objects. Locations
+    // are walked in node order beside the nodes (the last entry for a node wins, as in
+    // DevTools' map), instead of a hash look-up per node.
+    let mut located_nodes: Vec<(u32, ScriptPosition)> = g
+        .locations
+        .iter()
+        .filter(|l| g.kind(l.node) == NodeKind::Object)
+        .map(|l| {
+            (
                 l.node,
                 ScriptPosition {
                     script_id: l.script_id,
                     line: l.line,
                     column: l.column,
                 },
-            );
-        }
-    }
+            )
+        })
+        .collect();
+    located_nodes.sort_by_key(|&(node, _)| node);
     let mut classes: Vec<ClassInfo> = Vec::new();
     let mut plain_class = vec![NONE; names.list.len()];
     let mut located: HashMap<(u32, ScriptPosition), u32> = HashMap::new();
-    let mut of_node = vec![0u32; n];
+    // The name ids are turned into class ids in place.
+    let mut of_node = name_of;
+    let mut next_loc = 0;
     for i in 0..n {
-        let name = name_of[i];
-        let pos = if location_of.is_empty() {
-            None
-        } else {
-            location_of.get(&(i as u32)).copied()
-        };
+        let name = of_node[i];
+        let mut pos = None;
+        while next_loc < located_nodes.len() && located_nodes[next_loc].0 as usize <= i {
+            if located_nodes[next_loc].0 as usize == i {
+                pos = Some(located_nodes[next_loc].1);
+            }
+            next_loc += 1;
+        }
         of_node[i] = match pos {
             None => {
                 if plain_class[name as usize] == NONE {

@@ -12,9 +12,15 @@ pub const UNREACHABLE: u32 = u32::MAX;
 pub const BASE_SYSTEM_DISTANCE: u32 = 100_000_000;
 
 pub fn distances(g: &HeapGraph, eph: &Ephemerons) -> Vec<u32> {
+    distances_with_queue(g, eph, Vec::new())
+}
+
+/// `distances`, using `queue`'s memory for the BFS queue.
+pub fn distances_with_queue(g: &HeapGraph, eph: &Ephemerons, mut queue: Vec<u32>) -> Vec<u32> {
     let n = g.node_count();
-    let mut dist = vec![UNREACHABLE; n];
-    let mut queue: Vec<u32> = Vec::with_capacity(n);
+    let mut dist = heaphound_snapshot::column::filled(n, UNREACHABLE);
+    queue.clear();
+    queue.reserve(n);
     for e in g.edges(g.root) {
         let t = g.edge_to[e as usize];
         if is_user_root(g, t) {

@@ -15,6 +15,9 @@ pub struct Dominators {
     pub idom: Vec<u32>,
     pub order: Vec<u32>,
     pub unreachable: u32,
+    /// Working arrays (n + 1 long) left over for later phases: fresh memory is the
+    /// costliest thing these phases touch.
+    pub spare: Vec<Vec<u32>>,
 }
 
 /// Computes dominators over the edges whose bit is set in `essential`; `preds` are the
@@ -148,8 +151,6 @@ pub fn compute(g: &HeapGraph, mut preds: Preds, essential: &BitSet) -> Dominator
         semi[w as usize] = sw;
         ancestor[w as usize] = parent[w as usize];
     }
-    drop(ancestor);
-    drop(label);
     drop(preds);
     // idom[w] starts as the DFS parent and climbs the finished tree while it lies below
     // the semidominator; done in place over `parent`, in increasing DFS order.
@@ -163,18 +164,22 @@ pub fn compute(g: &HeapGraph, mut preds: Preds, essential: &BitSet) -> Dominator
         }
         dom[w] = d;
     }
-    drop(semi);
-
-    let mut idom = zeroed::<u32>(n);
+    let mut idom = label;
     for p in 1..=count as usize {
         idom[(vertex[p] - 1) as usize] = vertex[dom[p] as usize] - 1;
     }
-    drop(dom);
-    let order = vertex[1..=count as usize].iter().map(|&v| v - 1).collect();
+    idom.truncate(n);
+    // The DFS order, as node ordinals, in place.
+    let mut order = vertex;
+    for p in 1..=count as usize {
+        order[p - 1] = order[p] - 1;
+    }
+    order.truncate(count as usize);
     Dominators {
         idom,
         order,
         unreachable,
+        spare: vec![semi, dom, ancestor],
     }
 }
 
@@ -197,8 +202,21 @@ pub struct Dominated {
 
 impl Dominated {
     pub fn build(idom: &[u32], root: u32) -> Dominated {
+        Dominated::build_reusing(idom, root, &mut Vec::new())
+    }
+
+    /// Like `build`, taking its two arrays from `spare` when it has them.
+    pub fn build_reusing(idom: &[u32], root: u32, spare: &mut Vec<Vec<u32>>) -> Dominated {
         let n = idom.len();
-        let mut first = zeroed::<u32>(n + 1);
+        let mut reuse = |len: usize| match spare.pop() {
+            Some(mut v) if v.capacity() >= len => {
+                v.clear();
+                v.resize(len, 0);
+                v
+            }
+            _ => zeroed::<u32>(len),
+        };
+        let mut first = reuse(n + 1);
         for (v, &d) in idom.iter().enumerate() {
             if v as u32 != root {
                 first[d as usize + 1] += 1;
@@ -207,14 +225,19 @@ impl Dominated {
         for i in 0..n {
             first[i + 1] += first[i];
         }
-        let mut fill = first[..n].to_vec();
-        let mut nodes = zeroed::<u32>(n.saturating_sub(1));
+        let mut nodes = reuse(n.saturating_sub(1));
+        // `first` doubles as the fill cursor; afterwards first[d] is d's end, which is
+        // d + 1's start, so one shift puts the offsets back.
         for (v, &d) in idom.iter().enumerate() {
             if v as u32 != root {
-                nodes[fill[d as usize] as usize] = v as u32;
-                fill[d as usize] += 1;
+                nodes[first[d as usize] as usize] = v as u32;
+                first[d as usize] += 1;
             }
         }
+        for i in (1..=n).rev() {
+            first[i] = first[i - 1];
+        }
+        first[0] = 0;
         Dominated { first, nodes }
     }
 

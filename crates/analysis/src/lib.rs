@@ -54,8 +54,8 @@ impl Analysis {
         // and class names on another. Retained sizes need both.
         let (dom, (shallow, distance, classes)) = std::thread::scope(|s| {
             let side = s.spawn(|| {
-                let shallow = shallow::shallow_sizes(g);
-                let distance = distances::distances(g, &eph);
+                let (shallow, scratch) = shallow::shallow_sizes_with_scratch(g);
+                let distance = distances::distances_with_queue(g, &eph, scratch);
                 let detached = classes::propagate_detachedness(g);
                 let classes = classes::classify(g, detached);
                 (shallow, distance, classes)
@@ -70,7 +70,9 @@ impl Analysis {
         });
         step("computing retained sizes");
         let retained = dominators::retained_sizes(&dom, &shallow);
-        let dominated = Dominated::build(&dom.idom, g.root);
+        let mut dom = dom;
+        let dominated = Dominated::build_reusing(&dom.idom, g.root, &mut dom.spare);
+        dom.spare.clear();
         Analysis {
             root: g.root,
             total_size: retained[g.root as usize] + g.extra_native_bytes,

@@ -11,15 +11,20 @@ const SHARED: u32 = u32::MAX - 1;
 /// Returns the adjusted self sizes. A snapshot with no user root (taken with internals
 /// exposed) is left as V8 wrote it, as DevTools does.
 pub fn shallow_sizes(g: &HeapGraph) -> Vec<u32> {
+    shallow_sizes_with_scratch(g).0
+}
+
+/// `shallow_sizes`, also handing back its n-element working array for reuse.
+pub fn shallow_sizes_with_scratch(g: &HeapGraph) -> (Vec<u32>, Vec<u32>) {
     let mut sizes = g.node_self_size.clone();
     let has_user_root = g
         .edges(g.root)
         .any(|e| is_user_root(g, g.edge_to[e as usize]));
-    if !has_user_root {
-        return sizes;
-    }
     let n = g.node_count();
-    let mut owner = vec![UNVISITED; n];
+    if !has_user_root {
+        return (sizes, Vec::new());
+    }
+    let mut owner = heaphound_snapshot::column::filled(n, UNVISITED);
     let mut work: Vec<u32> = Vec::new();
     for i in 0..n as u32 {
         let ownable = match g.kind(i) {
@@ -66,5 +71,5 @@ pub fn shallow_sizes(g: &HeapGraph) -> Vec<u32> {
         sizes[i] = 0;
         sizes[o as usize] = sizes[o as usize].saturating_add(moved);
     }
-    sizes
+    (sizes, owner)
 }

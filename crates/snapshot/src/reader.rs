@@ -328,7 +328,8 @@ fn read_nodes<R: Read>(
     } else {
         Vec::new()
     };
-    let mut edge_counts: Vec<u32> = zeroed(n, "nodes")?;
+    // One slot more than the nodes: the counts become the CSR offsets in place.
+    let mut edge_counts: Vec<u32> = zeroed(n + 1, "nodes")?;
     let type_count = h.meta.node_type_names.len() as u64;
 
     // Splits every column at `at` records (or not at all) into one or two sinks.
@@ -338,7 +339,7 @@ fn read_nodes<R: Read>(
         names: &mut g_ref.node_name,
         ids: &mut g_ref.node_id,
         sizes: &mut g_ref.node_self_size,
-        edge_counts: &mut edge_counts,
+        edge_counts: &mut edge_counts[..n],
         trace: &mut g_ref.node_trace_id,
         detached: &mut g_ref.node_detachedness,
     };
@@ -786,16 +787,20 @@ fn finish(
     let nf = h.meta.node_fields.len() as u64;
 
     // Edges are grouped by source in node order, so node i's edges start at the prefix sum.
-    let mut first_edge = Vec::with_capacity(n + 1);
+    // Edge counts become offsets in place: first_edge[i] = Σ_{j<i} count[j].
+    let mut first_edge = edge_counts;
+    first_edge.truncate(n);
+    first_edge.push(0);
     let mut acc: u64 = 0;
-    for &c in &edge_counts {
-        first_edge.push(acc as u32);
-        acc += c as u64;
+    for slot in first_edge.iter_mut().take(n) {
+        let c = *slot as u64;
+        *slot = acc as u32;
+        acc += c;
         if acc > u32::MAX as u64 {
             return Err(SnapshotError::Layout("more than 4 billion edges".into()));
         }
     }
-    first_edge.push(acc as u32);
+    first_edge[n] = acc as u32;
     if acc != g.edge_type.len() as u64 {
         return Err(SnapshotError::CountMismatch {
             what: "edges (the sum of the nodes' edge_count)",
