@@ -236,8 +236,8 @@ pub fn classify(g: &HeapGraph, detached: BitSet) -> Classes {
     // The name ids are turned into class ids in place.
     let mut of_node = name_of;
     let mut next_loc = 0;
-    for i in 0..n {
-        let name = of_node[i];
+    for (i, slot) in of_node.iter_mut().enumerate() {
+        let name = *slot;
         let mut pos = None;
         while next_loc < located_nodes.len() && located_nodes[next_loc].0 as usize <= i {
             if located_nodes[next_loc].0 as usize == i {
@@ -245,7 +245,7 @@ pub fn classify(g: &HeapGraph, detached: BitSet) -> Classes {
             }
             next_loc += 1;
         }
-        of_node[i] = match pos {
+        *slot = match pos {
             None => {
                 if plain_class[name as usize] == NONE {
                     plain_class[name as usize] = classes.len() as u32;
