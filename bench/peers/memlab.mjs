@@ -6,12 +6,11 @@ import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 
 const require = createRequire(import.meta.url);
-const { config } = require('@memlab/core');
 const { getFullHeapFromFile } = require('@memlab/heap-analysis');
 
 const file = process.argv[2];
 if (!file) { console.error('usage: node memlab.mjs FILE.heapsnapshot'); process.exit(2); }
-config.muteConsole = true; // no progress lines on stdout
+// memlab's progress lines and error messages go to stderr (its default, so failures are explained).
 
 // getFullHeapFromFile -> loadProcessedSnapshot: utils.getSnapshotFromFile (HeapParser.parse) and then
 // analysis.preparePathFinder(heap), which runs TraceFinder.annotateShortestPaths and

@@ -25,17 +25,61 @@ pub struct Dominators {
 ///
 /// The DFS numbers vertices from 1 (0 means "none"). The main loop works on arrays indexed
 /// by DFS number, which keeps a vertex's data near its tree neighbours' in memory.
-pub fn compute(g: &HeapGraph, mut preds: Preds, essential: &BitSet) -> Dominators {
-    let n = g.node_count();
+pub fn compute(g: &HeapGraph, preds: Preds, essential: &BitSet) -> Dominators {
+    compute_on(EdgeLists::Borrowed(g), preds, essential)
+}
+
+/// The part of the graph the dominator search reads: its edge lists. Owned lists are freed
+/// as soon as the DFS is done with them.
+pub enum EdgeLists<'a> {
+    Borrowed(&'a HeapGraph),
+    Owned {
+        first_edge: Vec<u32>,
+        edge_to: Vec<u32>,
+        root: u32,
+        /// Buffers the caller no longer needs, reused for working arrays when large enough.
+        spare: Vec<Vec<u32>>,
+    },
+}
+
+/// A zero-filled array of `len`, from `spare` when one is big enough (already-touched
+/// memory costs a memset, fresh memory a page fault per page).
+fn reuse(spare: &mut Vec<Vec<u32>>, len: usize) -> Vec<u32> {
+    match spare.iter().position(|v| v.capacity() >= len) {
+        Some(i) => {
+            let mut v = spare.swap_remove(i);
+            v.clear();
+            v.resize(len, 0);
+            v
+        }
+        None => zeroed::<u32>(len),
+    }
+}
+
+pub fn compute_on(mut lists: EdgeLists<'_>, mut preds: Preds, essential: &BitSet) -> Dominators {
+    let mut spare = match &mut lists {
+        EdgeLists::Owned { spare, .. } => std::mem::take(spare),
+        EdgeLists::Borrowed(_) => Vec::new(),
+    };
+    let (first_edge, edge_to, graph_root): (&[u32], &[u32], u32) = match &lists {
+        EdgeLists::Borrowed(g) => (&g.first_edge, &g.edge_to, g.root),
+        EdgeLists::Owned {
+            first_edge,
+            edge_to,
+            root,
+            ..
+        } => (first_edge, edge_to, *root),
+    };
+    let n = first_edge.len() - 1;
     let len = n + 1;
     // DFS phase, indexed by node ordinal + 1: DFS number, and DFS parent (also a node).
-    let mut number = zeroed::<u32>(len);
-    let mut parent_node = zeroed::<u32>(len);
+    let mut number = reuse(&mut spare, len);
+    let mut parent_node = reuse(&mut spare, len);
     // Indexed by DFS number: the vertex (node + 1) and its DFS cursor (next edge).
-    let mut vertex = zeroed::<u32>(len);
-    let mut cursor = zeroed::<u32>(len);
+    let mut vertex = reuse(&mut spare, len);
+    let mut cursor = reuse(&mut spare, len);
     let mut count: u32 = 0;
-    let root = g.root + 1;
+    let root = graph_root + 1;
 
     let mut dfs = |start: u32,
                    number: &mut [u32],
@@ -50,17 +94,17 @@ pub fn compute(g: &HeapGraph, mut preds: Preds, essential: &BitSet) -> Dominator
                 pv = *count;
                 number[v as usize] = pv;
                 vertex[pv as usize] = v;
-                cursor[pv as usize] = g.first_edge[(v - 1) as usize];
+                cursor[pv as usize] = first_edge[(v - 1) as usize];
             }
             let mut next = parent[v as usize];
-            let end = g.first_edge[v as usize];
+            let end = first_edge[v as usize];
             while cursor[pv as usize] < end {
                 let e = cursor[pv as usize];
                 cursor[pv as usize] += 1;
                 if !essential.get(e) {
                     continue;
                 }
-                let w = g.edge_to[e as usize] + 1;
+                let w = edge_to[e as usize] + 1;
                 if number[w as usize] == 0 {
                     parent[w as usize] = v;
                     next = w;
@@ -95,6 +139,8 @@ pub fn compute(g: &HeapGraph, mut preds: Preds, essential: &BitSet) -> Dominator
         }
     }
 
+    drop(lists);
+
     // Into DFS-number space: predecessors, parents; the node-indexed arrays' memory is
     // reused for the main loop's arrays.
     for s in preds.src.iter_mut() {
@@ -116,7 +162,8 @@ pub fn compute(g: &HeapGraph, mut preds: Preds, essential: &BitSet) -> Dominator
     // idom as the nearest common ancestor of its DFS parent and semidominator. For the
     // vertices DevTools hangs from the root (no essential retainers, or unreachable
     // cycles), Lengauer-Tarjan as DevTools runs it also ends at the root; so does this.
-    let mut ancestor = zeroed::<u32>(len);
+    let mut ancestor = reuse(&mut spare, len);
+    drop(spare);
     let mut stack: Vec<u32> = Vec::new();
     let mut eval = |v: u32, ancestor: &mut [u32], label: &mut [u32], semi: &[u32]| -> u32 {
         if ancestor[v as usize] == 0 {

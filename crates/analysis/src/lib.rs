@@ -52,30 +52,86 @@ impl Analysis {
         let eph = edges::Ephemerons::build(g);
         // Two independent pipelines: dominators on this thread; shallow sizes, distances
         // and class names on another. Retained sizes need both.
-        let (dom, (shallow, distance, classes)) = std::thread::scope(|s| {
-            let side = s.spawn(|| {
-                let (shallow, scratch) = shallow::shallow_sizes_with_scratch(g);
-                let distance = distances::distances_with_queue(g, &eph, scratch);
-                let detached = classes::propagate_detachedness(g);
-                let classes = classes::classify(g, detached);
-                (shallow, distance, classes)
-            });
+        let (dom, side) = std::thread::scope(|s| {
+            let side = s.spawn(|| side_work(g, &eph));
             let (essential, preds) = preds::Preds::with_essential_edges(g, &eph);
             step("computing dominators");
             let dom = dominators::compute(g, preds, &essential);
             drop(essential);
             step("naming classes");
-            let side = side.join().expect("analysis thread panicked");
-            (dom, side)
+            (dom, side.join().expect("analysis thread panicked"))
         });
+        Analysis::assemble(g.root, g.extra_native_bytes, dom, side, step)
+    }
+
+    /// The analyses a class summary needs, consuming the graph and freeing each part of it
+    /// as soon as no phase reads it any more: names and ids once classes and edge rules are
+    /// done, the edge lists once the dominator search's DFS is done. The peak then holds
+    /// the graph or the dominator working arrays, not both.
+    pub fn summary_only(
+        mut g: HeapGraph,
+        step: &mut dyn FnMut(&'static str),
+    ) -> (Analysis, GraphFacts) {
+        let facts = GraphFacts {
+            node_count: g.node_count(),
+            edge_count: g.edge_count(),
+            scripts: scripts::script_names(&g),
+        };
+        step("classifying edges");
+        let eph = edges::Ephemerons::build(&g);
+        // Without the dominator search to overlap, distances move to this thread so both
+        // finish together.
+        let (side, essential, counts) = std::thread::scope(|s| {
+            let side = s.spawn(|| {
+                let (shallow, _) = shallow::shallow_sizes_with_scratch(&g);
+                let detached = classes::propagate_detachedness(&g);
+                (shallow, classes::classify(&g, detached))
+            });
+            let (essential, counts) = preds::Preds::count_essential(&g, &eph);
+            step("computing distances");
+            let distance = distances::distances(&g, &eph);
+            step("naming classes");
+            let (shallow, classes) = side.join().expect("analysis thread panicked");
+            ((shallow, distance, classes), essential, counts)
+        });
+        drop(eph);
+        let (root, extra) = (g.root, g.extra_native_bytes);
+        let first_edge = std::mem::take(&mut g.first_edge);
+        let edge_to = std::mem::take(&mut g.edge_to);
+        drop(g);
+        step("computing dominators");
+        let preds = preds::Preds::fill(&first_edge, &edge_to, &essential, counts);
+        let lists = dominators::EdgeLists::Owned {
+            first_edge,
+            edge_to,
+            root,
+            spare: Vec::new(),
+        };
+        let dom = dominators::compute_on(lists, preds, &essential);
+        drop(essential);
+        (Analysis::assemble(root, extra, dom, side, step), facts)
+    }
+
+    fn assemble(
+        root: u32,
+        extra_native_bytes: u64,
+        dom: dominators::Dominators,
+        (shallow, distance, classes): SideResults,
+        step: &mut dyn FnMut(&'static str),
+    ) -> Analysis {
         step("computing retained sizes");
-        let retained = dominators::retained_sizes(&dom, &shallow);
         let mut dom = dom;
-        let dominated = Dominated::build_reusing(&dom.idom, g.root, &mut dom.spare);
-        dom.spare.clear();
+        let mut spare = std::mem::take(&mut dom.spare);
+        // Independent: the sums walk the DFS order, the tree's child lists only idom.
+        let (retained, dominated) = std::thread::scope(|s| {
+            let idom = &dom.idom;
+            let tree = s.spawn(move || Dominated::build_reusing(idom, root, &mut spare));
+            let retained = dominators::retained_sizes(&dom, &shallow);
+            (retained, tree.join().expect("analysis thread panicked"))
+        });
         Analysis {
-            root: g.root,
-            total_size: retained[g.root as usize] + g.extra_native_bytes,
+            root,
+            total_size: retained[root as usize] + extra_native_bytes,
             shallow,
             retainers: OnceLock::new(),
             distance,
@@ -110,6 +166,25 @@ impl Analysis {
             _ => g.name(node).into_owned(),
         }
     }
+}
+
+/// What a summary reports of a graph it no longer holds.
+pub struct GraphFacts {
+    pub node_count: usize,
+    pub edge_count: usize,
+    /// Script names by script id, for class locations.
+    pub scripts: HashMap<u32, String>,
+}
+
+type SideResults = (Vec<u32>, Vec<u32>, Classes);
+
+/// Shallow sizes, distances and class names: the pipeline that runs beside dominators.
+fn side_work(g: &HeapGraph, eph: &edges::Ephemerons) -> SideResults {
+    let (shallow, scratch) = shallow::shallow_sizes_with_scratch(g);
+    let distance = distances::distances_with_queue(g, eph, scratch);
+    let detached = classes::propagate_detachedness(g);
+    let classes = classes::classify(g, detached);
+    (shallow, distance, classes)
 }
 
 /// Index from V8 object id to node ordinal.

@@ -21,20 +21,32 @@ impl Preds {
                 first[g.edge_to[e as usize] as usize + 1] += 1;
             }
         }
-        Preds::fill(g, essential, first)
+        Preds::fill(&g.first_edge, &g.edge_to, essential, first)
     }
 
     /// Essential edges and their predecessors in one pass over the edges, then the fill.
     pub fn with_essential_edges(g: &HeapGraph, eph: &crate::edges::Ephemerons) -> (BitSet, Preds) {
-        let mut first = zeroed::<u32>(g.node_count() + 1);
-        let essential = crate::edges::essential_edges_counted(g, eph, &mut first);
-        let preds = Preds::fill(g, &essential, first);
+        let (essential, counts) = Preds::count_essential(g, eph);
+        let preds = Preds::fill(&g.first_edge, &g.edge_to, &essential, counts);
         (essential, preds)
     }
 
-    /// `first[t + 1]` holds the count for node t.
-    fn fill(g: &HeapGraph, essential: &BitSet, mut first: Vec<u32>) -> Preds {
-        let n = g.node_count();
+    /// The essential edges and, at `counts[t + 1]`, how many of them point at node t: the
+    /// first half of building the lists, the half that reads names and ids.
+    pub fn count_essential(g: &HeapGraph, eph: &crate::edges::Ephemerons) -> (BitSet, Vec<u32>) {
+        let mut counts = zeroed::<u32>(g.node_count() + 1);
+        let essential = crate::edges::essential_edges_counted(g, eph, &mut counts);
+        (essential, counts)
+    }
+
+    /// The second half: the lists themselves, from the edge lists alone.
+    pub fn fill(
+        first_edge: &[u32],
+        edge_to: &[u32],
+        essential: &BitSet,
+        mut first: Vec<u32>,
+    ) -> Preds {
+        let n = first_edge.len() - 1;
         for i in 0..n {
             first[i + 1] += first[i];
         }
@@ -42,9 +54,10 @@ impl Preds {
         // Fill from the back of each node's range, reusing `first` as the cursor: after
         // the pass, first[i] is the start of node i's range again.
         for node in (0..n as u32).rev() {
-            for e in g.edges(node).rev() {
+            let edges = first_edge[node as usize]..first_edge[node as usize + 1];
+            for e in edges.rev() {
                 if essential.get(e) {
-                    let t = g.edge_to[e as usize] as usize + 1;
+                    let t = edge_to[e as usize] as usize + 1;
                     first[t] -= 1;
                     src[first[t] as usize] = node;
                 }

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use heaphound_analysis::Analysis;
+use heaphound_analysis::{Analysis, GraphFacts};
 use heaphound_snapshot::{HeapGraph, Progress};
 
 /// Files smaller than this load too fast for a bar to help.
@@ -40,6 +40,36 @@ pub fn label(path: &str) -> String {
 }
 
 pub fn load(path: &str, quiet: bool) -> Result<Loaded> {
+    let (graph, label, mut bar, started) = read_graph(path, quiet)?;
+    let analysis = analyse(&mut bar, |step| Analysis::new(&graph, step));
+    bar.done(started);
+    Ok(Loaded {
+        graph,
+        analysis,
+        label,
+    })
+}
+
+/// A snapshot analysed for its class summary only: the graph itself is let go part by
+/// part during the analysis, which keeps the peak memory down on big heaps.
+pub struct Summarised {
+    pub facts: GraphFacts,
+    pub analysis: Analysis,
+    pub label: String,
+}
+
+pub fn load_for_summary(path: &str, quiet: bool) -> Result<Summarised> {
+    let (graph, label, mut bar, started) = read_graph(path, quiet)?;
+    let (analysis, facts) = analyse(&mut bar, |step| Analysis::summary_only(graph, step));
+    bar.done(started);
+    Ok(Summarised {
+        facts,
+        analysis,
+        label,
+    })
+}
+
+fn read_graph(path: &str, quiet: bool) -> Result<(HeapGraph, String, Bar, Instant)> {
     let label = label(path);
     let show =
         !quiet && std::io::stderr().is_terminal() && std::env::var_os("NO_PROGRESS").is_none();
@@ -56,10 +86,7 @@ pub fn load(path: &str, quiet: bool) -> Result<Loaded> {
         heaphound_snapshot::read_path(p, &mut |p| bar.update(p))
     };
     let graph = graph.map_err(|e| InputError(format!("{label}: {e}")))?;
-    // HEAPHOUND_TIMINGS=1 prints how long each phase took (for benchmarking).
-    let timings = std::env::var_os("HEAPHOUND_TIMINGS").is_some();
-    let mut last = Instant::now();
-    if timings {
+    if std::env::var_os("HEAPHOUND_TIMINGS").is_some() {
         eprintln!(
             "timing: read {:.3}s, graph {} MB (strings {} MB)",
             started.elapsed().as_secs_f64(),
@@ -67,6 +94,14 @@ pub fn load(path: &str, quiet: bool) -> Result<Loaded> {
             graph.strings.heap_bytes() >> 20
         );
     }
+    Ok((graph, label, bar, started))
+}
+
+/// Runs an analysis, naming its phases on the progress line (and with HEAPHOUND_TIMINGS=1,
+/// printing how long each took).
+fn analyse<T>(bar: &mut Bar, run: impl FnOnce(&mut dyn FnMut(&'static str)) -> T) -> T {
+    let timings = std::env::var_os("HEAPHOUND_TIMINGS").is_some();
+    let mut last = Instant::now();
     let mut prev: &'static str = "";
     let mut phase = |name: &'static str| {
         if timings && !prev.is_empty() {
@@ -76,14 +111,9 @@ pub fn load(path: &str, quiet: bool) -> Result<Loaded> {
         prev = name;
         bar.phase(name)
     };
-    let analysis = Analysis::new(&graph, &mut phase);
+    let result = run(&mut phase);
     phase("");
-    bar.done(started);
-    Ok(Loaded {
-        graph,
-        analysis,
-        label,
-    })
+    result
 }
 
 /// Reads all of stdin or a file (for small JSON inputs).

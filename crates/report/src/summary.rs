@@ -2,8 +2,7 @@
 
 use std::collections::HashMap;
 
-use heaphound_analysis::{Analysis, ClassSummary};
-use heaphound_snapshot::HeapGraph;
+use heaphound_analysis::{Analysis, ClassSummary, GraphFacts};
 use serde_json::{json, Value};
 
 use crate::format::{group, human_size, Align, Style, Table};
@@ -52,12 +51,8 @@ pub struct SummaryDoc<'a> {
     pub total_classes: usize,
 }
 
-pub fn to_json(
-    g: &HeapGraph,
-    a: &Analysis,
-    doc: &SummaryDoc,
-    scripts: &HashMap<u32, String>,
-) -> Value {
+pub fn to_json(facts: &GraphFacts, a: &Analysis, doc: &SummaryDoc) -> Value {
+    let scripts = &facts.scripts;
     let classes: Vec<Value> = doc
         .rows
         .iter()
@@ -79,8 +74,8 @@ pub fn to_json(
     json!({
         "schema_version": SCHEMA_VERSION,
         "file": doc.file,
-        "node_count": g.node_count(),
-        "edge_count": g.edge_count(),
+        "node_count": facts.node_count,
+        "edge_count": facts.edge_count,
         "total_size": a.total_size,
         "class_count": doc.total_classes,
         "unreachable_nodes": a.unreachable,
@@ -88,18 +83,13 @@ pub fn to_json(
     })
 }
 
-pub fn to_text(
-    g: &HeapGraph,
-    a: &Analysis,
-    doc: &SummaryDoc,
-    scripts: &HashMap<u32, String>,
-    style: &Style,
-) -> String {
+pub fn to_text(facts: &GraphFacts, a: &Analysis, doc: &SummaryDoc, style: &Style) -> String {
+    let scripts = &facts.scripts;
     let mut out = format!(
         "{}  {} objects, {} edges, total {}\n\n",
         style.bold(doc.file),
-        group(g.node_count() as u64),
-        group(g.edge_count() as u64),
+        group(facts.node_count as u64),
+        group(facts.edge_count as u64),
         human_size(a.total_size)
     );
     let total = a.total_size.max(1) as f64;

@@ -5,7 +5,7 @@ use clap::ValueEnum;
 use heaphound_report::summary::{self, SortKey, SummaryDoc};
 
 use super::{emit, emit_json, Ctx};
-use crate::load::{load, InputError};
+use crate::load::{load_for_summary, InputError};
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum Sort {
@@ -41,8 +41,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         ),
         None => None,
     };
-    let l = load(&args.file, ctx.quiet)?;
-    let (g, a) = (&l.graph, &l.analysis);
+    let l = load_for_summary(&args.file, ctx.quiet)?;
+    let (facts, a) = (&l.facts, &l.analysis);
     let mut rows = heaphound_analysis::summarize(a);
     let total_classes = rows.len();
     if let Some(re) = &filter {
@@ -57,16 +57,15 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     if let Some(n) = args.top {
         rows.truncate(n);
     }
-    let scripts = heaphound_analysis::scripts::script_names(g);
     let doc = SummaryDoc {
         file: &l.label,
         rows: &rows,
         total_classes,
     };
     if args.json {
-        emit_json(&summary::to_json(g, a, &doc, &scripts))?;
+        emit_json(&summary::to_json(facts, a, &doc))?;
     } else {
-        emit(&summary::to_text(g, a, &doc, &scripts, &ctx.style))?;
+        emit(&summary::to_text(facts, a, &doc, &ctx.style))?;
     }
     Ok(ExitCode::SUCCESS)
 }
