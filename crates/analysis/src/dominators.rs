@@ -22,70 +22,52 @@ pub struct Dominators {
 
 /// Computes dominators over the edges whose bit is set in `essential`; `preds` are the
 /// essential predecessors (consumed: they are relabelled in place).
-///
-/// The DFS numbers vertices from 1 (0 means "none"). The main loop works on arrays indexed
-/// by DFS number, which keeps a vertex's data near its tree neighbours' in memory.
 pub fn compute(g: &HeapGraph, preds: Preds, essential: &BitSet) -> Dominators {
-    compute_on(EdgeLists::Borrowed(g), preds, essential)
+    let d = dfs(&g.first_edge, &g.edge_to, g.root, essential, |v| {
+        !preds.of(v).is_empty()
+    });
+    semi_nca(d, preds)
 }
 
-/// The part of the graph the dominator search reads: its edge lists. Owned lists are freed
-/// as soon as the DFS is done with them.
-pub enum EdgeLists<'a> {
-    Borrowed(&'a HeapGraph),
-    Owned {
-        first_edge: Vec<u32>,
-        edge_to: Vec<u32>,
-        root: u32,
-        /// Buffers the caller no longer needs, reused for working arrays when large enough.
-        spare: Vec<Vec<u32>>,
-    },
+/// The depth-first numbering the search starts from. Vertices are numbered from 1 (0
+/// means "none"); arrays are indexed by node ordinal + 1 or by DFS number.
+pub struct Dfs {
+    /// Node + 1 → DFS number.
+    number: Vec<u32>,
+    /// Node + 1 → DFS parent (node + 1).
+    parent_node: Vec<u32>,
+    /// DFS number → node + 1.
+    vertex: Vec<u32>,
+    /// Spare, n + 1 long (the DFS cursors).
+    cursor: Vec<u32>,
+    count: u32,
+    unreachable: u32,
 }
 
-/// A zero-filled array of `len`, from `spare` when one is big enough (already-touched
-/// memory costs a memset, fresh memory a page fault per page).
-fn reuse(spare: &mut Vec<Vec<u32>>, len: usize) -> Vec<u32> {
-    match spare.iter().position(|v| v.capacity() >= len) {
-        Some(i) => {
-            let mut v = spare.swap_remove(i);
-            v.clear();
-            v.resize(len, 0);
-            v
-        }
-        None => zeroed::<u32>(len),
-    }
-}
-
-pub fn compute_on(mut lists: EdgeLists<'_>, mut preds: Preds, essential: &BitSet) -> Dominators {
-    let mut spare = match &mut lists {
-        EdgeLists::Owned { spare, .. } => std::mem::take(spare),
-        EdgeLists::Borrowed(_) => Vec::new(),
-    };
-    let (first_edge, edge_to, graph_root): (&[u32], &[u32], u32) = match &lists {
-        EdgeLists::Borrowed(g) => (&g.first_edge, &g.edge_to, g.root),
-        EdgeLists::Owned {
-            first_edge,
-            edge_to,
-            root,
-            ..
-        } => (first_edge, edge_to, *root),
-    };
+/// The DFS over essential edges from the root; then, as DevTools does, from every node
+/// with no essential retainer (`has_pred` false), and last each node still unvisited.
+/// Reads only the edge lists, so it can run while the predecessor lists are being built.
+pub fn dfs(
+    first_edge: &[u32],
+    edge_to: &[u32],
+    graph_root: u32,
+    essential: &BitSet,
+    has_pred: impl Fn(u32) -> bool,
+) -> Dfs {
     let n = first_edge.len() - 1;
     let len = n + 1;
-    // DFS phase, indexed by node ordinal + 1: DFS number, and DFS parent (also a node).
-    let mut number = reuse(&mut spare, len);
-    let mut parent_node = reuse(&mut spare, len);
-    // Indexed by DFS number: the vertex (node + 1) and its DFS cursor (next edge).
-    let mut vertex = reuse(&mut spare, len);
-    let mut cursor = reuse(&mut spare, len);
+    let mut number = zeroed::<u32>(len);
+    let mut parent_node = zeroed::<u32>(len);
+    let mut vertex = zeroed::<u32>(len);
+    let mut cursor = zeroed::<u32>(len);
     let mut count: u32 = 0;
     let root = graph_root + 1;
 
-    let mut dfs = |start: u32,
-                   number: &mut [u32],
-                   parent: &mut [u32],
-                   vertex: &mut [u32],
-                   count: &mut u32| {
+    let mut walk = |start: u32,
+                    number: &mut [u32],
+                    parent: &mut [u32],
+                    vertex: &mut [u32],
+                    count: &mut u32| {
         let mut v = start;
         while v != 0 {
             let mut pv = number[v as usize];
@@ -115,15 +97,15 @@ pub fn compute_on(mut lists: EdgeLists<'_>, mut preds: Preds, essential: &BitSet
         }
     };
 
-    dfs(root, &mut number, &mut parent_node, &mut vertex, &mut count);
+    walk(root, &mut number, &mut parent_node, &mut vertex, &mut count);
     let mut unreachable = 0;
     if (count as usize) < n {
         unreachable = n as u32 - count;
         // Nodes held only by non-essential edges hang from the root, with what they reach.
         for v in 1..=n as u32 {
-            if number[v as usize] == 0 && preds.of(v - 1).is_empty() {
+            if number[v as usize] == 0 && !has_pred(v - 1) {
                 parent_node[v as usize] = root;
-                dfs(v, &mut number, &mut parent_node, &mut vertex, &mut count);
+                walk(v, &mut number, &mut parent_node, &mut vertex, &mut count);
             }
         }
     }
@@ -138,8 +120,29 @@ pub fn compute_on(mut lists: EdgeLists<'_>, mut preds: Preds, essential: &BitSet
             }
         }
     }
+    Dfs {
+        number,
+        parent_node,
+        vertex,
+        cursor,
+        count,
+        unreachable,
+    }
+}
 
-    drop(lists);
+/// Semi-NCA on a finished DFS. The arrays are indexed by DFS number, which keeps a
+/// vertex's data near its tree neighbours' in memory; the DFS's arrays are reused.
+pub fn semi_nca(d: Dfs, mut preds: Preds) -> Dominators {
+    let Dfs {
+        number,
+        parent_node,
+        vertex,
+        cursor,
+        count,
+        unreachable,
+    } = d;
+    let len = number.len();
+    let n = len - 1;
 
     // Into DFS-number space: predecessors, parents; the node-indexed arrays' memory is
     // reused for the main loop's arrays.
@@ -162,8 +165,7 @@ pub fn compute_on(mut lists: EdgeLists<'_>, mut preds: Preds, essential: &BitSet
     // idom as the nearest common ancestor of its DFS parent and semidominator. For the
     // vertices DevTools hangs from the root (no essential retainers, or unreachable
     // cycles), Lengauer-Tarjan as DevTools runs it also ends at the root; so does this.
-    let mut ancestor = reuse(&mut spare, len);
-    drop(spare);
+    let mut ancestor = zeroed::<u32>(len);
     let mut stack: Vec<u32> = Vec::new();
     let mut eval = |v: u32, ancestor: &mut [u32], label: &mut [u32], semi: &[u32]| -> u32 {
         if ancestor[v as usize] == 0 {

@@ -100,14 +100,20 @@ impl Analysis {
         let edge_to = std::mem::take(&mut g.edge_to);
         drop(g);
         step("computing dominators");
-        let preds = preds::Preds::fill(&first_edge, &edge_to, &essential, counts);
-        let lists = dominators::EdgeLists::Owned {
-            first_edge,
-            edge_to,
-            root,
-            spare: Vec::new(),
-        };
-        let dom = dominators::compute_on(lists, preds, &essential);
+        // The predecessor lists and the DFS read only the edge lists: one per core.
+        let mut has_pred = BitSet::new(counts.len() - 1);
+        for (t, &c) in counts[1..].iter().enumerate() {
+            if c != 0 {
+                has_pred.set(t as u32);
+            }
+        }
+        let (preds, dfs) = std::thread::scope(|s| {
+            let fill = s.spawn(|| preds::Preds::fill(&first_edge, &edge_to, &essential, counts));
+            let dfs = dominators::dfs(&first_edge, &edge_to, root, &essential, |v| has_pred.get(v));
+            (fill.join().expect("analysis thread panicked"), dfs)
+        });
+        drop((first_edge, edge_to, has_pred));
+        let dom = dominators::semi_nca(dfs, preds);
         drop(essential);
         (Analysis::assemble(root, extra, dom, side, step), facts)
     }
