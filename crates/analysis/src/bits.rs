@@ -21,6 +21,10 @@ impl BitSet {
         self.words[(i >> 6) as usize] |= 1 << (i & 63);
     }
 
+    pub fn words(&self) -> &[u64] {
+        &self.words
+    }
+
     #[inline]
     pub fn clear(&mut self, i: u32) {
         self.words[(i >> 6) as usize] &= !(1 << (i & 63));

@@ -39,6 +39,8 @@ pub struct Analysis {
     pub retained: Vec<u64>,
     pub dominated: Dominated,
     pub classes: Classes,
+    /// Objects that count towards their class's retained size (see `summary::topmost`).
+    pub topmost: BitSet,
     /// The root's retained size plus bytes V8 reports outside the graph.
     pub total_size: u64,
     /// Nodes no essential path from the root reaches (DevTools warns about these).
@@ -128,10 +130,16 @@ impl Analysis {
         step("computing retained sizes");
         let mut dom = dom;
         let mut spare = std::mem::take(&mut dom.spare);
-        // Independent: the sums walk the DFS order, the tree's child lists only idom.
-        let (retained, dominated) = std::thread::scope(|s| {
-            let idom = &dom.idom;
-            let tree = s.spawn(move || Dominated::build_reusing(idom, root, &mut spare));
+        // Independent: the sums walk the DFS order; the tree's child lists, and the walk
+        // that finds each class's topmost objects, need only idom.
+        let (retained, (dominated, topmost)) = std::thread::scope(|s| {
+            let (idom, of_node, sizes) = (&dom.idom, &classes.of_node, &shallow);
+            let nclasses = classes.classes.len();
+            let tree = s.spawn(move || {
+                let tree = Dominated::build_reusing(idom, root, &mut spare);
+                let top = summary::topmost(&tree, of_node, sizes, root, nclasses);
+                (tree, top)
+            });
             let retained = dominators::retained_sizes(&dom, &shallow);
             (retained, tree.join().expect("analysis thread panicked"))
         });
@@ -145,6 +153,7 @@ impl Analysis {
             retained,
             dominated,
             classes,
+            topmost,
             unreachable: dom.unreachable,
         }
     }

@@ -43,7 +43,14 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     };
     let l = load_for_summary(&args.file, ctx.quiet)?;
     let (facts, a) = (&l.facts, &l.analysis);
+    let started = std::time::Instant::now();
     let mut rows = heaphound_analysis::summarize(a);
+    if std::env::var_os("HEAPHOUND_TIMINGS").is_some() {
+        eprintln!(
+            "timing: class summary {:.3}s",
+            started.elapsed().as_secs_f64()
+        );
+    }
     let total_classes = rows.len();
     if let Some(re) = &filter {
         rows.retain(|r| re.is_match(&a.classes.classes[r.class as usize].name));
