@@ -27,7 +27,9 @@ pub struct ScriptPosition {
     pub column: u32,
 }
 
-#[derive(Debug, Clone)]
+/// A class as DevTools keys it across snapshots: the name, and for located object classes
+/// the constructor's position.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ClassInfo {
     pub name: String,
     /// Set for object classes told apart by their constructor's location.
@@ -39,6 +41,8 @@ pub struct Classes {
     pub of_node: Vec<u32>,
     /// Native nodes DevTools renames "Detached …" after propagating detachedness.
     pub detached: BitSet,
+    /// The plain-object shapes that named `{a, b}` classes, most common first.
+    pub interfaces: Vec<Interface>,
 }
 
 /// Marks embedder (native) nodes detached as DevTools does: attached state flows to
@@ -161,6 +165,13 @@ pub fn is_plain_object(g: &HeapGraph, node: u32) -> bool {
 }
 
 pub fn classify(g: &HeapGraph, detached: BitSet) -> Classes {
+    classify_with(g, detached, None)
+}
+
+/// Classifies with another snapshot's plain-object shapes instead of this one's own: a
+/// comparison names the base snapshot's objects by the shapes of the snapshot it is
+/// compared with, as DevTools' Comparison view does, so both sides share class keys.
+pub fn classify_with(g: &HeapGraph, detached: BitSet, interfaces: Option<&[Interface]>) -> Classes {
     let n = g.node_count();
     let mut names = Names::default();
     let system = names.intern("(system)");
@@ -208,7 +219,10 @@ pub fn classify(g: &HeapGraph, detached: BitSet) -> Classes {
         };
     }
 
-    let shapes = infer_interfaces(g);
+    let shapes = match interfaces {
+        Some(given) => given.to_vec(),
+        None => infer_interfaces(g),
+    };
     apply_interfaces(g, &shapes, &mut names, object, &mut name_of);
 
     // Class key: the name, plus the constructor's position for located objects. Locations
@@ -269,10 +283,12 @@ pub fn classify(g: &HeapGraph, detached: BitSet) -> Classes {
         classes,
         of_node,
         detached,
+        interfaces: shapes,
     }
 }
 
-struct Shape {
+#[derive(Debug, Clone)]
+pub struct Interface {
     name: String,
     /// Property names (by content), as DevTools lists them.
     properties: Vec<Vec<u8>>,
@@ -305,7 +321,7 @@ impl PropNames {
 /// Objects are grouped by the string ids of the properties their shape name lists; names
 /// are only built once per group. Groups whose names come out equal are merged, keeping
 /// the first one's place, so the result is what grouping by name would give.
-fn infer_interfaces(g: &HeapGraph) -> Vec<Shape> {
+fn infer_interfaces(g: &HeapGraph) -> Vec<Interface> {
     let mut names = PropNames {
         cache: vec![0; g.strings.len()],
     };
@@ -352,7 +368,7 @@ fn infer_interfaces(g: &HeapGraph) -> Vec<Shape> {
         .map(|(props, (first, count))| (first, props, count))
         .collect();
     by_first.sort_unstable_by_key(|x| x.0);
-    let mut shapes: Vec<Shape> = Vec::new();
+    let mut shapes: Vec<Interface> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     for (_, props, count) in by_first {
         let mut name = String::from("{");
@@ -367,7 +383,7 @@ fn infer_interfaces(g: &HeapGraph) -> Vec<Shape> {
             Some(&k) => shapes[k].count += count,
             None => {
                 index.insert(name.clone(), shapes.len());
-                shapes.push(Shape {
+                shapes.push(Interface {
                     name,
                     properties: props.iter().map(|&s| g.strings.bytes(s).to_vec()).collect(),
                     count,
@@ -386,7 +402,7 @@ fn infer_interfaces(g: &HeapGraph) -> Vec<Shape> {
 /// most properties, then the more common one. Objects matching none stay `Object`.
 fn apply_interfaces(
     g: &HeapGraph,
-    shapes: &[Shape],
+    shapes: &[Interface],
     names: &mut Names,
     object: u32,
     name_of: &mut [u32],

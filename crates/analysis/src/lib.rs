@@ -4,6 +4,7 @@
 
 mod bits;
 pub mod classes;
+pub mod diff;
 pub mod distances;
 pub mod dominators;
 pub mod edges;
@@ -22,11 +23,11 @@ use std::sync::OnceLock;
 use heaphound_snapshot::{HeapGraph, NodeKind};
 
 pub use bits::BitSet;
-pub use classes::{ClassInfo, Classes, ScriptPosition};
+pub use classes::{ClassInfo, Classes, Interface, ScriptPosition};
 pub use distances::{BASE_SYSTEM_DISTANCE, UNREACHABLE};
 pub use dominators::Dominated;
 pub use retainers::Retainers;
-pub use summary::{summarize, ClassSummary};
+pub use summary::{summarize, summarize_with, ClassSummary};
 
 /// Everything the Summary, Containment and Retainers views need, computed once.
 pub struct Analysis {
@@ -161,6 +162,12 @@ impl Analysis {
     /// Every node's retainers, built on first use (the summary does not need them).
     pub fn retainers(&self, g: &HeapGraph) -> &Retainers {
         self.retainers.get_or_init(|| Retainers::build(g))
+    }
+
+    /// This snapshot's classes named with another snapshot's plain-object shapes, so class
+    /// keys mean the same on both sides of a comparison.
+    pub fn classes_with(&self, g: &HeapGraph, interfaces: &[Interface]) -> Classes {
+        classes::classify_with(g, self.classes.detached.clone(), Some(interfaces))
     }
 
     pub fn class_name(&self, node: u32) -> &str {

@@ -186,3 +186,37 @@ impl Bar {
         }
     }
 }
+
+/// Loads several snapshots at once, one thread each: their parses and analyses overlap, so
+/// a comparison costs less than loading one after another. Progress is one line, not a
+/// bar per file.
+pub fn load_all(paths: &[String], quiet: bool) -> Result<Vec<Loaded>> {
+    if paths.iter().filter(|p| *p == "-").count() > 1 {
+        return Err(InputError("standard input (-) can be read only once".into()).into());
+    }
+    let show =
+        !quiet && std::io::stderr().is_terminal() && std::env::var_os("NO_PROGRESS").is_none();
+    let started = Instant::now();
+    if show {
+        eprint!("\r\x1b[2Kloading {} snapshots…", paths.len());
+        let _ = std::io::stderr().flush();
+    }
+    let loaded = std::thread::scope(|s| {
+        let handles: Vec<_> = paths
+            .iter()
+            .map(|p| s.spawn(move || load(p, true)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("loader thread panicked"))
+            .collect::<Result<Vec<_>>>()
+    });
+    if show {
+        eprintln!(
+            "\r\x1b[2Kloaded {} snapshots in {:.1}s",
+            paths.len(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    loaded
+}

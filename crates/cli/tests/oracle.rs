@@ -11,15 +11,17 @@
 //! installed with `npm ci --prefix tests/oracle`; a missing install is a failure, not a skip.
 //! Set HEAPHOUND_KEEP_TEMP=1 to keep the snapshots written under the system temp directory.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::path::Path;
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
+
+use common::*;
 
 const SHAPES: &[&str] = &[
     "map_cache",
@@ -35,137 +37,6 @@ const TOP: usize = 1000;
 
 /// How many differences a failure message lists per category.
 const MAX_LISTED: usize = 20;
-
-fn repo_root() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    root.canonicalize()
-        .unwrap_or_else(|e| panic!("cannot resolve repository root {}: {e}", root.display()))
-}
-
-fn heaphound() -> &'static str {
-    env!("CARGO_BIN_EXE_heaphound")
-}
-
-/// Fails (never skips) when the oracle's npm dependencies are not installed.
-fn require_oracle(root: &Path) {
-    let toolkit = root.join("tests/oracle/node_modules/heap-snapshot-toolkit");
-    assert!(
-        toolkit.is_dir(),
-        "{} is missing: the oracle's npm dependencies are not installed; \
-         run `npm ci --prefix tests/oracle` from the repository root",
-        toolkit.display()
-    );
-}
-
-/// The `node` executable for a major version: 20 is the system `node`, the others come
-/// from the oracle's npm packages.
-fn node_binary(root: &Path, major: u32) -> PathBuf {
-    if major == 20 {
-        return PathBuf::from("node");
-    }
-    let bin = root.join(format!("tests/oracle/node_modules/node{major}/bin/node"));
-    assert!(
-        bin.is_file(),
-        "{} is missing: run `npm ci --prefix tests/oracle` from the repository root \
-         (the Node {major} package is an optional npm dependency, available for linux-x64)",
-        bin.display()
-    );
-    bin
-}
-
-/// A fresh directory under the system temp directory, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        static SEQ: AtomicUsize = AtomicUsize::new(0);
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        let dir = std::env::temp_dir().join(format!(
-            "heaphound-oracle-{tag}-{}-{nanos}-{}",
-            std::process::id(),
-            SEQ.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir)
-            .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
-        TempDir(dir)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        if std::env::var_os("HEAPHOUND_KEEP_TEMP").is_some() {
-            eprintln!("kept {}", self.0.display());
-        } else {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-}
-
-fn describe(cmd: &Command) -> String {
-    let mut s = cmd.get_program().to_string_lossy().into_owned();
-    for a in cmd.get_args() {
-        s.push(' ');
-        s.push_str(&a.to_string_lossy());
-    }
-    s
-}
-
-fn spawn(mut cmd: Command) -> (String, Child) {
-    let what = describe(&cmd);
-    let child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run `{what}`: {e}"));
-    (what, child)
-}
-
-fn finish((what, child): (String, Child)) -> Output {
-    let out = child
-        .wait_with_output()
-        .unwrap_or_else(|e| panic!("waiting for `{what}`: {e}"));
-    assert!(
-        out.status.success(),
-        "`{what}` failed ({}):\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn run(cmd: Command) -> Output {
-    finish(spawn(cmd))
-}
-
-fn parse_json(out: &Output, what: &str) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        let text = String::from_utf8_lossy(&out.stdout);
-        panic!(
-            "{what}: output is not JSON ({e}): {}",
-            text.chars().take(500).collect::<String>()
-        )
-    })
-}
-
-fn u64_field(v: &Value, key: &str, what: &str) -> u64 {
-    v.get(key)
-        .and_then(Value::as_u64)
-        .unwrap_or_else(|| panic!("{what}: no unsigned integer field `{key}` in {v}"))
-}
-
-fn array_field<'a>(v: &'a Value, key: &str, what: &str) -> &'a Vec<Value> {
-    v.get(key)
-        .and_then(Value::as_array)
-        .unwrap_or_else(|| panic!("{what}: no array field `{key}`"))
-}
 
 /// A class's numbers, as both sides report them.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

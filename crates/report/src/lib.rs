@@ -1,6 +1,7 @@
 //! Renders heaphound's results: aligned terminal tables and the JSON documents that
 //! `--json` prints. JSON field names are a promise to users' scripts: extend, never break.
 
+pub mod diff;
 pub mod format;
 pub mod graph_views;
 pub mod summary;

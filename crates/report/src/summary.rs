@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use heaphound_analysis::{Analysis, ClassSummary, GraphFacts};
+use heaphound_analysis::{Analysis, ClassInfo, ClassSummary, GraphFacts};
 use serde_json::{json, Value};
 
 use crate::format::{group, human_size, Align, Style, Table};
@@ -33,7 +33,12 @@ pub fn sort_rows(a: &Analysis, rows: &mut [ClassSummary], key: SortKey) {
 
 /// `{"script_id","file","line","column"}` for located classes; 1-based like editors.
 fn position_json(a: &Analysis, class: u32, scripts: &HashMap<u32, String>) -> Value {
-    match a.classes.classes[class as usize].position {
+    class_position_json(&a.classes.classes[class as usize], scripts)
+}
+
+/// `{"script_id","file","line","column"}` of a located class, null for others.
+pub fn class_position_json(info: &ClassInfo, scripts: &HashMap<u32, String>) -> Value {
+    match info.position {
         None => Value::Null,
         Some(p) => json!({
             "script_id": p.script_id,
@@ -103,17 +108,8 @@ pub fn to_text(facts: &GraphFacts, a: &Analysis, doc: &SummaryDoc, style: &Style
     ])
     .max_width(120);
     for r in doc.rows {
-        let info = &a.classes.classes[r.class as usize];
-        let mut name = info.name.clone();
-        if let Some(p) = info.position {
-            let file = scripts
-                .get(&p.script_id)
-                .map(|s| short_path(s))
-                .unwrap_or_else(|| format!("script {}", p.script_id));
-            name = format!("{name} ({file}:{})", p.line + 1);
-        }
         t.row(vec![
-            name,
+            class_label(&a.classes.classes[r.class as usize], scripts),
             group(r.count),
             human_size(r.shallow_size),
             human_size(r.retained_size),
@@ -130,6 +126,20 @@ pub fn to_text(facts: &GraphFacts, a: &Analysis, doc: &SummaryDoc, style: &Style
         )));
     }
     out
+}
+
+/// A class's name for tables; located classes carry `(dir/file.js:line)`.
+pub fn class_label(info: &ClassInfo, scripts: &HashMap<u32, String>) -> String {
+    match info.position {
+        None => info.name.clone(),
+        Some(p) => {
+            let file = scripts
+                .get(&p.script_id)
+                .map(|s| short_path(s))
+                .unwrap_or_else(|| format!("script {}", p.script_id));
+            format!("{} ({file}:{})", info.name, p.line + 1)
+        }
+    }
 }
 
 /// DevTools shows objects reached only through VM internals with no distance.

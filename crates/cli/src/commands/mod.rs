@@ -1,3 +1,4 @@
+pub mod diff;
 pub mod dominators;
 pub mod inspect;
 pub mod objects;
