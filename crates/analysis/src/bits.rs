@@ -21,6 +21,11 @@ impl BitSet {
         self.words[(i >> 6) as usize] |= 1 << (i & 63);
     }
 
+    /// How many bits the set can hold.
+    pub fn capacity(&self) -> usize {
+        self.words.len() * 64
+    }
+
     pub fn words(&self) -> &[u64] {
         &self.words
     }

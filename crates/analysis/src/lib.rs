@@ -15,6 +15,7 @@ pub mod retainers;
 pub mod scripts;
 pub mod shallow;
 pub mod summary;
+pub mod suspects;
 pub mod text;
 
 use std::collections::HashMap;

@@ -26,6 +26,8 @@ struct Cli {
 enum Command {
     /// Compare two or three snapshots class by class (DevTools' Comparison view).
     Diff(commands::diff::Args),
+    /// Name the leak across snapshots: what grows, what holds it, where in the code.
+    Suspects(commands::suspects::Args),
     /// Objects grouped by class: count, shallow and retained size (DevTools' Summary).
     Summary(commands::summary::Args),
     /// The dominator tree from the root: who keeps the most memory alive.
@@ -49,6 +51,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Summary(a) => commands::summary::run(&ctx, a),
         Command::Diff(a) => commands::diff::run(&ctx, a),
+        Command::Suspects(a) => commands::suspects::run(&ctx, a),
         Command::Dominators(a) => commands::dominators::run(&ctx, a),
         Command::Retainers(a) => commands::retainers::run(&ctx, a),
         Command::Inspect(a) => commands::inspect::run(&ctx, a),

@@ -5,6 +5,7 @@ pub mod diff;
 pub mod format;
 pub mod graph_views;
 pub mod summary;
+pub mod suspects;
 
 pub use format::{group, human_delta, human_size, Align, Style, Table};
 

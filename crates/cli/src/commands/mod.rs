@@ -4,6 +4,7 @@ pub mod inspect;
 pub mod objects;
 pub mod retainers;
 pub mod summary;
+pub mod suspects;
 
 use std::io::Write;
 

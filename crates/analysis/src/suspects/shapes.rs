@@ -1,0 +1,319 @@
+//! Naming a leak's shape in the words engineers use: an unbounded collection, listeners
+//! added per request, closures sharing a context, timers never cleared, Buffer growth off
+//! the JS heap, promises that never settle, a stream buffering without backpressure, a
+//! global or module-level array.
+
+use heaphound_snapshot::{EdgeKind, HeapGraph, NodeKind};
+
+use super::source::{SourceRef, Sources};
+use crate::Analysis;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    UnboundedCollection,
+    EventListeners,
+    SharedContext,
+    Timers,
+    Buffers,
+    UnsettledPromises,
+    StreamBuffer,
+    GlobalArray,
+    Growing,
+}
+
+impl Shape {
+    /// The stable name scripts match on.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Shape::UnboundedCollection => "unbounded-collection",
+            Shape::EventListeners => "event-listeners",
+            Shape::SharedContext => "shared-context",
+            Shape::Timers => "timers",
+            Shape::Buffers => "buffers",
+            Shape::UnsettledPromises => "unsettled-promises",
+            Shape::StreamBuffer => "stream-buffer",
+            Shape::GlobalArray => "global-array",
+            Shape::Growing => "growing-object",
+        }
+    }
+}
+
+/// Shape-specific findings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Details {
+    None,
+    Collection {
+        /// `Map`, `Set`, `Array`, `object used as a map`.
+        kind: String,
+        entries: Option<u64>,
+    },
+    Listeners {
+        /// Listener count per event name, largest first.
+        events: Vec<(String, u64)>,
+        /// Whether `setMaxListeners` was called (Node's leak warning then stays quiet).
+        max_listeners_raised: Option<bool>,
+    },
+    SharedContext {
+        /// The captured variable that chains each new context to the previous objects.
+        variable: String,
+        contexts: u64,
+    },
+    Timers {
+        duration_ms: Option<u64>,
+        timers: u64,
+        callback: Option<SourceRef>,
+        /// Variables the callback's context captures.
+        captures: Vec<String>,
+    },
+    Buffers {
+        backing_store_bytes: u64,
+    },
+    Promises {
+        promises: u64,
+    },
+    Stream {
+        stream: String,
+        buffered_chunks: Option<u64>,
+    },
+}
+
+/// What is known of one group when its shape is decided.
+pub struct Facts<'a> {
+    pub holder: u32,
+    /// Leaked classes under the holder by count, largest first.
+    pub classes: &'a [(String, u64)],
+    /// Context variable names from leaked contexts to leaked objects, most common first.
+    pub context_vars: &'a [(String, u64)],
+    pub bytes: u64,
+    pub native_bytes: u64,
+    /// The edge names on the path from a root to the holder.
+    pub path_edges: &'a [String],
+    /// How the holder itself is referenced: `(edge kind, edge name, referrer)`.
+    pub held_by: Option<(EdgeKind, String, u32)>,
+    /// A leaked object of the representative class.
+    pub sample: u32,
+}
+
+fn count_of(classes: &[(String, u64)], name: &str) -> u64 {
+    classes
+        .iter()
+        .filter(|(n, _)| n == name)
+        .map(|(_, c)| *c)
+        .sum()
+}
+
+fn top_count(classes: &[(String, u64)]) -> u64 {
+    classes.iter().map(|(_, c)| *c).max().unwrap_or(0)
+}
+
+fn edge_to(g: &HeapGraph, node: u32, kinds: &[EdgeKind], name: &[u8]) -> Option<u32> {
+    g.edges(node)
+        .find(|&e| kinds.contains(&g.edge_kind(e)) && g.edge_name_bytes(e) == Some(name))
+        .map(|e| g.edge_to[e as usize])
+}
+
+fn property(g: &HeapGraph, node: u32, name: &str) -> Option<u32> {
+    edge_to(g, node, &[EdgeKind::Property], name.as_bytes())
+}
+
+fn element_count(g: &HeapGraph, node: u32) -> u64 {
+    g.edges(node)
+        .filter(|&e| g.edge_kind(e) == EdgeKind::Element)
+        .count() as u64
+}
+
+/// Elements of a JS array, looking through its elements store.
+fn array_length(g: &HeapGraph, array: u32) -> u64 {
+    match edge_to(g, array, &[EdgeKind::Internal], b"elements") {
+        Some(store) => element_count(g, store).max(element_count(g, array)),
+        None => element_count(g, array),
+    }
+}
+
+/// Decides the shape; the most specific rule that fits wins.
+pub fn classify(g: &HeapGraph, a: &Analysis, src: &Sources, f: &Facts) -> (Shape, Details) {
+    let holder_class = a.class_name(f.holder);
+    let top = top_count(f.classes).max(1);
+    let share = |name: &str| count_of(f.classes, name) as f64 / top as f64;
+    let on_path = |name: &str| f.path_edges.iter().any(|e| e == name);
+
+    if share("Timeout") >= 0.25 || share("Immediate") >= 0.25 || holder_class == "TimersList" {
+        return (Shape::Timers, timers(g, a, src, f));
+    }
+    if let Some(d) = listeners(g, a, f) {
+        return (Shape::EventListeners, d);
+    }
+    let stream_state = ["WritableState", "ReadableState"];
+    if stream_state.contains(&holder_class)
+        || on_path("_writableState")
+        || on_path("_readableState")
+    {
+        let buffered = property(g, f.holder, "<symbol kBufferedValue>")
+            .or_else(|| property(g, f.holder, "buffered"))
+            .map(|arr| array_length(g, arr));
+        let stream = match f.held_by {
+            Some((_, _, owner)) if !stream_state.contains(&holder_class) => {
+                a.class_name(owner).to_string()
+            }
+            _ => holder_class.to_string(),
+        };
+        return (
+            Shape::StreamBuffer,
+            Details::Stream {
+                stream,
+                buffered_chunks: buffered,
+            },
+        );
+    }
+    if holder_class == "Promise" || share("Promise") >= 0.25 {
+        return (
+            Shape::UnsettledPromises,
+            Details::Promises {
+                promises: count_of(f.classes, "Promise"),
+            },
+        );
+    }
+    if f.native_bytes * 2 >= f.bytes && f.native_bytes > 0 {
+        return (
+            Shape::Buffers,
+            Details::Buffers {
+                backing_store_bytes: f.native_bytes,
+            },
+        );
+    }
+    if share("system / Context") >= 0.25 {
+        if let Some((var, _)) = f.context_vars.first() {
+            return (
+                Shape::SharedContext,
+                Details::SharedContext {
+                    variable: var.clone(),
+                    contexts: count_of(f.classes, "system / Context"),
+                },
+            );
+        }
+    }
+    match holder_class {
+        "Map" | "Set" => {
+            return (
+                Shape::UnboundedCollection,
+                Details::Collection {
+                    kind: holder_class.to_string(),
+                    entries: collection_size(g, f.holder, holder_class),
+                },
+            )
+        }
+        "Array" => {
+            let global = matches!(f.held_by, Some((kind, _, owner))
+                if kind == EdgeKind::Context
+                    || (kind == EdgeKind::Property && a.class_name(owner) == "global"));
+            let shape = if global {
+                Shape::GlobalArray
+            } else {
+                Shape::UnboundedCollection
+            };
+            return (
+                shape,
+                Details::Collection {
+                    kind: "Array".into(),
+                    entries: Some(array_length(g, f.holder)),
+                },
+            );
+        }
+        _ => {}
+    }
+    if g.kind(f.holder) == NodeKind::Object
+        && edge_to(g, f.holder, &[EdgeKind::Internal], b"properties").is_some_and(|p| {
+            let n = g.edges(p).len();
+            n > 32
+        })
+    {
+        return (
+            Shape::UnboundedCollection,
+            Details::Collection {
+                kind: "object used as a map".into(),
+                entries: None,
+            },
+        );
+    }
+    (Shape::Growing, Details::None)
+}
+
+/// Map and Set tables keep keys (and values) at fixed slots; their count is the number
+/// of live entries V8 exported (entries holding only small integers are not exported).
+fn collection_size(g: &HeapGraph, holder: u32, class: &str) -> Option<u64> {
+    let table = edge_to(g, holder, &[EdgeKind::Internal], b"table")?;
+    let slots = g
+        .edges(table)
+        .filter(|&e| g.edge_kind(e) == EdgeKind::Internal)
+        .count() as u64;
+    Some(if class == "Map" { slots / 2 } else { slots })
+}
+
+/// Listeners pile up in an emitter's `_events` object: one property per event name,
+/// holding the listener or an array of them.
+fn listeners(g: &HeapGraph, a: &Analysis, f: &Facts) -> Option<Details> {
+    let events_obj = match &f.held_by {
+        Some((EdgeKind::Property, name, _)) if name == "_events" => f.holder,
+        _ => property(g, f.holder, "_events")?,
+    };
+    if a.class_name(f.sample) != "Function" && count_of(f.classes, "Function") == 0 {
+        return None;
+    }
+    let emitter = match &f.held_by {
+        Some((EdgeKind::Property, name, owner)) if name == "_events" => *owner,
+        _ => f.holder,
+    };
+    let mut events: Vec<(String, u64)> = g
+        .edges(events_obj)
+        .filter(|&e| g.edge_kind(e) == EdgeKind::Property)
+        .filter_map(|e| {
+            let name = g.edge_name(e).into_owned();
+            if name == "__proto__" {
+                return None;
+            }
+            let t = g.edge_to[e as usize];
+            let n = match g.kind(t) {
+                NodeKind::Closure => 1,
+                NodeKind::Object if a.class_name(t) == "Array" => array_length(g, t),
+                _ => return None,
+            };
+            Some((name, n))
+        })
+        .collect();
+    events.sort_by(|x, y| y.1.cmp(&x.1).then_with(|| x.0.cmp(&y.0)));
+    // `_maxListeners` stays `undefined` until setMaxListeners stores a number (a small
+    // integer, which the snapshot does not export).
+    let raised = match property(g, emitter, "_maxListeners") {
+        Some(t) => Some(g.name(t) != "undefined"),
+        None => Some(true),
+    };
+    Some(Details::Listeners {
+        events,
+        max_listeners_raised: raised.filter(|_| a.class_name(emitter) != "Object"),
+    })
+}
+
+fn timers(g: &HeapGraph, a: &Analysis, src: &Sources, f: &Facts) -> Details {
+    // Timer lists are kept per duration, under that duration as an element index.
+    let duration_ms = match &f.held_by {
+        Some((EdgeKind::Element, n, _)) if a.class_name(f.holder) == "TimersList" => n.parse().ok(),
+        _ => None,
+    };
+    let timers = count_of(f.classes, "Timeout") + count_of(f.classes, "Immediate");
+    let callback = property(g, f.sample, "_onTimeout");
+    let captures = callback
+        .and_then(|c| edge_to(g, c, &[EdgeKind::Internal], b"context"))
+        .map(|ctx| {
+            g.edges(ctx)
+                .filter(|&e| g.edge_kind(e) == EdgeKind::Context)
+                .map(|e| g.edge_name(e).into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    Details::Timers {
+        duration_ms,
+        timers,
+        callback: callback.and_then(|c| src.of_node(c, "closure")),
+        captures,
+    }
+}

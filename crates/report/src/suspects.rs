@@ -1,0 +1,376 @@
+//! `heaphound suspects`: the leak report, as a JSON document and as a short story per
+//! suspect.
+
+use heaphound_analysis::suspects::{Details, Findings, Place, Shape, SourceRef, Suspect};
+use heaphound_analysis::Analysis;
+use heaphound_snapshot::HeapGraph;
+use serde_json::{json, Value};
+
+use crate::format::{group, human_delta, human_size, Style};
+use crate::graph_views::{edge_label, object_json, object_label};
+use crate::summary::short_path;
+use crate::SCHEMA_VERSION;
+
+/// The last snapshot, where holders, samples and paths live.
+pub struct LastSnapshot<'a> {
+    pub graph: &'a HeapGraph,
+    pub analysis: &'a Analysis,
+}
+
+/// What each snapshot was, for the document's header.
+pub struct SnapshotInfo<'a> {
+    pub file: &'a str,
+    pub node_count: usize,
+    pub total_size: u64,
+}
+
+fn location_json(r: &SourceRef) -> Value {
+    json!({
+        "file": r.file,
+        "line": r.line,
+        "column": r.column,
+        "kind": r.kind,
+        "function": r.function,
+    })
+}
+
+fn details_json(d: &Details) -> Value {
+    match d {
+        Details::None => json!({}),
+        Details::Collection { kind, entries } => json!({ "collection": kind, "entries": entries }),
+        Details::Listeners {
+            events,
+            max_listeners_raised,
+        } => json!({
+            "events": events.iter().map(|(e, n)| json!({ "event": e, "listeners": n })).collect::<Vec<_>>(),
+            "max_listeners_raised": max_listeners_raised,
+        }),
+        Details::SharedContext { variable, contexts } => {
+            json!({ "captured_variable": variable, "contexts": contexts })
+        }
+        Details::Timers {
+            duration_ms,
+            timers,
+            callback,
+            captures,
+        } => json!({
+            "duration_ms": duration_ms,
+            "timers": timers,
+            "callback": callback.as_ref().map(location_json),
+            "captures": captures,
+        }),
+        Details::Buffers {
+            backing_store_bytes,
+        } => json!({ "backing_store_bytes": backing_store_bytes }),
+        Details::Promises { promises } => json!({ "pending_promises": promises }),
+        Details::Stream {
+            stream,
+            buffered_chunks,
+        } => json!({ "stream": stream, "buffered_chunks": buffered_chunks }),
+    }
+}
+
+fn place_json(l: &LastSnapshot, p: &Place) -> Value {
+    match p {
+        Place::Variable {
+            name,
+            script,
+            module,
+        } => json!({
+            "kind": if *module { "module-variable" } else { "closure-variable" },
+            "name": name,
+            "file": script,
+        }),
+        Place::Global { name } => json!({ "kind": "global", "name": name }),
+        Place::Member { name, owner } => json!({
+            "kind": "member",
+            "name": name,
+            "owner": object_json(l.graph, l.analysis, *owner),
+        }),
+        Place::Unknown => json!({ "kind": "unknown" }),
+    }
+}
+
+/// One line per reference: the first names the object a root holds, each next one the
+/// edge taken and the object it reaches.
+fn path_lines(l: &LastSnapshot, s: &Suspect) -> Vec<String> {
+    let Some(p) = &s.path else {
+        return Vec::new();
+    };
+    let (g, a) = (l.graph, l.analysis);
+    let mut lines = Vec::with_capacity(p.steps.len() + 1);
+    if let Some(first) = p.steps.first() {
+        lines.push(object_label(g, a, first.holder));
+    }
+    for st in &p.steps {
+        let to = g.edge_to[st.edge as usize];
+        lines.push(format!(
+            "{} → {}",
+            edge_label(g, st.edge),
+            object_label(g, a, to)
+        ));
+    }
+    lines
+}
+
+fn suspect_json(l: &LastSnapshot, rank: usize, s: &Suspect) -> Value {
+    let (g, a) = (l.graph, l.analysis);
+    json!({
+        "rank": rank,
+        "shape": s.shape.as_str(),
+        "title": title(a, s),
+        "class": s.class.name,
+        "steady": s.steady,
+        "count_growth": s.count_growth(),
+        "counts": s.counts,
+        "retained_growth": s.retained_growth(),
+        "retained_sizes": s.retained,
+        "exclusive_growth": s.own_growth,
+        "holder": {
+            "object": object_json(g, a, s.holder),
+            "name": holder_name(a, s),
+            "place": place_json(l, &s.place),
+        },
+        "leaked_objects": s.leaked_objects,
+        "leaked_bytes": s.leaked_bytes,
+        "off_heap_bytes": s.native_bytes,
+        "sample": object_json(g, a, s.sample),
+        "retainer_path": path_lines(l, s),
+        "locations": s.locations.iter().map(location_json).collect::<Vec<_>>(),
+        "allocation_stack": s.allocation_stack,
+        "details": details_json(&s.details),
+    })
+}
+
+pub fn to_json(l: &LastSnapshot, snapshots: &[SnapshotInfo], f: &Findings, top: usize) -> Value {
+    json!({
+        "schema_version": SCHEMA_VERSION,
+        "verdict": f.verdict.as_str(),
+        "reason": f.reason,
+        "snapshots": snapshots.iter().map(|s| json!({
+            "file": s.file, "node_count": s.node_count, "total_size": s.total_size,
+        })).collect::<Vec<_>>(),
+        "leaked_objects": f.leaked_objects,
+        "leaked_bytes": f.leaked_bytes,
+        "suspects": f.suspects.iter().take(top).enumerate()
+            .map(|(i, s)| suspect_json(l, i + 1, s)).collect::<Vec<_>>(),
+    })
+}
+
+fn where_text(l: &LastSnapshot, s: &Suspect) -> String {
+    let name = holder_name(l.analysis, s);
+    let id = l.graph.node_id[s.holder as usize];
+    match &s.place {
+        Place::Variable { script, module, .. } => {
+            let scope = if *module {
+                "module scope"
+            } else {
+                "closure scope"
+            };
+            match script {
+                Some(file) => format!("{name} @{id} in the {scope} of {}", short_path(file)),
+                None => format!("{name} @{id} in a {scope}"),
+            }
+        }
+        Place::Global { .. } => format!("{name} @{id} on the global object"),
+        Place::Member { owner, .. } => format!(
+            "{name} @{id}, held by {}",
+            object_label(l.graph, l.analysis, *owner)
+        ),
+        Place::Unknown => format!("{name} @{id}"),
+    }
+}
+
+fn series_text(values: &[Option<u64>], fmt: impl Fn(u64) -> String) -> String {
+    values
+        .iter()
+        .map(|v| v.map(&fmt).unwrap_or_else(|| "?".into()))
+        .collect::<Vec<_>>()
+        .join(" → ")
+}
+
+fn location_text(r: &SourceRef) -> String {
+    let what = match (&r.function, r.kind) {
+        (Some(f), "constructor") => format!("class {f}"),
+        (Some(f), "allocation") => format!("allocated in {f}"),
+        (Some(f), _) => format!("function {f}"),
+        (None, "allocation") => "allocated here".into(),
+        (None, _) => "anonymous function".into(),
+    };
+    format!("{}:{}:{}  {what}", short_path(&r.file), r.line, r.column)
+}
+
+pub fn to_text(
+    l: &LastSnapshot,
+    snapshots: &[SnapshotInfo],
+    f: &Findings,
+    top: usize,
+    verbose: bool,
+    style: &Style,
+) -> String {
+    let mut out = String::new();
+    let verdict = match f.verdict.as_str() {
+        "leak" => "LEAK",
+        "no-leak" => "NO LEAK",
+        _ => "INCONCLUSIVE",
+    };
+    out.push_str(&format!(
+        "{} — {} ({} snapshots)\n",
+        style.bold(verdict),
+        f.reason,
+        snapshots.len()
+    ));
+    if verbose {
+        for s in snapshots {
+            out.push_str(&format!(
+                "  {}  {} objects, {}\n",
+                s.file,
+                group(s.node_count as u64),
+                human_size(s.total_size)
+            ));
+        }
+    }
+    let shown: Vec<&Suspect> = f
+        .suspects
+        .iter()
+        .filter(|s| verbose || s.steady || f.verdict.as_str() != "leak")
+        .take(top)
+        .collect();
+    if shown.is_empty() {
+        return out;
+    }
+    for (i, s) in shown.iter().enumerate() {
+        out.push_str(&format!(
+            "\n{} {}\n",
+            style.bold(&format!("#{} {}:", i + 1, s.shape.as_str())),
+            title(l.analysis, s)
+        ));
+        out.push_str(&format!("   held by   {}\n", where_text(l, s)));
+        out.push_str(&format!(
+            "   grows     {}: {} objects; retained {} ({})\n",
+            s.class.name,
+            series_text(&s.counts, group),
+            series_text(&s.retained, human_size),
+            human_delta(s.retained_growth())
+        ));
+        if !s.steady {
+            out.push_str("   note      not every step grew: weaker evidence\n");
+        }
+        let lines = path_lines(l, s);
+        if !lines.is_empty() {
+            let keep = if verbose { lines.len() } else { 6 };
+            let cut = lines.len().saturating_sub(keep);
+            out.push_str("   path      ");
+            if cut > 0 {
+                out.push_str(&format!(
+                    "… {cut} references from a GC root …\n             "
+                ));
+            }
+            out.push_str(&lines[cut..].join("\n             "));
+            out.push('\n');
+        }
+        for (k, r) in s.locations.iter().enumerate() {
+            if !verbose && k >= 3 {
+                break;
+            }
+            let head = if k == 0 {
+                "   source    "
+            } else {
+                "             "
+            };
+            out.push_str(&format!("{head}{}\n", location_text(r)));
+        }
+        if verbose && !s.allocation_stack.is_empty() {
+            out.push_str(&format!(
+                "   allocated {}\n",
+                s.allocation_stack.join("\n             ← ")
+            ));
+        }
+    }
+    if shown.len() < f.suspects.len() && !verbose {
+        out.push_str(&style.dim(&format!(
+            "\n… {} weaker suspect(s) not shown (--verbose, --top)\n",
+            f.suspects.len() - shown.len()
+        )));
+    }
+    out
+}
+
+/// `Map sessionCache`, `Array recentRequests`: the holder's class and the name it goes by.
+pub fn holder_name(a: &Analysis, s: &Suspect) -> String {
+    let class = a.class_name(s.holder);
+    match &s.place {
+        Place::Variable { name, .. } | Place::Global { name } | Place::Member { name, .. } => {
+            format!("{class} `{name}`")
+        }
+        Place::Unknown => class.to_string(),
+    }
+}
+
+fn per_step(s: &Suspect) -> Option<u64> {
+    let steps: Vec<i64> = s.count_growth().into_iter().flatten().collect();
+    if steps.is_empty() {
+        return None;
+    }
+    let avg = steps.iter().sum::<i64>() / steps.len() as i64;
+    (avg > 0).then_some(avg as u64)
+}
+
+/// One sentence that names the leak.
+pub fn title(a: &Analysis, s: &Suspect) -> String {
+    let holder = holder_name(a, s);
+    let class = &s.class.name;
+    let rate = per_step(s)
+        .map(|n| format!("+{} {class} per snapshot", group(n)))
+        .unwrap_or_else(|| format!("{class} objects accumulate"));
+    let last = s.counts.last().copied().flatten().unwrap_or(0);
+    match &s.details {
+        Details::Listeners { events, .. } => {
+            let list: Vec<String> = events
+                .iter()
+                .take(3)
+                .map(|(e, n)| format!("'{e}' ×{}", group(*n)))
+                .collect();
+            let emitter = match &s.place {
+                Place::Member { name, owner } if name == "_events" => {
+                    a.class_name(*owner).to_string()
+                }
+                _ => holder,
+            };
+            format!("Listeners added per request pile up on {emitter}: {}", list.join(", "))
+        }
+        Details::SharedContext { variable, .. } => format!(
+            "Closures share a context that captures `{variable}`: each {class} keeps the previous one alive ({rate})"
+        ),
+        Details::Timers { duration_ms, timers, .. } => {
+            let every = duration_ms.map(|d| format!(" ({d} ms)")).unwrap_or_default();
+            format!("{} timers never cleared{every}, each keeping its callback's data alive", group(*timers))
+        }
+        Details::Buffers { backing_store_bytes } => format!(
+            "Buffers accumulate in {holder}: {} of backing stores off the JS heap ({rate})",
+            human_size(*backing_store_bytes)
+        ),
+        Details::Promises { promises } => {
+            if a.class_name(s.holder) == "Promise" {
+                format!("A promise that never settles collects a reaction per call: {} pending promises ({rate})", group(*promises))
+            } else {
+                format!("Promises that never settle pile up in {holder}: {} pending ({rate})", group(*promises))
+            }
+        }
+        Details::Stream { stream, buffered_chunks } => {
+            let chunks = buffered_chunks
+                .map(|n| format!("{} chunks buffered", group(n)))
+                .unwrap_or_else(|| "its buffer grows".into());
+            format!("{stream} is written to without backpressure: {chunks} ({rate})")
+        }
+        Details::Collection { kind, entries } => {
+            let n = entries.map(group).unwrap_or_else(|| group(last));
+            match s.shape {
+                Shape::GlobalArray => format!("{holder} only ever grows: {n} elements ({rate})"),
+                _ if kind == "object used as a map" => format!("{holder}, an object used as a map, grows without bound ({rate})"),
+                _ => format!("{holder} grows without bound: {n} entries ({rate})"),
+            }
+        }
+        Details::None => format!("{class} objects accumulate under {holder} ({rate})"),
+    }
+}
