@@ -65,8 +65,9 @@ fn details_json(d: &Details) -> Value {
         Details::Promises { promises } => json!({ "pending_promises": promises }),
         Details::Stream {
             stream,
+            name,
             buffered_chunks,
-        } => json!({ "stream": stream, "buffered_chunks": buffered_chunks }),
+        } => json!({ "stream": stream, "name": name, "buffered_chunks": buffered_chunks }),
     }
 }
 
@@ -81,6 +82,10 @@ fn place_json(l: &LastSnapshot, p: &Place) -> Value {
             "name": name,
             "file": script,
         }),
+        Place::Scope { script, module } => json!({
+            "kind": if *module { "module-scope" } else { "closure-scope" },
+            "file": script,
+        }),
         Place::Global { name } => json!({ "kind": "global", "name": name }),
         Place::Member { name, owner } => json!({
             "kind": "member",
@@ -92,7 +97,8 @@ fn place_json(l: &LastSnapshot, p: &Place) -> Value {
 }
 
 /// One line per reference: the first names the object a root holds, each next one the
-/// edge taken and the object it reaches.
+/// edge taken and the object it reaches. A run of references that repeats (a linked list,
+/// a chain of closures) is shown once, with how many times it repeats.
 fn path_lines(l: &LastSnapshot, s: &Suspect) -> Vec<String> {
     let Some(p) = &s.path else {
         return Vec::new();
@@ -102,13 +108,51 @@ fn path_lines(l: &LastSnapshot, s: &Suspect) -> Vec<String> {
     if let Some(first) = p.steps.first() {
         lines.push(object_label(g, a, first.holder));
     }
-    for st in &p.steps {
-        let to = g.edge_to[st.edge as usize];
-        lines.push(format!(
+    // What makes two steps alike: the edge (numbers aside) and the class reached.
+    let key = |i: usize| {
+        let e = p.steps[i].edge;
+        let name = if g.edge_kind(e).has_string_name() {
+            g.edge_name(e).into_owned()
+        } else {
+            String::new()
+        };
+        (g.edge_kind(e), name, a.class_name(g.edge_to[e as usize]))
+    };
+    let line = |i: usize| {
+        let e = p.steps[i].edge;
+        format!(
             "{} → {}",
-            edge_label(g, st.edge),
-            object_label(g, a, to)
-        ));
+            edge_label(g, e),
+            object_label(g, a, g.edge_to[e as usize])
+        )
+    };
+    let n = p.steps.len();
+    let mut i = 0;
+    while i < n {
+        let mut folded = false;
+        for period in 1..=4 {
+            let mut reps = 1;
+            while i + (reps + 1) * period <= n
+                && (0..period).all(|k| key(i + k) == key(i + reps * period + k))
+            {
+                reps += 1;
+            }
+            if reps >= 3 {
+                for k in 0..period {
+                    lines.push(line(i + k));
+                }
+                lines.push(format!(
+                    "… the {period} reference(s) above repeat {reps} times in all"
+                ));
+                i += reps * period;
+                folded = true;
+                break;
+            }
+        }
+        if !folded {
+            lines.push(line(i));
+            i += 1;
+        }
     }
     lines
 }
@@ -118,7 +162,7 @@ fn suspect_json(l: &LastSnapshot, rank: usize, s: &Suspect) -> Value {
     json!({
         "rank": rank,
         "shape": s.shape.as_str(),
-        "title": title(a, s),
+        "title": title(l, s),
         "class": s.class.name,
         "steady": s.steady,
         "count_growth": s.count_growth(),
@@ -170,6 +214,17 @@ fn where_text(l: &LastSnapshot, s: &Suspect) -> String {
             match script {
                 Some(file) => format!("{name} @{id} in the {scope} of {}", short_path(file)),
                 None => format!("{name} @{id} in a {scope}"),
+            }
+        }
+        Place::Scope { script, module } => {
+            let scope = if *module {
+                "module scope"
+            } else {
+                "closure scope"
+            };
+            match script {
+                Some(file) => format!("the {scope} of {} (@{id})", short_path(file)),
+                None => format!("a {scope} (@{id})"),
             }
         }
         Place::Global { .. } => format!("{name} @{id} on the global object"),
@@ -243,7 +298,7 @@ pub fn to_text(
         out.push_str(&format!(
             "\n{} {}\n",
             style.bold(&format!("#{} {}:", i + 1, s.shape.as_str())),
-            title(l.analysis, s)
+            title(l, s)
         ));
         out.push_str(&format!("   held by   {}\n", where_text(l, s)));
         out.push_str(&format!(
@@ -258,12 +313,12 @@ pub fn to_text(
         }
         let lines = path_lines(l, s);
         if !lines.is_empty() {
-            let keep = if verbose { lines.len() } else { 6 };
+            let keep = if verbose { lines.len() } else { 7 };
             let cut = lines.len().saturating_sub(keep);
             out.push_str("   path      ");
             if cut > 0 {
                 out.push_str(&format!(
-                    "… {cut} references from a GC root …\n             "
+                    "… {cut} step(s) from a GC root (--verbose shows them)\n             "
                 ));
             }
             out.push_str(&lines[cut..].join("\n             "));
@@ -303,6 +358,17 @@ pub fn holder_name(a: &Analysis, s: &Suspect) -> String {
         Place::Variable { name, .. } | Place::Global { name } | Place::Member { name, .. } => {
             format!("{class} `{name}`")
         }
+        Place::Scope { script, module } => {
+            let scope = if *module {
+                "module scope"
+            } else {
+                "closure scope"
+            };
+            match script {
+                Some(file) => format!("the {scope} of {}", short_path(file)),
+                None => format!("a {scope}"),
+            }
+        }
         Place::Unknown => class.to_string(),
     }
 }
@@ -316,8 +382,20 @@ fn per_step(s: &Suspect) -> Option<u64> {
     (avg > 0).then_some(avg as u64)
 }
 
+/// The name of the edge by which the retainer path reaches `node`.
+fn name_on_path(l: &LastSnapshot, s: &Suspect, node: u32) -> Option<String> {
+    let g = l.graph;
+    s.path
+        .as_ref()?
+        .steps
+        .iter()
+        .find(|st| g.edge_to[st.edge as usize] == node)
+        .map(|st| g.edge_name(st.edge).into_owned())
+}
+
 /// One sentence that names the leak.
-pub fn title(a: &Analysis, s: &Suspect) -> String {
+pub fn title(l: &LastSnapshot, s: &Suspect) -> String {
+    let a = l.analysis;
     let holder = holder_name(a, s);
     let class = &s.class.name;
     let rate = per_step(s)
@@ -333,7 +411,10 @@ pub fn title(a: &Analysis, s: &Suspect) -> String {
                 .collect();
             let emitter = match &s.place {
                 Place::Member { name, owner } if name == "_events" => {
-                    a.class_name(*owner).to_string()
+                    match name_on_path(l, s, *owner) {
+                        Some(var) => format!("{} `{var}`", a.class_name(*owner)),
+                        None => a.class_name(*owner).to_string(),
+                    }
                 }
                 _ => holder,
             };
@@ -357,10 +438,18 @@ pub fn title(a: &Analysis, s: &Suspect) -> String {
                 format!("Promises that never settle pile up in {holder}: {} pending ({rate})", group(*promises))
             }
         }
-        Details::Stream { stream, buffered_chunks } => {
+        Details::Stream {
+            stream,
+            name,
+            buffered_chunks,
+        } => {
             let chunks = buffered_chunks
-                .map(|n| format!("{} chunks buffered", group(n)))
+                .map(|n| format!("{} writes buffered", group(n)))
                 .unwrap_or_else(|| "its buffer grows".into());
+            let stream = match name {
+                Some(n) => format!("{stream} `{n}`"),
+                None => stream.clone(),
+            };
             format!("{stream} is written to without backpressure: {chunks} ({rate})")
         }
         Details::Collection { kind, entries } => {

@@ -75,22 +75,30 @@ pub fn find(g: &HeapGraph, a: &Analysis, first: &IdSet, previous: Option<&IdSet>
             leaked.set(v);
         }
     }
+    // Top-down over the dominator tree, so a node's dominator is settled before it: each
+    // node's nearest dominator that already existed in the first snapshot, and how far
+    // below it the node is. Objects allocated after the snapshot before the last are not
+    // leaked themselves but can sit between a holder and older leaked objects (a chain
+    // where each new link holds the previous ones), so the walk passes through them.
     let mut holder = vec![NONE; n];
     let mut depth = vec![0u32; n];
-    // Top-down over the dominator tree, so a node's dominator is settled before it.
     let mut stack = vec![a.root];
     while let Some(v) = stack.pop() {
+        let old = first.contains(g.node_id[v as usize]);
         for &c in a.dominated.children(v) {
-            if leaked.get(c) {
-                if leaked.get(v) {
-                    holder[c as usize] = holder[v as usize];
-                    depth[c as usize] = depth[v as usize] + 1;
-                } else {
-                    holder[c as usize] = v;
-                    depth[c as usize] = 1;
-                }
+            if old {
+                holder[c as usize] = v;
+                depth[c as usize] = 1;
+            } else {
+                holder[c as usize] = holder[v as usize];
+                depth[c as usize] = depth[v as usize].saturating_add(1);
             }
             stack.push(c);
+        }
+    }
+    for (v, slot) in holder.iter_mut().enumerate() {
+        if !leaked.get(v as u32) {
+            *slot = NONE;
         }
     }
     // Internal arrays (a Map's table, an object's elements or properties store) stand for

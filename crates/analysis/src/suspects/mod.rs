@@ -37,8 +37,9 @@ pub const MIN_GROWTH: u64 = 32 * 1024;
 const STEADY_SHARE: f64 = 0.2;
 /// Groups measured across snapshots (the largest by leaked bytes).
 const CANDIDATES: usize = 40;
-/// Longest retainer path searched for.
-const MAX_PATH: u32 = 64;
+/// Longest retainer path searched for: leaks in linked lists and context chains sit
+/// thousands of references deep.
+const MAX_PATH: u32 = 1_000_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
@@ -63,6 +64,11 @@ pub enum Place {
     /// A variable of a closure context; `module` when it is a module's top-level scope.
     Variable {
         name: String,
+        script: Option<String>,
+        module: bool,
+    },
+    /// The holder is itself a closure context: a module's top-level scope, or a function's.
+    Scope {
         script: Option<String>,
         module: bool,
     },
@@ -149,6 +155,7 @@ struct ClassStat {
     depth_sum: u64,
     best: u32,
     best_depth: u32,
+    best_distance: u32,
 }
 
 /// Judges the snapshots, oldest first (at least two).
@@ -186,23 +193,30 @@ pub fn find(snaps: &[Snap]) -> Findings {
             continue;
         };
         let depth = growth.depth[v as usize];
+        let dist = a.distance[v as usize];
         let s = stats[k]
             .entry(a.classes.of_node[v as usize])
             .or_insert(ClassStat {
                 best: v,
                 best_depth: u32::MAX,
+                best_distance: u32::MAX,
                 ..ClassStat::default()
             });
         s.count += 1;
         s.depth_sum += depth as u64;
-        if depth < s.best_depth {
+        // The sample: nearest the holder, then nearest a root (in a linked list every
+        // member is right below the list, but only the head is a short path away).
+        if (depth, dist) < (s.best_depth, s.best_distance) {
             s.best = v;
             s.best_depth = depth;
+            s.best_distance = dist;
         }
         if a.class_name(v) == "system / Context" {
             for e in g.edges(v) {
-                if g.edge_kind(e) == EdgeKind::Context && growth.leaked.get(g.edge_to[e as usize]) {
-                    *vars[k].entry(g.edge_name(e).into_owned()).or_default() += 1;
+                if growth.leaked.get(g.edge_to[e as usize]) {
+                    if let Some(name) = source::context_variable(g, v, e) {
+                        *vars[k].entry(name).or_default() += 1;
+                    }
                 }
             }
         }
@@ -432,10 +446,7 @@ fn describe(
         .next();
     let steps = s.path.as_ref().map(|p| p.steps.as_slice()).unwrap_or(&[]);
     let at = steps.iter().position(|st| st.holder == s.holder);
-    let path_edges: Vec<String> = steps[..at.unwrap_or(steps.len())]
-        .iter()
-        .map(|st| g.edge_name(st.edge).into_owned())
-        .collect();
+    let to_holder = &steps[..at.unwrap_or(steps.len())];
     // How the holder is referenced: a context variable if one holds it, else the path's.
     let by_context = ret.of(s.holder).find(|&r| {
         g.edge_kind(ret.edge[r]) == EdgeKind::Context
@@ -458,6 +469,10 @@ fn describe(
         _ => None,
     };
     s.place = match &held_by {
+        _ if a.class_name(s.holder) == "system / Context" => Place::Scope {
+            script: src.script_of_context(ret, s.holder),
+            module: is_module_scope(g, s.holder),
+        },
         Some((EdgeKind::Context, name, ctx)) => Place::Variable {
             name: name.clone(),
             script: src.script_of_context(ret, *ctx),
@@ -478,7 +493,7 @@ fn describe(
         context_vars,
         bytes: s.leaked_bytes,
         native_bytes: s.native_bytes,
-        path_edges: &path_edges,
+        path: to_holder,
         held_by,
         sample: s.sample,
     };
@@ -502,9 +517,10 @@ fn is_module_scope(g: &HeapGraph, ctx: u32) -> bool {
 fn locations(g: &HeapGraph, src: &source::Sources, s: &mut Suspect) -> Vec<SourceRef> {
     let mut out: Vec<SourceRef> = Vec::new();
     let mut push = |r: SourceRef| {
-        if !out
-            .iter()
-            .any(|x| x.file == r.file && x.line == r.line && x.column == r.column)
+        if source::is_user_script(&r.file)
+            && !out
+                .iter()
+                .any(|x| x.file == r.file && x.line == r.line && x.column == r.column)
         {
             out.push(r);
         }

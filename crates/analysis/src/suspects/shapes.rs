@@ -6,6 +6,7 @@
 use heaphound_snapshot::{EdgeKind, HeapGraph, NodeKind};
 
 use super::source::{SourceRef, Sources};
+use crate::paths::Step;
 use crate::Analysis;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,7 +73,9 @@ pub enum Details {
         promises: u64,
     },
     Stream {
+        /// The stream's class, and the name it is reached by.
         stream: String,
+        name: Option<String>,
         buffered_chunks: Option<u64>,
     },
 }
@@ -86,8 +89,8 @@ pub struct Facts<'a> {
     pub context_vars: &'a [(String, u64)],
     pub bytes: u64,
     pub native_bytes: u64,
-    /// The edge names on the path from a root to the holder.
-    pub path_edges: &'a [String],
+    /// The path from a root to the holder.
+    pub path: &'a [Step],
     /// How the holder itself is referenced: `(edge kind, edge name, referrer)`.
     pub held_by: Option<(EdgeKind, String, u32)>,
     /// A leaked object of the representative class.
@@ -102,8 +105,14 @@ fn count_of(classes: &[(String, u64)], name: &str) -> u64 {
         .sum()
 }
 
+/// The largest count among the program's own objects (not strings, arrays, code…).
 fn top_count(classes: &[(String, u64)]) -> u64 {
-    classes.iter().map(|(_, c)| *c).max().unwrap_or(0)
+    classes
+        .iter()
+        .filter(|(n, _)| !n.starts_with('('))
+        .map(|(_, c)| *c)
+        .max()
+        .unwrap_or(0)
 }
 
 fn edge_to(g: &HeapGraph, node: u32, kinds: &[EdgeKind], name: &[u8]) -> Option<u32> {
@@ -135,7 +144,19 @@ pub fn classify(g: &HeapGraph, a: &Analysis, src: &Sources, f: &Facts) -> (Shape
     let holder_class = a.class_name(f.holder);
     let top = top_count(f.classes).max(1);
     let share = |name: &str| count_of(f.classes, name) as f64 / top as f64;
-    let on_path = |name: &str| f.path_edges.iter().any(|e| e == name);
+    // The object on the path that holds the named reference.
+    let from_on_path = |name: &str| {
+        f.path
+            .iter()
+            .find(|st| g.edge_name_bytes(st.edge) == Some(name.as_bytes()))
+            .map(|st| st.holder)
+    };
+    let name_on_path = |node: u32| {
+        f.path
+            .iter()
+            .find(|st| g.edge_to[st.edge as usize] == node)
+            .map(|st| g.edge_name(st.edge).into_owned())
+    };
 
     if share("Timeout") >= 0.25 || share("Immediate") >= 0.25 || holder_class == "TimersList" {
         return (Shape::Timers, timers(g, a, src, f));
@@ -144,23 +165,27 @@ pub fn classify(g: &HeapGraph, a: &Analysis, src: &Sources, f: &Facts) -> (Shape
         return (Shape::EventListeners, d);
     }
     let stream_state = ["WritableState", "ReadableState"];
-    if stream_state.contains(&holder_class)
-        || on_path("_writableState")
-        || on_path("_readableState")
-    {
-        let buffered = property(g, f.holder, "<symbol kBufferedValue>")
-            .or_else(|| property(g, f.holder, "buffered"))
-            .map(|arr| array_length(g, arr));
-        let stream = match f.held_by {
-            Some((_, _, owner)) if !stream_state.contains(&holder_class) => {
-                a.class_name(owner).to_string()
+    let stream = if stream_state.contains(&holder_class) {
+        f.held_by.as_ref().map(|(_, _, owner)| *owner)
+    } else {
+        from_on_path("_writableState").or_else(|| from_on_path("_readableState"))
+    };
+    if let Some(stream) = stream {
+        // Node 20 keeps buffered writes under a symbol, Node 18 in `buffered`.
+        let queue = |n: u32| {
+            property(g, n, "<symbol kBufferedValue>").or_else(|| property(g, n, "buffered"))
+        };
+        let buffered = match &f.held_by {
+            Some((_, name, _)) if name == "<symbol kBufferedValue>" || name == "buffered" => {
+                Some(array_length(g, f.holder))
             }
-            _ => holder_class.to_string(),
+            _ => queue(f.holder).map(|arr| array_length(g, arr)),
         };
         return (
             Shape::StreamBuffer,
             Details::Stream {
-                stream,
+                stream: a.class_name(stream).to_string(),
+                name: name_on_path(stream),
                 buffered_chunks: buffered,
             },
         );
@@ -294,11 +319,17 @@ fn listeners(g: &HeapGraph, a: &Analysis, f: &Facts) -> Option<Details> {
 }
 
 fn timers(g: &HeapGraph, a: &Analysis, src: &Sources, f: &Facts) -> Details {
-    // Timer lists are kept per duration, under that duration as an element index.
-    let duration_ms = match &f.held_by {
-        Some((EdgeKind::Element, n, _)) if a.class_name(f.holder) == "TimersList" => n.parse().ok(),
-        _ => None,
-    };
+    // Timer lists are kept per duration, under that duration as an element index of an
+    // object (the priority queue's array refers to them by position instead).
+    let ret = a.retainers(g);
+    let duration_ms = ret.of(f.holder).find_map(|r| {
+        let e = ret.edge[r];
+        (a.class_name(f.holder) == "TimersList"
+            && g.edge_kind(e) == EdgeKind::Element
+            && g.kind(ret.node[r]) == NodeKind::Object
+            && a.class_name(ret.node[r]) != "Array")
+            .then(|| g.edge_name[e as usize] as u64)
+    });
     let timers = count_of(f.classes, "Timeout") + count_of(f.classes, "Immediate");
     let callback = property(g, f.sample, "_onTimeout");
     let captures = callback

@@ -18,6 +18,14 @@ pub struct SourceRef {
     pub function: Option<String>,
 }
 
+/// The program's own scripts are named by path or `file://` URL; Node's built-in modules
+/// by `node:…` or a bare internal name (`internal/timers`, `events`).
+pub fn is_user_script(name: &str) -> bool {
+    name.starts_with('/')
+        || name.starts_with("file://")
+        || name.as_bytes().get(1..3) == Some(b":\\")
+}
+
 /// Location look-ups for one snapshot.
 pub struct Sources<'g> {
     g: &'g HeapGraph,
@@ -89,7 +97,7 @@ impl<'g> Sources<'g> {
             let f = g.trace_functions.get(tree.function_info[i] as usize)?;
             let script = g.strings.get(f.script_name);
             let name = g.strings.get(f.name);
-            let user = !script.is_empty() && !script.starts_with("node:");
+            let user = is_user_script(&script);
             if f.line > 0 {
                 frames.push(format!("{name} {script}:{}:{}", f.line, f.column));
             } else {
@@ -111,5 +119,31 @@ impl<'g> Sources<'g> {
             i = p as usize;
         }
         site.map(|s| (s, frames))
+    }
+}
+
+/// The variable a context edge stands for. Usually the edge is named after it; when V8
+/// exports a context slot by number instead, the context's scope info lists the names in
+/// slot order.
+pub fn context_variable(g: &HeapGraph, ctx: u32, e: u32) -> Option<String> {
+    match g.edge_kind(e) {
+        EdgeKind::Context => Some(g.edge_name(e).into_owned()),
+        EdgeKind::Internal | EdgeKind::Hidden => {
+            let slot = g.edge_name(e);
+            if slot.is_empty() || !slot.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let info = g.edges(ctx).find(|&x| {
+                g.edge_kind(x) == EdgeKind::Internal && g.edge_name_bytes(x) == Some(b"scope_info")
+            })?;
+            let info = g.edge_to[info as usize];
+            let name = g.edges(info).find(|&x| {
+                matches!(g.edge_kind(x), EdgeKind::Internal | EdgeKind::Hidden)
+                    && g.edge_name(x) == slot
+            })?;
+            let name = g.edge_to[name as usize];
+            (g.kind(name) == NodeKind::String).then(|| g.name(name).into_owned())
+        }
+        _ => None,
     }
 }
