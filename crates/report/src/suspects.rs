@@ -34,14 +34,17 @@ fn location_json(r: &SourceRef) -> Value {
     })
 }
 
-fn details_json(d: &Details) -> Value {
+fn details_json(l: &LastSnapshot, d: &Details) -> Value {
+    let obj = |n: u32| object_json(l.graph, l.analysis, n);
     match d {
         Details::None => json!({}),
         Details::Collection { kind, entries } => json!({ "collection": kind, "entries": entries }),
         Details::Listeners {
+            emitter,
             events,
             max_listeners_raised,
         } => json!({
+            "emitter": obj(*emitter),
             "events": events.iter().map(|(e, n)| json!({ "event": e, "listeners": n })).collect::<Vec<_>>(),
             "max_listeners_raised": max_listeners_raised,
         }),
@@ -57,17 +60,25 @@ fn details_json(d: &Details) -> Value {
             "duration_ms": duration_ms,
             "timers": timers,
             "callback": callback.as_ref().map(location_json),
-            "captures": captures,
+            "captures": captures.iter().map(|(v, c)| json!({ "variable": v, "class": c })).collect::<Vec<_>>(),
         }),
         Details::Buffers {
             backing_store_bytes,
         } => json!({ "backing_store_bytes": backing_store_bytes }),
-        Details::Promises { promises } => json!({ "pending_promises": promises }),
+        Details::Promises { promises, keeps } => {
+            json!({ "pending_promises": promises, "keeps_alive": keeps })
+        }
         Details::Stream {
+            node,
             stream,
             name,
             buffered_chunks,
-        } => json!({ "stream": stream, "name": name, "buffered_chunks": buffered_chunks }),
+        } => json!({
+            "stream": stream,
+            "name": name,
+            "object": obj(*node),
+            "buffered_chunks": buffered_chunks,
+        }),
     }
 }
 
@@ -182,7 +193,7 @@ fn suspect_json(l: &LastSnapshot, rank: usize, s: &Suspect) -> Value {
         "retainer_path": path_lines(l, s),
         "locations": s.locations.iter().map(location_json).collect::<Vec<_>>(),
         "allocation_stack": s.allocation_stack,
-        "details": details_json(&s.details),
+        "details": details_json(l, &s.details),
     })
 }
 
@@ -204,6 +215,13 @@ pub fn to_json(l: &LastSnapshot, snapshots: &[SnapshotInfo], f: &Findings, top: 
 fn where_text(l: &LastSnapshot, s: &Suspect) -> String {
     let name = holder_name(l.analysis, s);
     let id = l.graph.node_id[s.holder as usize];
+    if let Details::Timers {
+        duration_ms: Some(ms),
+        ..
+    } = s.details
+    {
+        return format!("Node's list of {ms} ms timers (TimersList @{id})");
+    }
     match &s.place {
         Place::Variable { script, module, .. } => {
             let scope = if *module {
@@ -403,45 +421,82 @@ pub fn title(l: &LastSnapshot, s: &Suspect) -> String {
         .unwrap_or_else(|| format!("{class} objects accumulate"));
     let last = s.counts.last().copied().flatten().unwrap_or(0);
     match &s.details {
-        Details::Listeners { events, .. } => {
+        Details::Listeners {
+            emitter,
+            events,
+            max_listeners_raised,
+        } => {
             let list: Vec<String> = events
                 .iter()
                 .take(3)
                 .map(|(e, n)| format!("'{e}' ×{}", group(*n)))
                 .collect();
-            let emitter = match &s.place {
-                Place::Member { name, owner } if name == "_events" => {
-                    match name_on_path(l, s, *owner) {
-                        Some(var) => format!("{} `{var}`", a.class_name(*owner)),
-                        None => a.class_name(*owner).to_string(),
-                    }
-                }
-                _ => holder,
+            let name = match name_on_path(l, s, *emitter) {
+                Some(var) => format!("{} `{var}`", a.class_name(*emitter)),
+                None => a.class_name(*emitter).to_string(),
             };
-            format!("Listeners added per request pile up on {emitter}: {}", list.join(", "))
+            let raised = if *max_listeners_raised == Some(true) {
+                "; setMaxListeners was raised, so Node's leak warning stays quiet"
+            } else {
+                ""
+            };
+            format!(
+                "Listeners added per request pile up on {name}: {}{raised}",
+                list.join(", ")
+            )
         }
         Details::SharedContext { variable, .. } => format!(
             "Closures share a context that captures `{variable}`: each {class} keeps the previous one alive ({rate})"
         ),
-        Details::Timers { duration_ms, timers, .. } => {
+        Details::Timers {
+            duration_ms,
+            timers,
+            captures,
+            ..
+        } => {
             let every = duration_ms.map(|d| format!(" ({d} ms)")).unwrap_or_default();
-            format!("{} timers never cleared{every}, each keeping its callback's data alive", group(*timers))
-        }
-        Details::Buffers { backing_store_bytes } => format!(
-            "Buffers accumulate in {holder}: {} of backing stores off the JS heap ({rate})",
-            human_size(*backing_store_bytes)
-        ),
-        Details::Promises { promises } => {
-            if a.class_name(s.holder) == "Promise" {
-                format!("A promise that never settles collects a reaction per call: {} pending promises ({rate})", group(*promises))
+            let keeps = if captures.is_empty() {
+                "its callback's data".to_string()
             } else {
-                format!("Promises that never settle pile up in {holder}: {} pending ({rate})", group(*promises))
+                captures
+                    .iter()
+                    .take(3)
+                    .map(|(v, c)| format!("`{v}` ({c})"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            format!(
+                "{} timers never cleared{every}; each callback keeps {keeps} alive",
+                group(*timers)
+            )
+        }
+        Details::Buffers { .. } => format!(
+            "Buffers accumulate in {holder}: {} more retained, mostly backing stores off the JS heap ({rate})",
+            human_size(s.retained_growth().max(0) as u64)
+        ),
+        Details::Promises { promises, keeps } => {
+            let keeps = if keeps.is_empty() {
+                String::new()
+            } else {
+                format!("; they keep {} alive", keeps.join(", "))
+            };
+            if a.class_name(s.holder) == "Promise" {
+                format!(
+                    "{holder} never settles and collects a reaction per call: {} pending promises{keeps}",
+                    group(*promises)
+                )
+            } else {
+                format!(
+                    "Promises that never settle pile up in {holder}: {} pending{keeps}",
+                    group(*promises)
+                )
             }
         }
         Details::Stream {
             stream,
             name,
             buffered_chunks,
+            ..
         } => {
             let chunks = buffered_chunks
                 .map(|n| format!("{} writes buffered", group(n)))

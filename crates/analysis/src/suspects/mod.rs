@@ -182,7 +182,10 @@ pub fn find(snaps: &[Snap]) -> Findings {
         .map(|(i, grp)| (grp.holder, i))
         .collect();
 
-    // One pass over the leaked objects: class statistics and context variables per group.
+    let src = source::Sources::new(g);
+    // One pass over the leaked objects: class statistics, context variables and the most
+    // common closure definition per group.
+    let mut closures: Vec<HashMap<(u32, u32, u32), (u64, u32)>> = vec![HashMap::new(); cands.len()];
     let mut stats: Vec<HashMap<u32, ClassStat>> = vec![HashMap::new(); cands.len()];
     let mut vars: Vec<HashMap<String, u64>> = vec![HashMap::new(); cands.len()];
     for v in 0..g.node_count() as u32 {
@@ -211,6 +214,14 @@ pub fn find(snaps: &[Snap]) -> Findings {
             s.best_depth = depth;
             s.best_distance = dist;
         }
+        if g.kind(v) == NodeKind::Closure {
+            if let Some(l) = src.location(v) {
+                let slot = closures[k]
+                    .entry((l.script_id, l.line, l.column))
+                    .or_insert((0, v));
+                slot.0 += 1;
+            }
+        }
         if a.class_name(v) == "system / Context" {
             for e in g.edges(v) {
                 if growth.leaked.get(g.edge_to[e as usize]) {
@@ -222,7 +233,6 @@ pub fn find(snaps: &[Snap]) -> Findings {
         }
     }
 
-    let src = source::Sources::new(g);
     let mut suspects: Vec<Suspect> = Vec::new();
     for (k, grp) in cands.iter().enumerate() {
         let Some((class, sample)) = representative(g, a, &stats[k]) else {
@@ -266,10 +276,51 @@ pub fn find(snaps: &[Snap]) -> Findings {
         classes.sort_by(|x, y| y.1.cmp(&x.1).then_with(|| x.0.cmp(&y.0)));
         let mut context_vars: Vec<(String, u64)> = vars[k].drain().collect();
         context_vars.sort_by(|x, y| y.1.cmp(&x.1).then_with(|| x.0.cmp(&y.0)));
+        let closure = closures[k]
+            .values()
+            .filter(|(_, v)| {
+                src.of_node(*v, "closure")
+                    .is_some_and(|r| source::is_user_script(&r.file))
+            })
+            .max_by_key(|(n, v)| (*n, std::cmp::Reverse(*v)))
+            .map(|(_, v)| *v);
         describe(g, a, &src, &mut s, &classes, &context_vars);
+        // Also the most common of the program's own classes among what leaked, for
+        // leaks whose objects are built-ins (promises, timers, listener functions).
+        let located = stats[k]
+            .iter()
+            .filter_map(|(&c, st)| {
+                let info = &a.classes.classes[c as usize];
+                let p = info.position?;
+                let file = src
+                    .script(p.script_id)
+                    .filter(|f| source::is_user_script(f))?;
+                Some((st.count, info, p, file))
+            })
+            .max_by(|x, y| x.0.cmp(&y.0).then_with(|| y.1.name.cmp(&x.1.name)))
+            .map(|(_, info, p, file)| SourceRef {
+                file: file.to_string(),
+                line: p.line + 1,
+                column: p.column + 1,
+                kind: "constructor",
+                function: Some(info.name.clone()),
+            });
+        for r in [closure.and_then(|c| src.of_node(c, "closure")), located]
+            .into_iter()
+            .flatten()
+        {
+            if !s
+                .locations
+                .iter()
+                .any(|x| x.file == r.file && x.line == r.line)
+            {
+                s.locations.push(r);
+            }
+        }
         suspects.push(s);
     }
     own_growth(a, &mut suspects);
+    merge_emitters(&mut suspects);
     suspects.retain(|s| s.own_growth >= (MIN_GROWTH / 4) as i64);
     suspects.sort_by(|x, y| {
         let key = |s: &Suspect| (s.steady && s.own_growth >= MIN_GROWTH as i64, s.own_growth);
@@ -311,6 +362,56 @@ fn own_growth(a: &Analysis, suspects: &mut [Suspect]) {
     for (s, inner) in suspects.iter_mut().zip(inner) {
         s.own_growth = s.retained_growth() - inner;
     }
+}
+
+/// Listeners of one emitter can gather under several holders (each event's listener
+/// array, and the `_events` object for what listeners of several events share): one
+/// emitter is one suspect. The outermost holder stays; the others add to it.
+fn merge_emitters(suspects: &mut Vec<Suspect>) {
+    let mut order: Vec<usize> = (0..suspects.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(suspects[i].retained_growth()));
+    let mut by_emitter: HashMap<u32, usize> = HashMap::new();
+    let mut absorbed = vec![false; suspects.len()];
+    for i in order {
+        let Details::Listeners { emitter, .. } = suspects[i].details else {
+            continue;
+        };
+        match by_emitter.get(&emitter) {
+            None => {
+                by_emitter.insert(emitter, i);
+            }
+            Some(&j) => {
+                let (own, objects, bytes, native, steady) = {
+                    let s = &suspects[i];
+                    (
+                        s.own_growth,
+                        s.leaked_objects,
+                        s.leaked_bytes,
+                        s.native_bytes,
+                        s.steady,
+                    )
+                };
+                let locs = suspects[i].locations.clone();
+                let t = &mut suspects[j];
+                t.own_growth += own;
+                t.leaked_objects += objects;
+                t.leaked_bytes += bytes;
+                t.native_bytes += native;
+                t.steady |= steady;
+                for l in locs {
+                    if !t.locations.contains(&l) {
+                        t.locations.push(l);
+                    }
+                }
+                absorbed[i] = true;
+            }
+        }
+    }
+    let mut k = 0;
+    suspects.retain(|_| {
+        k += 1;
+        !absorbed[k - 1]
+    });
 }
 
 /// The class that stands for a group: of the program's own objects (plain objects, class
@@ -540,11 +641,16 @@ fn locations(g: &HeapGraph, src: &source::Sources, s: &mut Suspect) -> Vec<Sourc
             });
         }
     }
-    if let Details::Timers {
-        callback: Some(cb), ..
-    } = &s.details
-    {
-        push(cb.clone());
+    match &s.details {
+        Details::Timers {
+            callback: Some(cb), ..
+        } => push(cb.clone()),
+        Details::Stream { node, .. } => {
+            if let Some(r) = src.of_node(*node, "constructor") {
+                push(r);
+            }
+        }
+        _ => {}
     }
     if g.kind(s.sample) == NodeKind::Closure {
         if let Some(r) = src.of_node(s.sample, "closure") {

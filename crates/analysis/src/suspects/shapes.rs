@@ -49,6 +49,7 @@ pub enum Details {
         entries: Option<u64>,
     },
     Listeners {
+        emitter: u32,
         /// Listener count per event name, largest first.
         events: Vec<(String, u64)>,
         /// Whether `setMaxListeners` was called (Node's leak warning then stays quiet).
@@ -63,17 +64,20 @@ pub enum Details {
         duration_ms: Option<u64>,
         timers: u64,
         callback: Option<SourceRef>,
-        /// Variables the callback's context captures.
-        captures: Vec<String>,
+        /// Variables the callback's context captures, with the class of their values.
+        captures: Vec<(String, String)>,
     },
     Buffers {
         backing_store_bytes: u64,
     },
     Promises {
         promises: u64,
+        /// The program's own classes the pending promises keep alive, most common first.
+        keeps: Vec<String>,
     },
     Stream {
-        /// The stream's class, and the name it is reached by.
+        /// The stream object, its class, and the name it is reached by.
+        node: u32,
         stream: String,
         name: Option<String>,
         buffered_chunks: Option<u64>,
@@ -184,6 +188,7 @@ pub fn classify(g: &HeapGraph, a: &Analysis, src: &Sources, f: &Facts) -> (Shape
         return (
             Shape::StreamBuffer,
             Details::Stream {
+                node: stream,
                 stream: a.class_name(stream).to_string(),
                 name: name_on_path(stream),
                 buffered_chunks: buffered,
@@ -195,6 +200,18 @@ pub fn classify(g: &HeapGraph, a: &Analysis, src: &Sources, f: &Facts) -> (Shape
             Shape::UnsettledPromises,
             Details::Promises {
                 promises: count_of(f.classes, "Promise"),
+                keeps: f
+                    .classes
+                    .iter()
+                    .map(|(n, _)| n)
+                    .filter(|n| {
+                        !n.starts_with('(')
+                            && !n.starts_with("system / ")
+                            && !["Promise", "Function", "Array", "Object"].contains(&n.as_str())
+                    })
+                    .take(3)
+                    .cloned()
+                    .collect(),
             },
         );
     }
@@ -277,17 +294,24 @@ fn collection_size(g: &HeapGraph, holder: u32, class: &str) -> Option<u64> {
 /// Listeners pile up in an emitter's `_events` object: one property per event name,
 /// holding the listener or an array of them.
 fn listeners(g: &HeapGraph, a: &Analysis, f: &Facts) -> Option<Details> {
-    let events_obj = match &f.held_by {
-        Some((EdgeKind::Property, name, _)) if name == "_events" => f.holder,
-        _ => property(g, f.holder, "_events")?,
-    };
-    if a.class_name(f.sample) != "Function" && count_of(f.classes, "Function") == 0 {
-        return None;
-    }
+    // The emitter: the holder itself, the owner of the holder's `_events`, or the object
+    // whose `_events` the path to the holder goes through (a listener array).
     let emitter = match &f.held_by {
         Some((EdgeKind::Property, name, owner)) if name == "_events" => *owner,
-        _ => f.holder,
+        _ if property(g, f.holder, "_events").is_some() => f.holder,
+        _ => {
+            f.path
+                .iter()
+                .find(|st| g.edge_name_bytes(st.edge) == Some(b"_events"))?
+                .holder
+        }
     };
+    let events_obj = property(g, emitter, "_events")?;
+    // An emitter's own growth is not necessarily its listeners'; growth in or below its
+    // `_events` is.
+    if emitter == f.holder && count_of(f.classes, "Function") == 0 {
+        return None;
+    }
     let mut events: Vec<(String, u64)> = g
         .edges(events_obj)
         .filter(|&e| g.edge_kind(e) == EdgeKind::Property)
@@ -313,6 +337,7 @@ fn listeners(g: &HeapGraph, a: &Analysis, f: &Facts) -> Option<Details> {
         None => Some(true),
     };
     Some(Details::Listeners {
+        emitter,
         events,
         max_listeners_raised: raised.filter(|_| a.class_name(emitter) != "Object"),
     })
@@ -336,8 +361,10 @@ fn timers(g: &HeapGraph, a: &Analysis, src: &Sources, f: &Facts) -> Details {
         .and_then(|c| edge_to(g, c, &[EdgeKind::Internal], b"context"))
         .map(|ctx| {
             g.edges(ctx)
-                .filter(|&e| g.edge_kind(e) == EdgeKind::Context)
-                .map(|e| g.edge_name(e).into_owned())
+                .filter_map(|e| {
+                    let name = super::source::context_variable(g, ctx, e)?;
+                    Some((name, a.class_name(g.edge_to[e as usize]).to_string()))
+                })
                 .collect()
         })
         .unwrap_or_default();

@@ -42,6 +42,10 @@ impl<'g> Sources<'g> {
         }
     }
 
+    pub fn location(&self, node: u32) -> Option<&Location> {
+        self.by_node.get(&node)
+    }
+
     pub fn script(&self, script_id: u32) -> Option<&str> {
         self.scripts
             .get(&script_id)
