@@ -148,6 +148,10 @@ pub struct Findings {
     pub leaked_bytes: u64,
 }
 
+/// Per group: leaked closures by where they were defined (script, line, column), with a
+/// count and one of them.
+type ClosureSites = HashMap<(u32, u32, u32), (u64, u32)>;
+
 /// Per candidate group: statistics of one leaked class.
 #[derive(Default, Clone, Copy)]
 struct ClassStat {
@@ -185,7 +189,7 @@ pub fn find(snaps: &[Snap]) -> Findings {
     let src = source::Sources::new(g);
     // One pass over the leaked objects: class statistics, context variables and the most
     // common closure definition per group.
-    let mut closures: Vec<HashMap<(u32, u32, u32), (u64, u32)>> = vec![HashMap::new(); cands.len()];
+    let mut closures: Vec<ClosureSites> = vec![HashMap::new(); cands.len()];
     let mut stats: Vec<HashMap<u32, ClassStat>> = vec![HashMap::new(); cands.len()];
     let mut vars: Vec<HashMap<String, u64>> = vec![HashMap::new(); cands.len()];
     for v in 0..g.node_count() as u32 {
