@@ -43,6 +43,7 @@ fn details_json(l: &LastSnapshot, d: &Details) -> Value {
             emitter,
             events,
             max_listeners_raised,
+            ..
         } => json!({
             "emitter": obj(*emitter),
             "events": events.iter().map(|(e, n)| json!({ "event": e, "listeners": n })).collect::<Vec<_>>(),
@@ -425,6 +426,7 @@ pub fn title(l: &LastSnapshot, s: &Suspect) -> String {
             emitter,
             events,
             max_listeners_raised,
+            ..
         } => {
             let list: Vec<String> = events
                 .iter()

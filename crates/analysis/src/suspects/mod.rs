@@ -227,8 +227,11 @@ pub fn find(snaps: &[Snap]) -> Findings {
             }
         }
         if a.class_name(v) == "system / Context" {
+            // Only variables whose value the context alone keeps: in a chain, the link
+            // to the previous object, not the reference back to the closure's owner.
             for e in g.edges(v) {
-                if growth.leaked.get(g.edge_to[e as usize]) {
+                let t = g.edge_to[e as usize];
+                if growth.leaked.get(t) && a.dominator[t as usize] == v {
                     if let Some(name) = source::context_variable(g, v, e) {
                         *vars[k].entry(name).or_default() += 1;
                     }
@@ -325,6 +328,12 @@ pub fn find(snaps: &[Snap]) -> Findings {
     }
     own_growth(a, &mut suspects);
     merge_emitters(&mut suspects);
+    for s in &mut suspects {
+        // For listeners and timers the function that was added is the line to fix.
+        if matches!(s.shape, Shape::EventListeners | Shape::Timers) {
+            s.locations.sort_by_key(|l| l.kind != "closure");
+        }
+    }
     suspects.retain(|s| s.own_growth >= (MIN_GROWTH / 4) as i64);
     suspects.sort_by(|x, y| {
         let key = |s: &Suspect| (s.steady && s.own_growth >= MIN_GROWTH as i64, s.own_growth);
@@ -646,6 +655,13 @@ fn locations(g: &HeapGraph, src: &source::Sources, s: &mut Suspect) -> Vec<Sourc
         }
     }
     match &s.details {
+        Details::Listeners { listeners, .. } => {
+            for &f in listeners {
+                if let Some(r) = src.of_node(f, "closure") {
+                    push(r);
+                }
+            }
+        }
         Details::Timers {
             callback: Some(cb), ..
         } => push(cb.clone()),

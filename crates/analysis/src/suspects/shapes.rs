@@ -52,6 +52,8 @@ pub enum Details {
         emitter: u32,
         /// Listener count per event name, largest first.
         events: Vec<(String, u64)>,
+        /// One listener function per event, in the same order.
+        listeners: Vec<u32>,
         /// Whether `setMaxListeners` was called (Node's leak warning then stays quiet).
         max_listeners_raised: Option<bool>,
     },
@@ -135,6 +137,17 @@ fn element_count(g: &HeapGraph, node: u32) -> u64 {
         .count() as u64
 }
 
+/// The element with the highest index of a JS array (through its elements store).
+fn last_element(g: &HeapGraph, array: u32) -> Option<u32> {
+    let last = |n: u32| {
+        g.edges(n)
+            .filter(|&e| g.edge_kind(e) == EdgeKind::Element)
+            .max_by_key(|&e| g.edge_name[e as usize])
+            .map(|e| g.edge_to[e as usize])
+    };
+    last(array).or_else(|| last(edge_to(g, array, &[EdgeKind::Internal], b"elements")?))
+}
+
 /// Elements of a JS array, looking through its elements store.
 fn array_length(g: &HeapGraph, array: u32) -> u64 {
     match edge_to(g, array, &[EdgeKind::Internal], b"elements") {
@@ -164,6 +177,9 @@ pub fn classify(g: &HeapGraph, a: &Analysis, src: &Sources, f: &Facts) -> (Shape
 
     if share("Timeout") >= 0.25 || share("Immediate") >= 0.25 || holder_class == "TimersList" {
         return (Shape::Timers, timers(g, a, src, f));
+    }
+    if holder_class == "Promise" {
+        return promises(f);
     }
     if let Some(d) = listeners(g, a, f) {
         return (Shape::EventListeners, d);
@@ -195,25 +211,8 @@ pub fn classify(g: &HeapGraph, a: &Analysis, src: &Sources, f: &Facts) -> (Shape
             },
         );
     }
-    if holder_class == "Promise" || share("Promise") >= 0.25 {
-        return (
-            Shape::UnsettledPromises,
-            Details::Promises {
-                promises: count_of(f.classes, "Promise"),
-                keeps: f
-                    .classes
-                    .iter()
-                    .map(|(n, _)| n)
-                    .filter(|n| {
-                        !n.starts_with('(')
-                            && !n.starts_with("system / ")
-                            && !["Promise", "Function", "Array", "Object"].contains(&n.as_str())
-                    })
-                    .take(3)
-                    .cloned()
-                    .collect(),
-            },
-        );
+    if share("Promise") >= 0.25 {
+        return promises(f);
     }
     if f.native_bytes * 2 >= f.bytes && f.native_bytes > 0 {
         return (
@@ -280,6 +279,28 @@ pub fn classify(g: &HeapGraph, a: &Analysis, src: &Sources, f: &Facts) -> (Shape
     (Shape::Growing, Details::None)
 }
 
+fn promises(f: &Facts) -> (Shape, Details) {
+    let keeps = f
+        .classes
+        .iter()
+        .map(|(n, _)| n)
+        .filter(|n| {
+            !n.starts_with('(')
+                && !n.starts_with("system / ")
+                && !["Promise", "Function", "Array", "Object"].contains(&n.as_str())
+        })
+        .take(3)
+        .cloned()
+        .collect();
+    (
+        Shape::UnsettledPromises,
+        Details::Promises {
+            promises: count_of(f.classes, "Promise"),
+            keeps,
+        },
+    )
+}
+
 /// Map and Set tables keep keys (and values) at fixed slots; their count is the number
 /// of live entries V8 exported (entries holding only small integers are not exported).
 fn collection_size(g: &HeapGraph, holder: u32, class: &str) -> Option<u64> {
@@ -294,17 +315,18 @@ fn collection_size(g: &HeapGraph, holder: u32, class: &str) -> Option<u64> {
 /// Listeners pile up in an emitter's `_events` object: one property per event name,
 /// holding the listener or an array of them.
 fn listeners(g: &HeapGraph, a: &Analysis, f: &Facts) -> Option<Details> {
-    // The emitter: the holder itself, the owner of the holder's `_events`, or the object
-    // whose `_events` the path to the holder goes through (a listener array).
+    // The emitter: the holder itself, the owner of the holder (its `_events`), or the owner
+    // of the `_events` object that holds the holder (a listener array).
     let emitter = match &f.held_by {
         Some((EdgeKind::Property, name, owner)) if name == "_events" => *owner,
         _ if property(g, f.holder, "_events").is_some() => f.holder,
-        _ => {
-            f.path
-                .iter()
-                .find(|st| g.edge_name_bytes(st.edge) == Some(b"_events"))?
-                .holder
-        }
+        // A listener array: held by the `_events` object, which its emitter holds.
+        _ => match f.path {
+            [.., events, _into_holder] if g.edge_name_bytes(events.edge) == Some(b"_events") => {
+                events.holder
+            }
+            _ => return None,
+        },
     };
     let events_obj = property(g, emitter, "_events")?;
     // An emitter's own growth is not necessarily its listeners'; growth in or below its
@@ -312,7 +334,8 @@ fn listeners(g: &HeapGraph, a: &Analysis, f: &Facts) -> Option<Details> {
     if emitter == f.holder && count_of(f.classes, "Function") == 0 {
         return None;
     }
-    let mut events: Vec<(String, u64)> = g
+    // Per event: how many listeners, and the newest one (an array's last element).
+    let mut events: Vec<(String, u64, Option<u32>)> = g
         .edges(events_obj)
         .filter(|&e| g.edge_kind(e) == EdgeKind::Property)
         .filter_map(|e| {
@@ -321,15 +344,18 @@ fn listeners(g: &HeapGraph, a: &Analysis, f: &Facts) -> Option<Details> {
                 return None;
             }
             let t = g.edge_to[e as usize];
-            let n = match g.kind(t) {
-                NodeKind::Closure => 1,
-                NodeKind::Object if a.class_name(t) == "Array" => array_length(g, t),
-                _ => return None,
-            };
-            Some((name, n))
+            match g.kind(t) {
+                NodeKind::Closure => Some((name, 1, Some(t))),
+                NodeKind::Object if a.class_name(t) == "Array" => {
+                    Some((name, array_length(g, t), last_element(g, t)))
+                }
+                _ => None,
+            }
         })
         .collect();
     events.sort_by(|x, y| y.1.cmp(&x.1).then_with(|| x.0.cmp(&y.0)));
+    let listeners = events.iter().filter_map(|e| e.2).collect();
+    let events = events.into_iter().map(|(n, c, _)| (n, c)).collect();
     // `_maxListeners` stays `undefined` until setMaxListeners stores a number (a small
     // integer, which the snapshot does not export).
     let raised = match property(g, emitter, "_maxListeners") {
@@ -339,6 +365,7 @@ fn listeners(g: &HeapGraph, a: &Analysis, f: &Facts) -> Option<Details> {
     Some(Details::Listeners {
         emitter,
         events,
+        listeners,
         max_listeners_raised: raised.filter(|_| a.class_name(emitter) != "Object"),
     })
 }
