@@ -1,11 +1,12 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use heaphound_analysis::suspects::{self, Snap, Verdict};
+use heaphound_analysis::suspects::{self, Findings, Snap, Verdict};
 use heaphound_report::suspects::{self as view, LastSnapshot, SnapshotInfo};
+use heaphound_report::Style;
 
 use super::{emit, emit_json, Ctx};
-use crate::load::load_all;
+use crate::load::{load_all, Loaded};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -24,45 +25,73 @@ pub struct Args {
     pub json: bool,
 }
 
-/// Exit code 1 when the verdict is a leak, so scripts and CI can act on it.
-pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
-    let loaded = load_all(&args.files, ctx.quiet)?;
-    let snaps: Vec<Snap> = loaded
-        .iter()
-        .map(|l| Snap {
-            graph: &l.graph,
-            analysis: &l.analysis,
-        })
-        .collect();
-    let findings = suspects::find(&snaps);
-    let infos: Vec<SnapshotInfo> = loaded
-        .iter()
-        .map(|l| SnapshotInfo {
-            file: &l.label,
-            node_count: l.graph.node_count(),
-            total_size: l.analysis.total_size,
-        })
-        .collect();
-    let last = loaded.last().expect("two snapshots or more");
-    let l = LastSnapshot {
-        graph: &last.graph,
-        analysis: &last.analysis,
-    };
-    if args.json {
-        emit_json(&view::to_json(&l, &infos, &findings, args.top))?;
-    } else {
-        emit(&view::to_text(
-            &l,
-            &infos,
-            &findings,
-            args.top,
-            args.verbose,
-            &ctx.style,
-        ))?;
+/// Snapshots loaded and judged: what `suspects` and `hunt` report on.
+pub struct Judged {
+    pub loaded: Vec<Loaded>,
+    pub findings: Findings,
+}
+
+impl Judged {
+    /// Loads the snapshots (in parallel) and finds the suspects.
+    pub fn of(files: &[String], quiet: bool) -> Result<Judged> {
+        let loaded = load_all(files, quiet)?;
+        let snaps: Vec<Snap> = loaded
+            .iter()
+            .map(|l| Snap {
+                graph: &l.graph,
+                analysis: &l.analysis,
+            })
+            .collect();
+        let findings = suspects::find(&snaps);
+        Ok(Judged { loaded, findings })
     }
-    Ok(if findings.verdict == Verdict::Leak {
-        ExitCode::from(1)
+
+    fn parts(&self) -> (LastSnapshot<'_>, Vec<SnapshotInfo<'_>>) {
+        let infos = self
+            .loaded
+            .iter()
+            .map(|l| SnapshotInfo {
+                file: &l.label,
+                node_count: l.graph.node_count(),
+                total_size: l.analysis.total_size,
+            })
+            .collect();
+        let last = self.loaded.last().expect("two snapshots or more");
+        let l = LastSnapshot {
+            graph: &last.graph,
+            analysis: &last.analysis,
+        };
+        (l, infos)
+    }
+
+    /// The `suspects --json` document.
+    pub fn to_json(&self, top: usize) -> serde_json::Value {
+        let (l, infos) = self.parts();
+        view::to_json(&l, &infos, &self.findings, top)
+    }
+
+    /// The human report.
+    pub fn to_text(&self, top: usize, verbose: bool, style: &Style) -> String {
+        let (l, infos) = self.parts();
+        view::to_text(&l, &infos, &self.findings, top, verbose, style)
+    }
+
+    /// Exit code 1 when the verdict is a leak, so scripts and CI can act on it.
+    pub fn exit_code(&self) -> ExitCode {
+        if self.findings.verdict == Verdict::Leak {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
+    let judged = Judged::of(&args.files, ctx.quiet)?;
+    if args.json {
+        emit_json(&judged.to_json(args.top))?;
     } else {
-        ExitCode::SUCCESS
-    })
+        emit(&judged.to_text(args.top, args.verbose, &ctx.style))?;
+    }
+    Ok(judged.exit_code())
 }
