@@ -296,6 +296,7 @@ pub fn retainers_text(
     a: &Analysis,
     target: u32,
     paths: &[RetainerPath],
+    max_depth: u32,
     style: &Style,
 ) -> String {
     let mut out = format!(
@@ -306,7 +307,13 @@ pub fn retainers_text(
         dist(a, target)
     );
     if paths.is_empty() {
-        out.push_str("\nNo path from a GC root holds this object over strong references: it is garbage, or held only weakly.\n");
+        if a.distance[target as usize] == UNREACHABLE {
+            out.push_str("\nNo path from a GC root holds this object over strong references: it is garbage, or held only weakly.\n");
+        } else {
+            out.push_str(&format!(
+                "\nNo path of at most {max_depth} references reaches this object from a GC root: raise --max-depth.\n"
+            ));
+        }
         return out;
     }
     for (i, p) in paths.iter().enumerate() {
@@ -318,18 +325,69 @@ pub fn retainers_text(
             out.push_str("  held directly by the root\n");
             continue;
         }
-        out.push_str(&format!("  {}\n", object_label(g, a, p.steps[0].holder)));
-        for (j, s) in p.steps.iter().enumerate() {
-            let to = g.edge_to[s.edge as usize];
-            out.push_str(&format!(
-                "{}{} → {}\n",
-                "  ".repeat(j + 2),
-                edge_label(g, s.edge),
-                object_label(g, a, to)
-            ));
+        // Indented one step per line, up to a point: long chains stay readable.
+        for (j, line) in folded_path(g, a, p).iter().enumerate() {
+            out.push_str(&format!("{}{line}\n", "  ".repeat(1 + j.min(20))));
         }
     }
     out
+}
+
+/// One line per reference: the first names the object a root holds, each next one the
+/// edge taken and the object it reaches. A run of references that repeats (a linked list,
+/// a chain of closures) is shown once, with how many times it repeats.
+pub fn folded_path(g: &HeapGraph, a: &Analysis, p: &RetainerPath) -> Vec<String> {
+    let mut lines = Vec::with_capacity(p.steps.len() + 1);
+    if let Some(first) = p.steps.first() {
+        lines.push(object_label(g, a, first.holder));
+    }
+    // What makes two steps alike: the edge (numbers aside) and the class reached.
+    let key = |i: usize| {
+        let e = p.steps[i].edge;
+        let name = if g.edge_kind(e).has_string_name() {
+            g.edge_name(e).into_owned()
+        } else {
+            String::new()
+        };
+        (g.edge_kind(e), name, a.class_name(g.edge_to[e as usize]))
+    };
+    let line = |i: usize| {
+        let e = p.steps[i].edge;
+        format!(
+            "{} → {}",
+            edge_label(g, e),
+            object_label(g, a, g.edge_to[e as usize])
+        )
+    };
+    let n = p.steps.len();
+    let mut i = 0;
+    while i < n {
+        let mut folded = false;
+        for period in 1..=4 {
+            let mut reps = 1;
+            while i + (reps + 1) * period <= n
+                && (0..period).all(|k| key(i + k) == key(i + reps * period + k))
+            {
+                reps += 1;
+            }
+            if reps >= 3 {
+                for k in 0..period {
+                    lines.push(line(i + k));
+                }
+                lines.push(format!(
+                    "… the {period} reference(s) above repeat {reps} times in all"
+                ));
+                i += reps * period;
+                folded = true;
+                break;
+            }
+        }
+        if !folded {
+            lines.push(line(i));
+            i += 1;
+        }
+    }
+    lines
 }
 
 /// Where a node's code was defined, with the script name when the snapshot has it.

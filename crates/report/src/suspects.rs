@@ -7,7 +7,7 @@ use heaphound_snapshot::HeapGraph;
 use serde_json::{json, Value};
 
 use crate::format::{group, human_delta, human_size, Style};
-use crate::graph_views::{edge_label, object_json, object_label};
+use crate::graph_views::{folded_path, object_json, object_label};
 use crate::summary::short_path;
 use crate::SCHEMA_VERSION;
 
@@ -67,7 +67,7 @@ fn details_json(l: &LastSnapshot, d: &Details) -> Value {
             backing_store_bytes,
         } => json!({ "backing_store_bytes": backing_store_bytes }),
         Details::Promises { promises, keeps } => {
-            json!({ "pending_promises": promises, "keeps_alive": keeps })
+            json!({ "promises": promises, "keeps_alive": keeps })
         }
         Details::Stream {
             node,
@@ -108,65 +108,11 @@ fn place_json(l: &LastSnapshot, p: &Place) -> Value {
     }
 }
 
-/// One line per reference: the first names the object a root holds, each next one the
-/// edge taken and the object it reaches. A run of references that repeats (a linked list,
-/// a chain of closures) is shown once, with how many times it repeats.
 fn path_lines(l: &LastSnapshot, s: &Suspect) -> Vec<String> {
-    let Some(p) = &s.path else {
-        return Vec::new();
-    };
-    let (g, a) = (l.graph, l.analysis);
-    let mut lines = Vec::with_capacity(p.steps.len() + 1);
-    if let Some(first) = p.steps.first() {
-        lines.push(object_label(g, a, first.holder));
+    match &s.path {
+        Some(p) => folded_path(l.graph, l.analysis, p),
+        None => Vec::new(),
     }
-    // What makes two steps alike: the edge (numbers aside) and the class reached.
-    let key = |i: usize| {
-        let e = p.steps[i].edge;
-        let name = if g.edge_kind(e).has_string_name() {
-            g.edge_name(e).into_owned()
-        } else {
-            String::new()
-        };
-        (g.edge_kind(e), name, a.class_name(g.edge_to[e as usize]))
-    };
-    let line = |i: usize| {
-        let e = p.steps[i].edge;
-        format!(
-            "{} → {}",
-            edge_label(g, e),
-            object_label(g, a, g.edge_to[e as usize])
-        )
-    };
-    let n = p.steps.len();
-    let mut i = 0;
-    while i < n {
-        let mut folded = false;
-        for period in 1..=4 {
-            let mut reps = 1;
-            while i + (reps + 1) * period <= n
-                && (0..period).all(|k| key(i + k) == key(i + reps * period + k))
-            {
-                reps += 1;
-            }
-            if reps >= 3 {
-                for k in 0..period {
-                    lines.push(line(i + k));
-                }
-                lines.push(format!(
-                    "… the {period} reference(s) above repeat {reps} times in all"
-                ));
-                i += reps * period;
-                folded = true;
-                break;
-            }
-        }
-        if !folded {
-            lines.push(line(i));
-            i += 1;
-        }
-    }
-    lines
 }
 
 fn suspect_json(l: &LastSnapshot, rank: usize, s: &Suspect) -> Value {
@@ -484,12 +430,12 @@ pub fn title(l: &LastSnapshot, s: &Suspect) -> String {
             };
             if a.class_name(s.holder) == "Promise" {
                 format!(
-                    "{holder} never settles and collects a reaction per call: {} pending promises{keeps}",
+                    "{holder} never settles and collects a reaction per call: {} promises held{keeps}",
                     group(*promises)
                 )
             } else {
                 format!(
-                    "Promises that never settle pile up in {holder}: {} pending{keeps}",
+                    "Promises that never settle pile up in {holder}: {} held{keeps}",
                     group(*promises)
                 )
             }

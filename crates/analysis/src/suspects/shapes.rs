@@ -73,6 +73,8 @@ pub enum Details {
         backing_store_bytes: u64,
     },
     Promises {
+        /// Leaked promises under the holder (settled or not: a race's result promise is
+        /// settled but still held by the reaction on the promise that never settles).
         promises: u64,
         /// The program's own classes the pending promises keep alive, most common first.
         keeps: Vec<String>,

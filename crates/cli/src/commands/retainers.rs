@@ -16,8 +16,9 @@ pub struct Args {
     /// How many paths to show, shortest first.
     #[arg(long, default_value_t = 3)]
     pub paths: usize,
-    /// Longest path to consider, in references.
-    #[arg(long, default_value_t = 40)]
+    /// Longest path to consider, in references (leaks in linked lists and closure chains
+    /// sit thousands deep; repeating runs are shown folded).
+    #[arg(long, default_value_t = 100_000)]
     pub max_depth: u32,
     /// Print one JSON document instead of text.
     #[arg(long)]
@@ -34,7 +35,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         emit_json(&graph_views::retainers_json(g, a, &l.label, target, &paths))?;
     } else {
         emit(&graph_views::retainers_text(
-            g, a, target, &paths, &ctx.style,
+            g,
+            a,
+            target,
+            &paths,
+            args.max_depth,
+            &ctx.style,
         ))?;
     }
     Ok(ExitCode::SUCCESS)
