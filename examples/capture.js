@@ -114,10 +114,20 @@ async function main() {
     server.listen(0, '127.0.0.1', resolve);
   });
   const { port } = server.address();
-  const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  // Each load phase gets its own keep-alive connections, closed before the snapshot: a
+  // snapshot pauses the process for a while, and an idle connection the server times out
+  // right after it would reset the next request sent on it.
+  const phase = async (first, count) => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+    try {
+      await load(agent, port, first, count);
+    } finally {
+      agent.destroy();
+    }
+  };
 
   let sent = 0;
-  await load(agent, port, sent, opts.warmup);
+  await phase(sent, opts.warmup);
   sent += opts.warmup;
 
   const written = [];
@@ -125,12 +135,11 @@ async function main() {
     const file = path.join(opts.outDir, `${k}.heapsnapshot`);
     written.push(await snapshotLater(file));
     if (k < opts.snapshots) {
-      await load(agent, port, sent, opts.requests);
+      await phase(sent, opts.requests);
       sent += opts.requests;
     }
   }
 
-  agent.destroy();
   if (typeof server.closeAllConnections === 'function') server.closeAllConnections();
   await new Promise((resolve) => server.close(resolve));
   for (const file of written) console.log(file);

@@ -268,3 +268,80 @@ fn two_snapshots_are_inconclusive_and_the_story_is_told() {
         assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
     }
 }
+
+/// The same apps under Node 18 and 24, whose heaps differ (Node 18 buffers stream writes in
+/// a `buffered` array, Node 24 numbers promise reaction slots differently): verdict and
+/// shape must not change.
+fn across_node_version(major: u32) {
+    let root = repo_root();
+    require_oracle(&root);
+    let node = node_binary(&root, major);
+    let cases = [
+        ("cache-leak", "unbounded-collection"),
+        ("listener-leak", "event-listeners"),
+        ("closure-leak", "shared-context"),
+        ("timer-leak", "timers"),
+        ("buffer-leak", "buffers"),
+        ("promise-leak", "unsettled-promises"),
+        ("stream-leak", "stream-buffer"),
+        ("global-array-leak", "global-array"),
+        ("bounded-cache", ""),
+    ];
+    let tmp = TempDir::new(&format!("suspects-node{major}"));
+    let failures: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = cases
+            .iter()
+            .map(|&(example, shape)| {
+                let dir = tmp.path().join(example);
+                let node = node.clone();
+                let root = root.clone();
+                s.spawn(move || {
+                    std::fs::create_dir_all(&dir).expect("temp dir");
+                    let mut cmd = Command::new(&node);
+                    cmd.arg(root.join("examples/capture.js"))
+                        .arg(root.join("examples").join(example))
+                        .arg(&dir)
+                        .args(["--requests", "600"]);
+                    run(cmd);
+                    let files: Vec<String> = (1..=3)
+                        .map(|k| {
+                            dir.join(format!("{k}.heapsnapshot"))
+                                .to_string_lossy()
+                                .into_owned()
+                        })
+                        .collect();
+                    let out = suspects(&files, &["--json"]);
+                    let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+                    let (verdict, got) = (&doc["verdict"], &doc["suspects"][0]["shape"]);
+                    let ok = if shape.is_empty() {
+                        verdict == "no-leak"
+                    } else {
+                        verdict == "leak" && got == shape
+                    };
+                    (!ok).then(|| {
+                        format!("{example}: verdict {verdict}, top shape {got}, expected {shape:?}")
+                    })
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .filter_map(|h| h.join().expect("thread"))
+            .collect()
+    });
+    assert!(
+        failures.is_empty(),
+        "Node {major}:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn same_findings_on_node18() {
+    across_node_version(18);
+}
+
+#[test]
+fn same_findings_on_node24() {
+    across_node_version(24);
+}
