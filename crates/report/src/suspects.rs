@@ -171,27 +171,13 @@ fn where_text(l: &LastSnapshot, s: &Suspect) -> String {
     }
     match &s.place {
         Place::Variable { script, module, .. } => {
-            let scope = if *module {
-                "module scope"
-            } else {
-                "closure scope"
-            };
+            let scope = scope_words(*module);
             match script {
                 Some(file) => format!("{name} @{id} in the {scope} of {}", short_path(file)),
                 None => format!("{name} @{id} in a {scope}"),
             }
         }
-        Place::Scope { script, module } => {
-            let scope = if *module {
-                "module scope"
-            } else {
-                "closure scope"
-            };
-            match script {
-                Some(file) => format!("the {scope} of {} (@{id})", short_path(file)),
-                None => format!("a {scope} (@{id})"),
-            }
-        }
+        Place::Scope { .. } => format!("{name} (@{id})"),
         Place::Global { .. } => format!("{name} @{id} on the global object"),
         Place::Member { owner, .. } => format!(
             "{name} @{id}, held by {}",
@@ -316,6 +302,14 @@ pub fn to_text(
     out
 }
 
+fn scope_words(module: bool) -> &'static str {
+    if module {
+        "module scope"
+    } else {
+        "closure scope"
+    }
+}
+
 /// `Map sessionCache`, `Array recentRequests`: the holder's class and the name it goes by.
 pub fn holder_name(a: &Analysis, s: &Suspect) -> String {
     let class = a.class_name(s.holder);
@@ -324,11 +318,7 @@ pub fn holder_name(a: &Analysis, s: &Suspect) -> String {
             format!("{class} `{name}`")
         }
         Place::Scope { script, module } => {
-            let scope = if *module {
-                "module scope"
-            } else {
-                "closure scope"
-            };
+            let scope = scope_words(*module);
             match script {
                 Some(file) => format!("the {scope} of {}", short_path(file)),
                 None => format!("a {scope}"),
