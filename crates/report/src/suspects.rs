@@ -3,7 +3,7 @@
 
 use heaphound_analysis::suspects::{Details, Findings, Place, Shape, SourceRef, Suspect};
 use heaphound_analysis::Analysis;
-use heaphound_snapshot::HeapGraph;
+use heaphound_snapshot::{EdgeKind, HeapGraph};
 use serde_json::{json, Value};
 
 use crate::format::{group, human_delta, human_size, Style};
@@ -177,7 +177,21 @@ fn where_text(l: &LastSnapshot, s: &Suspect) -> String {
                 None => format!("{name} @{id} in a {scope}"),
             }
         }
-        Place::Scope { .. } => format!("{name} (@{id})"),
+        Place::Scope { .. } => {
+            // The variable of that scope through which the growth hangs.
+            let g = l.graph;
+            let var = s.path.as_ref().and_then(|p| {
+                p.steps
+                    .iter()
+                    .find(|st| st.holder == s.holder)
+                    .filter(|st| g.edge_kind(st.edge) == EdgeKind::Context)
+                    .map(|st| g.edge_name(st.edge).into_owned())
+            });
+            match var {
+                Some(v) => format!("`{v}` in {name} (@{id})"),
+                None => format!("{name} (@{id})"),
+            }
+        }
         Place::Global { .. } => format!("{name} @{id} on the global object"),
         Place::Member { owner, .. } => format!(
             "{name} @{id}, held by {}",
