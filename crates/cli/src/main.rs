@@ -1,5 +1,6 @@
 //! heaphound: find memory leaks in Node.js processes.
 
+mod capture;
 mod commands;
 mod load;
 
@@ -38,6 +39,12 @@ enum Command {
     Inspect(commands::inspect::Args),
     /// The largest objects by retained size.
     Objects(commands::objects::Args),
+    /// Run a Node program under load, snapshot it between loads and name the leak.
+    Hunt(commands::hunt::Args),
+    /// The hunt on a Node process that is already running (opens its inspector with SIGUSR1).
+    Attach(commands::attach::Args),
+    /// Write one heap snapshot of a live Node process (PID or ws:// inspector URL).
+    Snapshot(commands::snapshot::Args),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +63,9 @@ fn main() -> ExitCode {
         Command::Retainers(a) => commands::retainers::run(&ctx, a),
         Command::Inspect(a) => commands::inspect::run(&ctx, a),
         Command::Objects(a) => commands::objects::run(&ctx, a),
+        Command::Hunt(a) => commands::hunt::run(&ctx, a),
+        Command::Attach(a) => commands::attach::run(&ctx, a),
+        Command::Snapshot(a) => commands::snapshot::run(&ctx, a),
     };
     match result {
         Ok(code) => code,

@@ -1,8 +1,11 @@
+pub mod attach;
 pub mod diff;
 pub mod dominators;
+pub mod hunt;
 pub mod inspect;
 pub mod objects;
 pub mod retainers;
+pub mod snapshot;
 pub mod summary;
 pub mod suspects;
 

@@ -1,0 +1,301 @@
+//! The options `hunt` and `attach` share, and the plan they resolve to.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::Result;
+
+use super::duration::parse_duration;
+use super::listen::LoadUrl;
+use crate::load::InputError;
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct CaptureArgs {
+    /// Built-in HTTP/1.1 load (keep-alive) sent to URL in each load phase. The port may be
+    /// left out (`--load /items?user=1`): heaphound then uses the port the program listens
+    /// on. Load goes only to loopback addresses unless --allow-remote-load.
+    #[arg(long, value_name = "URL", help_heading = "Load")]
+    pub load: Option<String>,
+    /// Concurrent connections for --load.
+    #[arg(
+        short = 'c',
+        long,
+        default_value_t = 8,
+        value_name = "N",
+        help_heading = "Load"
+    )]
+    pub connections: usize,
+    /// Requests per load phase [default: 1000, unless --duration is given].
+    #[arg(short = 'n', long, value_name = "N", help_heading = "Load")]
+    pub requests: Option<u64>,
+    /// Length of each load phase (500ms, 10s, 1m); with -n too, whichever ends first.
+    #[arg(short = 'd', long, value_parser = parse_duration, value_name = "DURATION", help_heading = "Load")]
+    pub duration: Option<Duration>,
+    /// Warm-up requests before the first snapshot [default: -n / 3, at least 100].
+    #[arg(long, value_name = "N", help_heading = "Load")]
+    pub warmup: Option<u64>,
+    /// HTTP method for --load.
+    #[arg(long, default_value = "GET", help_heading = "Load")]
+    pub method: String,
+    /// Request body for --load (`@FILE` reads it from a file).
+    #[arg(long, help_heading = "Load")]
+    pub body: Option<String>,
+    /// A request header for --load, `'Name: value'`; repeatable.
+    #[arg(
+        long = "header",
+        short = 'H',
+        value_name = "'NAME: VALUE'",
+        help_heading = "Load"
+    )]
+    pub headers: Vec<String>,
+    /// Let --load send traffic to addresses other than loopback (by default load only ever
+    /// goes to this machine).
+    #[arg(long, help_heading = "Load")]
+    pub allow_remote_load: bool,
+    /// Your own load instead: a shell command run once per load phase (warm-up included).
+    /// `{port}` in it becomes the port the program listens on (and makes heaphound wait for
+    /// it). With --load too, the URL only says when the program is ready.
+    #[arg(long, value_name = "CMD", help_heading = "Load")]
+    pub drive: Option<String>,
+
+    /// Heap snapshots to take, with a load phase between each two (at least 2; 3 tell
+    /// steady growth from a one-off).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(2..=100), help_heading = "Capture")]
+    pub snapshots: u32,
+    /// How often memory is sampled (process.memoryUsage() and RSS).
+    #[arg(long, default_value = "500ms", value_parser = parse_duration, value_name = "DURATION", help_heading = "Capture")]
+    pub interval: Duration,
+    /// How long the program may take to accept connections (or to listen, when the port is
+    /// found from /proc).
+    #[arg(long, default_value = "20s", value_parser = parse_duration, value_name = "DURATION", help_heading = "Capture")]
+    pub ready_timeout: Duration,
+    /// Record allocation stacks from the first snapshot on, so suspects point at the line
+    /// that allocated the leaking objects (slows the program down while it runs).
+    #[arg(long, help_heading = "Capture")]
+    pub allocation_sites: bool,
+    /// The run folder for snapshots, memory.jsonl, load.json and report.json
+    /// [default: ./heaphound-runs/<UTC time>].
+    #[arg(long, short = 'o', value_name = "DIR", help_heading = "Capture")]
+    pub out: Option<PathBuf>,
+
+    /// Show at most N suspects.
+    #[arg(long, default_value_t = 5, help_heading = "Report")]
+    pub top: usize,
+    /// Show weaker suspects, whole retainer paths and allocation stacks.
+    #[arg(long, short, help_heading = "Report")]
+    pub verbose: bool,
+    /// Print one JSON document instead of the report.
+    #[arg(long, help_heading = "Report")]
+    pub json: bool,
+}
+
+/// How the traffic is made, before the program's address is known.
+pub enum LoadPlan {
+    Http {
+        url: LoadUrl,
+        connections: usize,
+        requests: Option<u64>,
+        duration: Option<Duration>,
+        warmup: u64,
+        method: String,
+        headers: Vec<(String, String)>,
+        body: Option<Vec<u8>>,
+        allow_remote: bool,
+        /// Run the phases with --drive, the URL only tells readiness.
+        drive: Option<String>,
+    },
+    Command(String),
+    Manual,
+}
+
+pub struct Plan {
+    pub snapshots: u32,
+    pub interval: Duration,
+    pub ready_timeout: Duration,
+    pub allocation_sites: bool,
+    pub run_dir: PathBuf,
+    pub top: usize,
+    pub verbose: bool,
+    pub json: bool,
+    pub load: LoadPlan,
+}
+
+fn usage(msg: String) -> anyhow::Error {
+    InputError(msg).into()
+}
+
+impl CaptureArgs {
+    /// Checks the options (nothing is created yet).
+    pub fn plan(&self) -> Result<Plan> {
+        if self.interval.is_zero() {
+            return Err(usage("--interval must be above zero".into()));
+        }
+        if self.connections == 0 {
+            return Err(usage("--connections must be at least 1".into()));
+        }
+        let load = match (&self.load, &self.drive) {
+            (Some(url), drive) => {
+                let url = LoadUrl::parse(url).map_err(usage)?;
+                // The loopback rule, checked before anything starts (the port does not
+                // matter for it).
+                url.resolve(url.port.unwrap_or(80), self.allow_remote_load)
+                    .map_err(usage)?;
+                let requests = match (self.requests, self.duration) {
+                    (Some(0), _) => return Err(usage("--requests must be at least 1".into())),
+                    (None, None) => Some(1000),
+                    (n, _) => n,
+                };
+                if self.duration.is_some_and(|d| d.is_zero()) {
+                    return Err(usage("--duration must be above zero".into()));
+                }
+                let warmup = self.warmup.unwrap_or_else(|| {
+                    let n = requests.unwrap_or(1000);
+                    ((n as f64 / 3.0).round() as u64).max(100)
+                });
+                let mut headers = Vec::new();
+                for h in &self.headers {
+                    let (k, v) = h
+                        .split_once(':')
+                        .ok_or_else(|| usage(format!("--header {h:?}: expected 'Name: value'")))?;
+                    headers.push((k.trim().to_string(), v.trim().to_string()));
+                }
+                let body = match self.body.as_deref() {
+                    Some(b) if b.starts_with('@') => {
+                        Some(std::fs::read(&b[1..]).map_err(|e| {
+                            usage(format!("--body {b}: cannot read {}: {e}", &b[1..]))
+                        })?)
+                    }
+                    Some(b) => Some(b.as_bytes().to_vec()),
+                    None => None,
+                };
+                LoadPlan::Http {
+                    url,
+                    connections: self.connections,
+                    requests,
+                    duration: self.duration,
+                    warmup,
+                    method: self.method.clone(),
+                    headers,
+                    body,
+                    allow_remote: self.allow_remote_load,
+                    drive: drive.clone(),
+                }
+            }
+            (None, Some(cmd)) => {
+                if cmd.trim().is_empty() {
+                    return Err(usage("--drive needs a command".into()));
+                }
+                LoadPlan::Command(cmd.clone())
+            }
+            (None, None) => {
+                if !std::io::stdin().is_terminal() {
+                    return Err(usage(
+                        "no load given, and standard input is not a terminal to wait for Enter on: \
+                         pass --load URL (built-in HTTP load, e.g. --load /items) or --drive CMD \
+                         (your own load command, run once per phase)"
+                            .into(),
+                    ));
+                }
+                LoadPlan::Manual
+            }
+        };
+        let run_dir = run_dir(self.out.as_deref(), self.snapshots)?;
+        Ok(Plan {
+            snapshots: self.snapshots,
+            interval: self.interval,
+            ready_timeout: self.ready_timeout,
+            allocation_sites: self.allocation_sites,
+            run_dir,
+            top: self.top,
+            verbose: self.verbose,
+            json: self.json,
+            load,
+        })
+    }
+}
+
+/// The run folder: `--out`, or `./heaphound-runs/<UTC time>` (with `-2`, `-3`, … when
+/// that exists). Existing snapshots are never overwritten.
+fn run_dir(out: Option<&Path>, snapshots: u32) -> Result<PathBuf> {
+    let dir = match out {
+        Some(d) => d.to_path_buf(),
+        None => {
+            let base = Path::new("heaphound-runs").join(utc_stamp(SystemTime::now()));
+            let mut dir = base.clone();
+            let mut n = 2;
+            while dir.exists() {
+                dir = PathBuf::from(format!("{}-{n}", base.display()));
+                n += 1;
+            }
+            dir
+        }
+    };
+    if dir.exists() && !dir.is_dir() {
+        return Err(usage(format!(
+            "{}: exists and is not a folder",
+            dir.display()
+        )));
+    }
+    for k in 1..=snapshots {
+        let f = dir.join(format!("{k}.heapsnapshot"));
+        if f.exists() {
+            return Err(usage(format!(
+                "{} already exists; refusing to overwrite snapshots (choose another --out)",
+                f.display()
+            )));
+        }
+    }
+    Ok(dir)
+}
+
+impl Plan {
+    /// Creates the run folder (once the program is known to be there).
+    pub fn create_run_dir(&self) -> Result<()> {
+        std::fs::create_dir_all(&self.run_dir).map_err(|e| {
+            usage(format!(
+                "{}: cannot create the run folder: {e}",
+                self.run_dir.display()
+            ))
+        })
+    }
+}
+
+/// `20261122-131500` in UTC.
+pub fn utc_stamp(t: SystemTime) -> String {
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamps() {
+        assert_eq!(utc_stamp(UNIX_EPOCH), "19700101-000000");
+        let t = UNIX_EPOCH + Duration::from_secs(1_795_353_300);
+        assert_eq!(utc_stamp(t), "20261122-131500");
+        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
+        assert_eq!(utc_stamp(leap), "20000229-000000");
+    }
+}

@@ -1,0 +1,252 @@
+//! The memory series: `process.memoryUsage()` through a second inspector session every
+//! `--interval`, RSS from /proc, one JSON line per sample in `memory.jsonl`.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use heaphound_inspector::{ConnectOptions, InspectorError, MemoryUsage, Session};
+use serde_json::{json, Value};
+
+#[derive(Debug, Clone)]
+pub struct Sample {
+    pub t_ms: u64,
+    pub phase: String,
+    pub rss: u64,
+    /// Anonymous resident memory (the leak signal of RSS), when /proc tells it.
+    pub rss_anon: Option<u64>,
+    pub heap_total: u64,
+    pub heap_used: u64,
+    pub external: u64,
+    pub array_buffers: u64,
+    /// Taken right after the GC before this snapshot (1-based).
+    pub snapshot: Option<u32>,
+}
+
+impl Sample {
+    fn to_json(&self) -> Value {
+        let mut v = json!({
+            "t_ms": self.t_ms,
+            "phase": self.phase,
+            "rss": self.rss,
+            "heap_total": self.heap_total,
+            "heap_used": self.heap_used,
+            "external": self.external,
+            "array_buffers": self.array_buffers,
+        });
+        if let Some(a) = self.rss_anon {
+            v["rss_anon"] = json!(a);
+        }
+        if let Some(k) = self.snapshot {
+            v["snapshot"] = json!(k);
+        }
+        v
+    }
+}
+
+/// The samples so far, each also written (and flushed) to `memory.jsonl` as it comes, so a
+/// crash loses nothing.
+pub struct Series {
+    start: Instant,
+    pid: u32,
+    file: BufWriter<File>,
+    samples: Vec<Sample>,
+    phase: String,
+    write_error: Option<String>,
+}
+
+pub type SharedSeries = Arc<Mutex<Series>>;
+
+/// Resident and anonymous resident bytes from `/proc/PID/status`.
+pub fn proc_rss(pid: u32) -> Option<(u64, Option<u64>)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|r| r.trim().strip_suffix("kB"))
+            .and_then(|n| n.trim().parse::<u64>().ok())
+            .map(|n| n * 1024)
+    };
+    Some((kb("VmRSS:")?, kb("RssAnon:")))
+}
+
+impl Series {
+    pub fn create(path: &Path, pid: u32, start: Instant) -> Result<SharedSeries> {
+        let file =
+            File::create(path).with_context(|| format!("{}: cannot create", path.display()))?;
+        Ok(Arc::new(Mutex::new(Series {
+            start,
+            pid,
+            file: BufWriter::new(file),
+            samples: Vec::new(),
+            phase: "startup".into(),
+            write_error: None,
+        })))
+    }
+
+    pub fn set_phase(&mut self, phase: &str) {
+        self.phase = phase.to_string();
+    }
+
+    /// Records one sample of `m` (plus RSS from /proc, preferred for `rss`).
+    pub fn record(&mut self, m: &MemoryUsage, snapshot: Option<u32>) {
+        let (rss, rss_anon) = match proc_rss(self.pid) {
+            Some((rss, anon)) => (rss, anon),
+            None => (m.rss, None),
+        };
+        let s = Sample {
+            t_ms: self.start.elapsed().as_millis() as u64,
+            phase: self.phase.clone(),
+            rss,
+            rss_anon,
+            heap_total: m.heap_total,
+            heap_used: m.heap_used,
+            external: m.external,
+            array_buffers: m.array_buffers,
+            snapshot,
+        };
+        if self.write_error.is_none() {
+            let mut line = s.to_json().to_string();
+            line.push('\n');
+            if let Err(e) = self
+                .file
+                .write_all(line.as_bytes())
+                .and_then(|_| self.file.flush())
+            {
+                self.write_error = Some(e.to_string());
+            }
+        }
+        self.samples.push(s);
+    }
+
+    pub fn write_error(&self) -> Option<&str> {
+        self.write_error.as_deref()
+    }
+
+    /// `{samples, rss: {first,last,min,max}, heap_used: {…}, at_snapshots: [...]}`.
+    pub fn summary(&self, snapshot_files: &[String]) -> Value {
+        let stat = |f: &dyn Fn(&Sample) -> u64| {
+            let v: Vec<u64> = self.samples.iter().map(f).collect();
+            match (v.first(), v.last()) {
+                (Some(first), Some(last)) => json!({
+                    "first": first,
+                    "last": last,
+                    "min": v.iter().min(),
+                    "max": v.iter().max(),
+                }),
+                _ => Value::Null,
+            }
+        };
+        let at: Vec<Value> = (1..=snapshot_files.len() as u32)
+            .map(|k| {
+                let s = self
+                    .samples
+                    .iter()
+                    .find(|s| s.snapshot == Some(k))
+                    .or_else(|| self.nearest_phase(k));
+                let mut v = s.map(Sample::to_json).unwrap_or(Value::Null);
+                if let Some(o) = v.as_object_mut() {
+                    o.remove("snapshot");
+                }
+                json!({
+                    "snapshot": k,
+                    "file": snapshot_files[(k - 1) as usize],
+                    "sample": v,
+                })
+            })
+            .collect();
+        json!({
+            "samples": self.samples.len(),
+            "rss": stat(&|s| s.rss),
+            "heap_used": stat(&|s| s.heap_used),
+            "at_snapshots": at,
+        })
+    }
+
+    /// Without a sample taken for snapshot k: the last one of its phase.
+    fn nearest_phase(&self, k: u32) -> Option<&Sample> {
+        let phase = format!("snapshot-{k}");
+        self.samples.iter().rev().find(|s| s.phase == phase)
+    }
+}
+
+/// The sampling thread, on its own inspector session.
+pub struct Sampler {
+    stop: Arc<AtomicBool>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Sampler {
+    /// Starts sampling every `interval`. Fails only when the second session cannot be
+    /// opened; the caller then goes on without a series.
+    pub fn start(ws_url: &str, series: SharedSeries, interval: Duration) -> Result<Sampler> {
+        let opts = ConnectOptions {
+            // A snapshot pauses the target's JS thread: this session waits all along.
+            idle_timeout: Duration::from_secs(600),
+            ..ConnectOptions::default()
+        };
+        let mut session = Session::connect(ws_url, &opts)
+            .with_context(|| format!("a second inspector session to {ws_url}"))?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let handle = std::thread::Builder::new()
+            .name("memory-sampler".into())
+            .spawn(move || {
+                let mut next = Instant::now();
+                while !flag.load(Ordering::Relaxed) {
+                    match session.memory_usage() {
+                        Ok(m) => {
+                            if let Ok(mut s) = series.lock() {
+                                s.record(&m, None);
+                            }
+                        }
+                        Err(InspectorError::Timeout { .. }) => {}
+                        Err(_) => break,
+                    }
+                    next += interval;
+                    let now = Instant::now();
+                    if next < now {
+                        next = now;
+                    }
+                    while !flag.load(Ordering::Relaxed) && Instant::now() < next {
+                        std::thread::sleep(
+                            next.saturating_duration_since(Instant::now())
+                                .min(Duration::from_millis(20)),
+                        );
+                    }
+                }
+                session.close();
+            })
+            .context("starting the memory sampler")?;
+        Ok(Sampler {
+            stop,
+            handle: Some(handle),
+        })
+    }
+
+    /// Stops sampling and closes the session (waits up to 3 s for a call in flight).
+    pub fn finish(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let end = Instant::now() + Duration::from_secs(3);
+            while !h.is_finished() && Instant::now() < end {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            if h.is_finished() {
+                let _ = h.join();
+            }
+        }
+    }
+}
+
+impl Drop for Sampler {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}

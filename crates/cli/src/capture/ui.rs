@@ -1,0 +1,92 @@
+//! What a capture says on stderr: a transient progress line on a terminal, short notes, and
+//! the program's own output passed through.
+
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use heaphound_inspector::SnapshotProgress;
+use heaphound_report::human_size;
+
+/// A transient line is on screen and must be cleared before anything else is written.
+static DRAWN: AtomicBool = AtomicBool::new(false);
+
+#[derive(Clone, Copy)]
+pub struct Ui {
+    /// Transient progress (phases, snapshot progress): a terminal only, not with -q.
+    pub progress: bool,
+    /// Notes (run folder, where the program listens): not with -q.
+    pub notes: bool,
+}
+
+impl Ui {
+    pub fn new(quiet: bool) -> Ui {
+        let tty = std::io::stderr().is_terminal() && std::env::var_os("NO_PROGRESS").is_none();
+        Ui {
+            progress: !quiet && tty,
+            notes: !quiet,
+        }
+    }
+
+    /// Replaces the transient line.
+    pub fn status(&self, text: &str) {
+        if self.progress {
+            let mut e = std::io::stderr().lock();
+            let _ = write!(e, "\r\x1b[2K{text}");
+            let _ = e.flush();
+            DRAWN.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// A finished step: kept on screen (terminal only).
+    pub fn step(&self, text: &str) {
+        if self.progress {
+            line(text);
+        }
+    }
+
+    pub fn note(&self, text: &str) {
+        if self.notes {
+            line(&format!("heaphound: {text}"));
+        }
+    }
+
+    /// Always shown: faults and what was kept.
+    pub fn warn(&self, text: &str) {
+        line(&format!("heaphound: {text}"));
+    }
+
+    /// A progress callback for a heap snapshot, redrawn at most ten times a second.
+    pub fn snapshot_progress(self, title: &str) -> impl FnMut(SnapshotProgress) + '_ {
+        let mut last = Instant::now() - Duration::from_secs(1);
+        move |p: SnapshotProgress| {
+            if last.elapsed() < Duration::from_millis(100) {
+                return;
+            }
+            last = Instant::now();
+            if p.bytes_written > 0 {
+                self.status(&format!("{title}: writing {}", human_size(p.bytes_written)));
+            } else if let Some(pct) = (p.nodes_done * 100).checked_div(p.nodes_total) {
+                self.status(&format!("{title}: walking the heap {pct}%"));
+            }
+        }
+    }
+
+    pub fn clear(&self) {
+        clear_transient(&mut std::io::stderr().lock());
+    }
+}
+
+fn clear_transient(e: &mut impl Write) {
+    if DRAWN.swap(false, Ordering::Relaxed) {
+        let _ = write!(e, "\r\x1b[2K");
+    }
+}
+
+/// One whole line on stderr, after clearing any transient line.
+pub fn line(text: &str) {
+    let mut e = std::io::stderr().lock();
+    clear_transient(&mut e);
+    let _ = writeln!(e, "{text}");
+    let _ = e.flush();
+}

@@ -1,0 +1,44 @@
+//! `heaphound attach PID [options]`: the hunt playbook on a Node process that is already
+//! running without --inspect (its inspector is opened with SIGUSR1). The process is left
+//! running at the end.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use heaphound_inspector::attach;
+
+use super::Ctx;
+use crate::capture::{self, args::CaptureArgs, signals, Program};
+use crate::load::InputError;
+
+#[derive(clap::Args)]
+#[command(after_help = "\
+SIGUSR1 makes Node open its inspector on 127.0.0.1:9229 (or the port it was started with
+--inspect-port=N: pass the same --port). Node keeps that port open until the process exits.
+Without --load or --drive, heaphound waits for Enter between snapshots so you can drive the
+traffic yourself. The process keeps running afterwards; Ctrl-C stops the capture only.
+Exit codes: 0 no leak, 1 leak, 2 usage error or fewer than 2 snapshots, 130 Ctrl-C.")]
+pub struct Args {
+    /// The PID of a running Node process (same user).
+    pub pid: u32,
+    /// The port its inspector opens on.
+    #[arg(long, default_value_t = 9229)]
+    pub port: u16,
+    #[command(flatten)]
+    pub capture: CaptureArgs,
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
+    let plan = args.capture.plan()?;
+    let pid = args.pid;
+    if !capture::alive(pid) {
+        // Say it before signalling anything, in the same words attach would.
+        return Err(InputError(format!("attach: no process with PID {pid}")).into());
+    }
+    signals::install();
+    let url = attach(pid, args.port).map_err(|e| InputError(format!("attach: {e}")))?;
+    plan.create_run_dir()?;
+    let command = capture::cmdline(pid);
+    let program = Program::attached(pid, url, command);
+    capture::run(ctx, plan, program, "attach")
+}

@@ -1,0 +1,69 @@
+//! `heaphound hunt [options] -- node app.js [args]`: start the program under the inspector,
+//! load it, snapshot it between loads, sample its memory, and report the leak.
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use heaphound_inspector::{spawn_node, InspectorError, Output, SpawnOptions};
+
+use super::Ctx;
+use crate::capture::{self, args::CaptureArgs, signals, ui, Program};
+use crate::load::InputError;
+
+#[derive(clap::Args)]
+#[command(after_help = "\
+Examples:
+  heaphound hunt --load /items?user=7 -- node server.js 0
+  heaphound hunt --drive 'autocannon -d 5 http://127.0.0.1:{port}/' -- node app.js
+  heaphound hunt --load http://127.0.0.1:3000/api -n 2000 --allocation-sites -- node app.js
+
+The program's stdout and stderr go to heaphound's stderr; the report goes to stdout.
+Exit codes: 0 no leak, 1 leak, 2 usage error or fewer than 2 snapshots, 130 Ctrl-C (the
+program is stopped; with 2 snapshots or more the report is still printed).")]
+pub struct Args {
+    #[command(flatten)]
+    pub capture: CaptureArgs,
+    /// The program to run, after `--`: `node app.js [args]` (`--inspect=127.0.0.1:0` is
+    /// added after `node`).
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<OsString>,
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
+    let plan = args.capture.plan()?;
+    let mut argv = args.command;
+    // `hunt -- app.js`: run it with node.
+    if argv.first().is_some_and(|a| {
+        let a = a.to_string_lossy();
+        [".js", ".mjs", ".cjs"].iter().any(|ext| a.ends_with(ext))
+    }) {
+        argv.insert(0, "node".into());
+    }
+    let command = argv
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    plan.create_run_dir()?;
+    signals::install();
+    let node = spawn_node(
+        &argv,
+        SpawnOptions {
+            startup_timeout: plan.ready_timeout.max(std::time::Duration::from_secs(1)),
+            // The program's own output, on our stderr: stdout stays clean for --json.
+            stdout: Output::Lines(Box::new(ui::line)),
+            stderr: Output::Lines(Box::new(ui::line)),
+            ..SpawnOptions::default()
+        },
+    )
+    .map_err(|e| match e {
+        e @ (InspectorError::Spawn { .. }
+        | InspectorError::ProcessExited { .. }
+        | InspectorError::NoInspectorUrl { .. }) => InputError(format!("{command}: {e}")).into(),
+        e => anyhow::Error::new(e),
+    })
+    .with_context(|| "starting the program".to_string())?;
+    let program = Program::spawned(node, command);
+    capture::run(ctx, plan, program, "hunt")
+}
