@@ -333,6 +333,15 @@ pub fn find(snaps: &[Snap]) -> Findings {
         if matches!(s.shape, Shape::EventListeners | Shape::Timers) {
             s.locations.sort_by_key(|l| l.kind != "closure");
         }
+        // A promise leak's path runs through whatever closure happens to reach the
+        // promise first; the class of what the pending reactions keep alive is the lead.
+        if s.shape == Shape::UnsettledPromises {
+            s.locations.sort_by_key(|l| match l.kind {
+                "allocation" => 0,
+                "constructor" => 1,
+                _ => 2,
+            });
+        }
     }
     suspects.retain(|s| s.own_growth >= (MIN_GROWTH / 4) as i64);
     suspects.sort_by(|x, y| {
