@@ -34,7 +34,8 @@ module.exports = { createServer, sessionCache };
 
 if (require.main === module) {
   const port = Number(process.argv[2] ?? 3000);
-  createServer().listen(port, '127.0.0.1', () => {
-    console.log(`listening on http://127.0.0.1:${port}/`);
+  const server = createServer();
+  server.listen(port, '127.0.0.1', () => {
+    console.log(`listening on http://127.0.0.1:${server.address().port}/`);
   });
 }

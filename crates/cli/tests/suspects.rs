@@ -10,6 +10,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+use common::leaks;
 use common::*;
 
 /// Captures three snapshots of an example app and returns their paths.
@@ -36,199 +37,52 @@ fn suspects(files: &[String], extra: &[&str]) -> Output {
     cmd.output().expect("run heaphound suspects")
 }
 
-/// A line of an example's server.js, found by its text so edits to the app move it along.
-enum Line {
-    /// The `constructor(` of a class.
-    Constructor(&'static str),
-    /// The first line containing the text.
-    Containing(&'static str),
-}
-
-fn line_in(example: &str, line: &Line) -> u64 {
-    let path = repo_root().join("examples").join(example).join("server.js");
-    let src = std::fs::read_to_string(&path).expect("example source");
-    let lines: Vec<&str> = src.lines().collect();
-    let find = |from: usize, needle: &str| {
-        (from..lines.len())
-            .find(|&i| lines[i].contains(needle))
-            .unwrap_or_else(|| panic!("{}: no line with {needle:?}", path.display()))
-    };
-    let i = match line {
-        Line::Containing(text) => find(0, text),
-        Line::Constructor(class) => find(find(0, &format!("class {class}")), "constructor("),
-    };
-    i as u64 + 1
-}
-
-struct Expect {
-    example: &'static str,
-    shape: &'static str,
-    /// A piece of the holder's name (`Map \`sessionCache\``).
-    holder: &'static str,
-    /// Where the first source location must point (1-based line, found in the app's code).
-    line: Line,
-    /// A piece of the title.
-    title: &'static str,
-}
-
-fn check(e: Expect) {
-    let tmp = TempDir::new(&format!("suspects-{}", e.example));
-    let files = capture(e.example, tmp.path(), 1000);
+fn check(example: &'static str) {
+    let e = leaks::expect(example);
+    let tmp = TempDir::new(&format!("suspects-{example}"));
+    let files = capture(example, tmp.path(), 1000);
     let out = suspects(&files, &["--json"]);
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|err| {
-        panic!(
-            "{}: not JSON ({err}): {}{}",
-            e.example,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    let ctx = format!(
-        "{}: {}",
-        e.example,
-        serde_json::to_string_pretty(&doc).unwrap_or_default()
-    );
-    assert_eq!(doc["schema_version"], 1, "{ctx}");
-    assert_eq!(doc["verdict"], "leak", "{ctx}");
-    assert_eq!(out.status.code(), Some(1), "exit code 1 on a leak: {ctx}");
-    let top = &doc["suspects"][0];
-    assert_eq!(top["rank"], 1, "{ctx}");
-    assert_eq!(top["shape"], e.shape, "{ctx}");
-    let holder = top["holder"]["name"].as_str().unwrap_or_default();
-    assert!(
-        holder.contains(e.holder),
-        "holder {holder:?} should name {:?}: {ctx}",
-        e.holder
-    );
-    let title = top["title"].as_str().unwrap_or_default();
-    assert!(
-        title.contains(e.title),
-        "title {title:?} should say {:?}: {ctx}",
-        e.title
-    );
-    // Growth in both steps, about one object per request.
-    let growth: Vec<i64> = top["count_growth"]
-        .as_array()
-        .expect("count_growth")
-        .iter()
-        .map(|v| v.as_i64().expect("number"))
-        .collect();
-    assert_eq!(growth.len(), 2, "{ctx}");
-    assert!(
-        growth.iter().all(|&d| d >= 400),
-        "steady growth per step: {growth:?}: {ctx}"
-    );
-    assert!(
-        top["retained_growth"].as_i64().unwrap_or(0) > 32 * 1024,
-        "{ctx}"
-    );
-    assert!(
-        !top["retainer_path"].as_array().expect("path").is_empty(),
-        "{ctx}"
-    );
-    let loc = &top["locations"][0];
-    let file = loc["file"].as_str().unwrap_or_default();
-    assert!(
-        file.ends_with(&format!("examples/{}/server.js", e.example)),
-        "first location in the app's own file: {ctx}"
-    );
-    assert_eq!(
-        loc["line"],
-        line_in(e.example, &e.line),
-        "first location's line: {ctx}"
-    );
-    assert!(
-        loc["column"].as_u64().unwrap_or(0) >= 1,
-        "1-based column: {ctx}"
-    );
+    leaks::check_report(&e, &leaks::doc_of(&out, example), &out);
 }
 
 #[test]
 fn map_cache_leak() {
-    check(Expect {
-        example: "cache-leak",
-        shape: "unbounded-collection",
-        holder: "Map `sessionCache`",
-        line: Line::Constructor("Session"),
-        title: "grows without bound",
-    });
+    check("cache-leak");
 }
 
 #[test]
 fn listeners_added_per_request() {
-    check(Expect {
-        example: "listener-leak",
-        shape: "event-listeners",
-        holder: "_events",
-        line: Line::Containing("function onConfigChange"),
-        title: "ConfigBus `configBus`: 'config-change' ×",
-    });
+    check("listener-leak");
 }
 
 #[test]
 fn closures_sharing_a_context() {
-    check(Expect {
-        example: "closure-leak",
-        shape: "shared-context",
-        holder: "module scope",
-        line: Line::Constructor("RenderState"),
-        title: "captures `previous`",
-    });
+    check("closure-leak");
 }
 
 #[test]
 fn timers_never_cleared() {
-    check(Expect {
-        example: "timer-leak",
-        shape: "timers",
-        holder: "TimersList",
-        line: Line::Containing("setInterval("),
-        title: "(60000 ms)",
-    });
+    check("timer-leak");
 }
 
 #[test]
 fn buffers_off_the_heap() {
-    check(Expect {
-        example: "buffer-leak",
-        shape: "buffers",
-        holder: "Array `replayLog`",
-        line: Line::Constructor("ReplayEntry"),
-        title: "off the JS heap",
-    });
+    check("buffer-leak");
 }
 
 #[test]
 fn promises_never_settled() {
-    check(Expect {
-        example: "promise-leak",
-        shape: "unsettled-promises",
-        holder: "Promise",
-        line: Line::Constructor("PricedQuote"),
-        title: "never settles",
-    });
+    check("promise-leak");
 }
 
 #[test]
 fn stream_without_backpressure() {
-    check(Expect {
-        example: "stream-leak",
-        shape: "stream-buffer",
-        holder: "kBufferedValue",
-        line: Line::Constructor("CollectorSink"),
-        title: "CollectorSink `accessLog` is written to without backpressure",
-    });
+    check("stream-leak");
 }
 
 #[test]
 fn per_request_global_state() {
-    check(Expect {
-        example: "global-array-leak",
-        shape: "global-array",
-        holder: "Array `recentRequests`",
-        line: Line::Constructor("RequestRecord"),
-        title: "only ever grows",
-    });
+    check("global-array-leak");
 }
 
 #[test]

@@ -93,6 +93,9 @@ pub enum InspectorError {
     #[error("the inspector did not open on {addr} within {:.0} s; is it a Node process? is the port already taken?", .waited.as_secs_f64())]
     AttachFailed { addr: String, waited: Duration },
 
+    #[error("{addr} is already in use by a program that is not a Node inspector, so Node cannot open its inspector there on SIGUSR1; free the port, or start the program with --inspect-port=N and attach with --port N")]
+    PortTaken { addr: String },
+
     #[error("the inspector on {addr} belongs to PID {found}, not {pid}; another Node process holds that port")]
     WrongProcess { addr: String, pid: u32, found: u64 },
 

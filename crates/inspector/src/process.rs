@@ -5,6 +5,7 @@ use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStderr, ChildStdout, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -63,6 +64,8 @@ pub struct Spawned {
     ws_url: String,
     status: Option<ExitStatus>,
     tail: Tail,
+    /// Node said it waits for the debugger to disconnect before it exits.
+    exiting: Arc<AtomicBool>,
 }
 
 /// Starts `argv` (argv\[0\] is `node` or a path to a Node binary) with
@@ -100,12 +103,14 @@ pub fn spawn_node(argv: &[OsString], opts: SpawnOptions) -> Result<Spawned> {
     let pid = child.id();
     let tail: Tail = Arc::new(Mutex::new(VecDeque::new()));
     let (url_tx, url_rx) = mpsc::channel();
+    let exiting = Arc::new(AtomicBool::new(false));
     if let Some(err) = child.stderr.take() {
         let tail = Arc::clone(&tail);
         let sink = opts.stderr;
+        let flag = Arc::clone(&exiting);
         let _ = thread::Builder::new()
             .name(format!("node-{pid}-stderr"))
-            .spawn(move || scan_stderr(err, sink, url_tx, tail));
+            .spawn(move || scan_stderr(err, sink, url_tx, tail, flag));
     }
     if let (Some(out), Output::Lines(f)) = (child.stdout.take(), opts.stdout) {
         let _ = thread::Builder::new()
@@ -118,6 +123,7 @@ pub fn spawn_node(argv: &[OsString], opts: SpawnOptions) -> Result<Spawned> {
         ws_url: String::new(),
         status: None,
         tail,
+        exiting,
     };
     let start = Instant::now();
     let deadline = start + opts.startup_timeout;
@@ -152,7 +158,13 @@ pub fn spawn_node(argv: &[OsString], opts: SpawnOptions) -> Result<Spawned> {
 
 /// Reads Node's stderr: picks out the inspector URL, swallows the inspector's own chatter,
 /// passes everything else on unchanged.
-fn scan_stderr(err: ChildStderr, mut sink: Output, url_tx: mpsc::Sender<String>, tail: Tail) {
+fn scan_stderr(
+    err: ChildStderr,
+    mut sink: Output,
+    url_tx: mpsc::Sender<String>,
+    tail: Tail,
+    exiting: Arc<AtomicBool>,
+) {
     let mut reader = BufReader::new(err);
     let mut line = Vec::new();
     let mut url_tx = Some(url_tx);
@@ -169,6 +181,10 @@ fn scan_stderr(err: ChildStderr, mut sink: Output, url_tx: mpsc::Sender<String>,
             if let Some(tx) = url_tx.take() {
                 let _ = tx.send(url.to_string());
             }
+            continue;
+        }
+        if bare == WAITING_FOR_DISCONNECT {
+            exiting.store(true, Ordering::SeqCst);
             continue;
         }
         if is_inspector_chatter(bare) {
@@ -215,10 +231,14 @@ fn announced_url(line: &str) -> Option<&str> {
     (url.starts_with("ws://") && url.len() > 5 && !url.contains(char::is_whitespace)).then_some(url)
 }
 
+/// Node prints this when it would exit but a debugger session is still open: it then
+/// hangs until every session closes.
+const WAITING_FOR_DISCONNECT: &str = "Waiting for the debugger to disconnect...";
+
 fn is_inspector_chatter(line: &str) -> bool {
     line == "For help, see: https://nodejs.org/en/docs/inspector"
         || line == "Debugger attached."
-        || line == "Waiting for the debugger to disconnect..."
+        || line == WAITING_FOR_DISCONNECT
         || line.starts_with("Debugger ending on ws://")
 }
 
@@ -230,6 +250,12 @@ impl Spawned {
     /// The inspector's WebSocket URL, as Node announced it.
     pub fn ws_url(&self) -> &str {
         &self.ws_url
+    }
+
+    /// The program has finished (it called `process.exit()` or ran out of work) and waits
+    /// for the inspector sessions to close before it exits: close them, then wait.
+    pub fn is_exiting(&self) -> bool {
+        self.exiting.load(Ordering::SeqCst)
     }
 
     /// The child process (its stdout is taken when a line callback reads it).
@@ -347,11 +373,25 @@ pub fn attach_timeout(pid: u32, port: u16, timeout: Duration) -> Result<String> 
     if sigusr1_caught(pid) == Some(false) {
         return Err(InspectorError::NoSigusr1Handler(pid));
     }
+    let addr = format!("127.0.0.1:{port}");
+    // Look before signalling: the inspector may be open already (a second attach), or the
+    // port may be held by something else, where Node cannot open it and we would only
+    // wait for nothing.
+    match net::discover_timeout("127.0.0.1", port, Duration::from_millis(1500)) {
+        Ok(targets) => {
+            if let Some(url) = targets.into_iter().find_map(|t| t.web_socket_debugger_url) {
+                verify_pid(&url, pid, &addr)?;
+                return Ok(url);
+            }
+            return Err(InspectorError::PortTaken { addr });
+        }
+        Err(InspectorError::ConnectionRefused { .. }) => {}
+        Err(_) => return Err(InspectorError::PortTaken { addr }),
+    }
     // SAFETY: kill has no memory effects.
     if unsafe { libc::kill(raw, libc::SIGUSR1) } != 0 {
         return Err(kill_error(pid));
     }
-    let addr = format!("127.0.0.1:{port}");
     let start = Instant::now();
     loop {
         let poll = Duration::from_millis(500).min(timeout);

@@ -601,7 +601,7 @@ fn describe(
             script: src.script_of_context(ret, *ctx),
             module: is_module_scope(g, *ctx),
         },
-        Some((EdgeKind::Property, name, owner)) if a.class_name(*owner) == "global" => {
+        Some((EdgeKind::Property, name, owner)) if shapes::is_global(a, *owner) => {
             Place::Global { name: name.clone() }
         }
         Some((_, name, owner)) => Place::Member {

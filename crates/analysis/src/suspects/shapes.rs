@@ -105,6 +105,13 @@ pub struct Facts<'a> {
     pub sample: u32,
 }
 
+/// Node's global object: `global` in snapshots the process writes itself, `global / `
+/// (name, then the context's empty title) in those taken through the inspector.
+pub fn is_global(a: &Analysis, node: u32) -> bool {
+    let name = a.class_name(node);
+    name == "global" || name.starts_with("global / ")
+}
+
 fn count_of(classes: &[(String, u64)], name: &str) -> u64 {
     classes
         .iter()
@@ -248,7 +255,7 @@ pub fn classify(g: &HeapGraph, a: &Analysis, src: &Sources, f: &Facts) -> (Shape
         "Array" => {
             let global = matches!(f.held_by, Some((kind, _, owner))
                 if kind == EdgeKind::Context
-                    || (kind == EdgeKind::Property && a.class_name(owner) == "global"));
+                    || (kind == EdgeKind::Property && is_global(a, owner)));
             let shape = if global {
                 Shape::GlobalArray
             } else {

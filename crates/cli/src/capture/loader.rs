@@ -194,7 +194,7 @@ fn http_phase(h: &HttpLoad, phase: &Phase, ui: &Ui, tick: Tick) -> (Option<Outco
         // When the program ended, the load stops within about 2 s by itself (no answers):
         // its figures are worth that wait. Ctrl-C does not wait.
         |s| match s {
-            Stop::Ended(_) => Duration::from_secs(4),
+            Stop::Ended => Duration::from_secs(4),
             _ => Duration::ZERO,
         },
     );

@@ -36,8 +36,9 @@ use ui::Ui;
 pub enum Stop {
     /// Ctrl-C.
     Interrupted,
-    /// The program ended on its own: how ("exited with status 3").
-    Ended(String),
+    /// The program ended on its own (how is told once our sessions are closed: Node may
+    /// wait for them before it exits).
+    Ended,
     /// Anything else, in one line.
     Failed(String),
 }
@@ -115,12 +116,20 @@ impl Program {
         self.ended.clone()
     }
 
+    /// Node finished and waits for our inspector sessions to close before it exits.
+    fn exiting(&self) -> bool {
+        matches!(&self.kind, Kind::Spawned(node) if node.is_exiting())
+    }
+
     /// After an inspector error: the program may be on its way out; give it a second.
     fn gone_soon(&mut self) -> Option<String> {
         let end = Instant::now() + Duration::from_secs(1);
         loop {
             if let Some(g) = self.gone() {
                 return Some(g);
+            }
+            if self.exiting() {
+                return Some("is exiting".into());
             }
             if Instant::now() >= end {
                 return None;
@@ -137,6 +146,15 @@ impl Program {
         }
         match &mut self.kind {
             Kind::Spawned(node) => {
+                // Our sessions are closed by now: a program that was exiting on its own
+                // goes, and its own exit status is the story.
+                if node.is_exiting() {
+                    if let Ok(Some(status)) = node.wait_timeout(Duration::from_secs(5)) {
+                        signals::set_child(0);
+                        self.ended = Some(loader::status_text(&status));
+                        return loader::status_text(&status);
+                    }
+                }
                 let r = node.stop();
                 signals::set_child(0);
                 match r {
@@ -270,7 +288,8 @@ pub fn run(ctx: &Ctx, plan: Plan, mut program: Program, command_name: &str) -> R
                     ""
                 }
             ),
-            Stop::Ended(how) => format!("the program {how} during {}", cap.place),
+            // How it ended is known only now that our sessions are closed.
+            Stop::Ended => format!("the program {how} during {}", cap.place),
             Stop::Failed(msg) => msg.clone(),
         };
         format!(
@@ -350,6 +369,10 @@ pub fn run(ctx: &Ctx, plan: Plan, mut program: Program, command_name: &str) -> R
     }
     if interrupted {
         return Ok(ExitCode::from(EXIT_INTERRUPTED));
+    }
+    // A run cut short that found no leak has not shown there is none.
+    if fault.is_some() && !judged.is_leak() {
+        return Ok(ExitCode::from(2));
     }
     Ok(judged.exit_code())
 }
@@ -446,7 +469,10 @@ impl Capture<'_> {
         if signals::interrupted() {
             return Some(Stop::Interrupted);
         }
-        program.gone().map(Stop::Ended)
+        if program.exiting() {
+            return Some(Stop::Ended);
+        }
+        program.gone().map(|_| Stop::Ended)
     }
 
     /// Readiness, the warm-up and the snapshots with load between them. Returns the driver
@@ -556,7 +582,7 @@ impl Capture<'_> {
         match stop {
             // A load failure is often the program going away: say that instead.
             Some(Stop::Failed(msg)) => match program.gone_soon() {
-                Some(how) => Err(Stop::Ended(how)),
+                Some(_) => Err(Stop::Ended),
                 None => Err(Stop::Failed(msg)),
             },
             Some(s) => Err(s),
@@ -569,7 +595,7 @@ impl Capture<'_> {
             return Stop::Interrupted;
         }
         match program.gone_soon() {
-            Some(how) => Stop::Ended(how),
+            Some(_) => Stop::Ended,
             None => Stop::Failed(format!("{what} failed: {e}")),
         }
     }

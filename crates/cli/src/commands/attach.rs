@@ -17,7 +17,8 @@ SIGUSR1 makes Node open its inspector on 127.0.0.1:9229 (or the port it was star
 --inspect-port=N: pass the same --port). Node keeps that port open until the process exits.
 Without --load or --drive, heaphound waits for Enter between snapshots so you can drive the
 traffic yourself. The process keeps running afterwards; Ctrl-C stops the capture only.
-Exit codes: 0 no leak, 1 leak, 2 usage error or fewer than 2 snapshots, 130 Ctrl-C.")]
+Exit codes: 0 no leak, 1 leak, 2 usage error, fewer than 2 snapshots, or a run cut short
+without a leak found; 130 Ctrl-C.")]
 pub struct Args {
     /// The PID of a running Node process (same user).
     pub pid: u32,

@@ -19,8 +19,9 @@ Examples:
   heaphound hunt --load http://127.0.0.1:3000/api -n 2000 --allocation-sites -- node app.js
 
 The program's stdout and stderr go to heaphound's stderr; the report goes to stdout.
-Exit codes: 0 no leak, 1 leak, 2 usage error or fewer than 2 snapshots, 130 Ctrl-C (the
-program is stopped; with 2 snapshots or more the report is still printed).")]
+Exit codes: 0 no leak, 1 leak, 2 usage error, fewer than 2 snapshots, or a run cut short
+(the program ended, the inspector dropped) without a leak found; 130 Ctrl-C (the program
+is stopped; with 2 snapshots or more the report is still printed).")]
 pub struct Args {
     #[command(flatten)]
     pub capture: CaptureArgs,

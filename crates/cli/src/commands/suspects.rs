@@ -76,9 +76,13 @@ impl Judged {
         view::to_text(&l, &infos, &self.findings, top, verbose, style)
     }
 
+    pub fn is_leak(&self) -> bool {
+        self.findings.verdict == Verdict::Leak
+    }
+
     /// Exit code 1 when the verdict is a leak, so scripts and CI can act on it.
     pub fn exit_code(&self) -> ExitCode {
-        if self.findings.verdict == Verdict::Leak {
+        if self.is_leak() {
             ExitCode::from(1)
         } else {
             ExitCode::SUCCESS

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests that run real node processes and heaphound.
 #![allow(dead_code)]
 
+pub mod leaks;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
