@@ -306,9 +306,24 @@ impl Session {
     /// `Runtime.evaluate` with `returnByValue`: the expression's value as JSON (`null` for
     /// `undefined`). An exception in the expression is [`InspectorError::Evaluation`].
     pub fn evaluate(&mut self, expression: &str) -> Result<Value> {
+        self.evaluate_with(expression, false)
+    }
+
+    /// [`Session::evaluate`] of an expression whose value is a promise: the reply comes
+    /// once it settles (a rejection is [`InspectorError::Evaluation`] with its stack), or
+    /// the call times out after the idle timeout.
+    pub fn evaluate_awaited(&mut self, expression: &str) -> Result<Value> {
+        self.evaluate_with(expression, true)
+    }
+
+    fn evaluate_with(&mut self, expression: &str, await_promise: bool) -> Result<Value> {
         let mut r = self.call(
             "Runtime.evaluate",
-            json!({ "expression": expression, "returnByValue": true }),
+            json!({
+                "expression": expression,
+                "returnByValue": true,
+                "awaitPromise": await_promise,
+            }),
         )?;
         if let Some(ex) = r.get("exceptionDetails") {
             let text = ex

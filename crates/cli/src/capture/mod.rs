@@ -6,28 +6,32 @@
 
 pub mod args;
 pub mod duration;
+mod header;
 pub mod listen;
 pub mod loader;
+pub mod program;
+mod ready;
 pub mod sampler;
 pub mod signals;
 pub mod ui;
 
+pub use program::{alive, cmdline, Program};
+
 use std::net::SocketAddr;
-use std::os::unix::process::ExitStatusExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use heaphound_inspector::{ConnectOptions, InspectorError, Session, Spawned};
-use heaphound_report::{group, human_size};
+use heaphound_inspector::{ConnectOptions, InspectorError, Session};
+use heaphound_report::human_size;
 use serde_json::{json, Value};
 
 use crate::commands::suspects::Judged;
 use crate::commands::{emit, Ctx};
-use args::{LoadPlan, Plan};
-use listen::LoadUrl;
-use loader::{Driver, HttpLoad, Phase, PhaseRecord};
+use args::Plan;
+use header::{header, write_json};
+use loader::{Driver, Phase, PhaseRecord};
 use sampler::{Sampler, Series, SharedSeries};
 use ui::Ui;
 
@@ -45,159 +49,6 @@ pub enum Stop {
 
 /// Ctrl-C exits with 130, whatever the analysis of the snapshots taken so far says.
 const EXIT_INTERRUPTED: u8 = 130;
-
-/// The process under study.
-pub struct Program {
-    kind: Kind,
-    pid: u32,
-    /// For people: the command line.
-    pub command: String,
-    ws_url: String,
-    inspector_port: u16,
-    /// How it ended, once it did.
-    ended: Option<String>,
-}
-
-enum Kind {
-    Spawned(Spawned),
-    Attached,
-}
-
-fn ws_port(url: &str) -> u16 {
-    url.strip_prefix("ws://")
-        .and_then(|r| r.split('/').next())
-        .and_then(|a| a.rsplit_once(':'))
-        .and_then(|(_, p)| p.parse().ok())
-        .unwrap_or(0)
-}
-
-impl Program {
-    pub fn spawned(node: Spawned, command: String) -> Program {
-        signals::set_child(node.pid());
-        Program {
-            pid: node.pid(),
-            ws_url: node.ws_url().to_string(),
-            inspector_port: ws_port(node.ws_url()),
-            kind: Kind::Spawned(node),
-            command,
-            ended: None,
-        }
-    }
-
-    pub fn attached(pid: u32, ws_url: String, command: String) -> Program {
-        Program {
-            pid,
-            inspector_port: ws_port(&ws_url),
-            ws_url,
-            kind: Kind::Attached,
-            command,
-            ended: None,
-        }
-    }
-
-    fn is_spawned(&self) -> bool {
-        matches!(self.kind, Kind::Spawned(_))
-    }
-
-    /// How the program ended, if it has.
-    fn gone(&mut self) -> Option<String> {
-        if self.ended.is_none() {
-            self.ended = match &mut self.kind {
-                Kind::Spawned(node) => match node.try_exit_status() {
-                    Ok(Some(status)) => {
-                        signals::set_child(0);
-                        Some(loader::status_text(&status))
-                    }
-                    _ => None,
-                },
-                Kind::Attached => (!alive(self.pid)).then(|| "exited".to_string()),
-            };
-        }
-        self.ended.clone()
-    }
-
-    /// Node finished and waits for our inspector sessions to close before it exits.
-    fn exiting(&self) -> bool {
-        matches!(&self.kind, Kind::Spawned(node) if node.is_exiting())
-    }
-
-    /// After an inspector error: the program may be on its way out; give it a second.
-    fn gone_soon(&mut self) -> Option<String> {
-        let end = Instant::now() + Duration::from_secs(1);
-        loop {
-            if let Some(g) = self.gone() {
-                return Some(g);
-            }
-            if self.exiting() {
-                return Some("is exiting".into());
-            }
-            if Instant::now() >= end {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// Stops a program we started (SIGTERM, then SIGKILL) and says how it ended; an attached
-    /// one keeps running.
-    fn finish(&mut self) -> String {
-        if let Some(g) = self.gone() {
-            return g;
-        }
-        match &mut self.kind {
-            Kind::Spawned(node) => {
-                // Our sessions are closed by now: a program that was exiting on its own
-                // goes, and its own exit status is the story.
-                if node.is_exiting() {
-                    if let Ok(Some(status)) = node.wait_timeout(Duration::from_secs(5)) {
-                        signals::set_child(0);
-                        self.ended = Some(loader::status_text(&status));
-                        return loader::status_text(&status);
-                    }
-                }
-                let r = node.stop();
-                signals::set_child(0);
-                match r {
-                    Ok(Some(status)) => match (status.code(), status.signal()) {
-                        (Some(code), _) => format!("stopped by heaphound, exit status {code}"),
-                        (None, Some(libc::SIGTERM)) => "stopped by heaphound (SIGTERM)".into(),
-                        (None, Some(libc::SIGKILL)) => {
-                            "killed by heaphound (SIGKILL after SIGTERM)".into()
-                        }
-                        _ => format!("stopped by heaphound ({status})"),
-                    },
-                    _ => "could not be stopped".to_string(),
-                }
-            }
-            Kind::Attached => "still running".to_string(),
-        }
-    }
-}
-
-/// The process exists and is not a zombie.
-pub fn alive(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        // The state follows the parenthesised name, which may itself hold spaces.
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.trim_start().chars().next())
-            .is_some_and(|state| state != 'Z' && state != 'X'),
-        Err(_) => false,
-    }
-}
-
-/// The command line of a process, from /proc.
-pub fn cmdline(pid: u32) -> String {
-    std::fs::read(format!("/proc/{pid}/cmdline"))
-        .map(|b| {
-            b.split(|&c| c == 0)
-                .filter(|a| !a.is_empty())
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_default()
-}
 
 /// Runs the playbook on `program` and reports; returns the exit code.
 pub fn run(ctx: &Ctx, plan: Plan, mut program: Program, command_name: &str) -> Result<ExitCode> {
@@ -377,68 +228,15 @@ pub fn run(ctx: &Ctx, plan: Plan, mut program: Program, command_name: &str) -> R
     Ok(judged.exit_code())
 }
 
-fn write_json(path: &Path, v: &Value) -> Result<()> {
-    let mut s = serde_json::to_string_pretty(v)?;
-    s.push('\n');
-    std::fs::write(path, s).with_context(|| format!("{}: cannot write", path.display()))
-}
-
-/// What ran, before the suspects report.
-fn header(
-    command_name: &str,
-    program: &Program,
-    how: &str,
-    load: &Value,
-    memory: &Value,
-    run_dir: &Path,
-    fault: &Option<String>,
-) -> String {
-    let mut s = format!(
-        "heaphound {command_name}: {} (PID {}, {how})\n",
-        program.command, program.pid
-    );
-    let phases = load["phases"].as_array().map_or(0, Vec::len);
-    let load_line = match load["mode"].as_str() {
-        Some("http") => {
-            let ms = |k: &str| load["latency_ms"][k].as_f64().unwrap_or(0.0);
-            format!(
-                "{} {}, {} connections: {} requests in {phases} phases ({} errors, {} non-2xx), latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-                load["method"].as_str().unwrap_or("GET"),
-                load["url"].as_str().unwrap_or(""),
-                load["connections"],
-                group(load["requests"].as_u64().unwrap_or(0)),
-                group(load["errors"].as_u64().unwrap_or(0)),
-                group(load["non_2xx"].as_u64().unwrap_or(0)),
-                ms("p50"),
-                ms("p99"),
-                ms("max"),
-            )
-        }
-        Some("command") => format!(
-            "`{}`, run {phases} times",
-            load["command"].as_str().unwrap_or("")
-        ),
-        Some("manual") => format!("driven by hand, {phases} phases"),
-        _ => "none".into(),
-    };
-    s.push_str(&format!("  load     {load_line}\n"));
-    let size = |v: &Value| v.as_u64().map(human_size).unwrap_or_else(|| "?".into());
-    if memory["samples"].as_u64().unwrap_or(0) > 0 {
-        s.push_str(&format!(
-            "  memory   rss {} → {} (max {}), heap used {} → {}, {} samples\n",
-            size(&memory["rss"]["first"]),
-            size(&memory["rss"]["last"]),
-            size(&memory["rss"]["max"]),
-            size(&memory["heap_used"]["first"]),
-            size(&memory["heap_used"]["last"]),
-            memory["samples"]
-        ));
+/// Ctrl-C, or the program ended (or is ending).
+pub fn check(program: &mut Program) -> Option<Stop> {
+    if signals::interrupted() {
+        return Some(Stop::Interrupted);
     }
-    s.push_str(&format!("  run      {}\n", run_dir.display()));
-    if let Some(f) = fault {
-        s.push_str(&format!("  fault    {f}\n"));
+    if program.exiting() {
+        return Some(Stop::Ended);
     }
-    s
+    program.gone().map(|_| Stop::Ended)
 }
 
 struct Capture<'a> {
@@ -465,16 +263,6 @@ impl Capture<'_> {
         self.place = place;
     }
 
-    fn check(program: &mut Program) -> Option<Stop> {
-        if signals::interrupted() {
-            return Some(Stop::Interrupted);
-        }
-        if program.exiting() {
-            return Some(Stop::Ended);
-        }
-        program.gone().map(|_| Stop::Ended)
-    }
-
     /// Readiness, the warm-up and the snapshots with load between them. Returns the driver
     /// (once the program was ready) and why the capture stopped early, if it did.
     fn run_all(
@@ -483,7 +271,15 @@ impl Capture<'_> {
         session: &mut Session,
     ) -> (Option<Driver>, Option<Stop>) {
         self.set_phase("startup", "start-up".into());
-        let driver = match self.ready(program) {
+        let mut waiter = ready::Waiter {
+            load: &self.plan.load,
+            ready_timeout: self.plan.ready_timeout,
+            ui: self.ui,
+            listen: None,
+        };
+        let ready = waiter.ready(program);
+        self.listen = waiter.listen;
+        let driver = match ready {
             Ok(d) => d,
             Err(s) => return (None, Some(s)),
         };
@@ -520,7 +316,7 @@ impl Capture<'_> {
         for k in 1..=k_total {
             self.snapshot(k, program, session)?;
             if k == 1 && self.plan.allocation_sites {
-                if let Some(s) = Self::check(program) {
+                if let Some(s) = check(program) {
                     return Err(s);
                 }
                 self.ui.status("starting allocation tracking…");
@@ -558,13 +354,13 @@ impl Capture<'_> {
         session: &mut Session,
     ) -> Result<(), Stop> {
         self.set_phase(&phase.key, phase.title.clone());
-        if let Some(s) = Self::check(program) {
+        if let Some(s) = check(program) {
             return Err(s);
         }
         let tracking = self.tracking;
         let pump_ok = &mut self.pump_ok;
         let mut tick = || {
-            if let Some(s) = Self::check(program) {
+            if let Some(s) = check(program) {
                 return Some(s);
             }
             if tracking && *pump_ok {
@@ -609,7 +405,7 @@ impl Capture<'_> {
         let total = self.plan.snapshots;
         let title = format!("snapshot {k}/{total}");
         self.set_phase(&format!("snapshot-{k}"), title.clone());
-        if let Some(s) = Self::check(program) {
+        if let Some(s) = check(program) {
             return Err(s);
         }
         let started = Instant::now();
@@ -641,151 +437,6 @@ impl Capture<'_> {
                 Ok(())
             }
             Err(e) => Err(self.inspector_fault(program, &title, e)),
-        }
-    }
-
-    /// Waits until the program is ready for load and builds the driver.
-    fn ready(&mut self, program: &mut Program) -> Result<Driver, Stop> {
-        let plan = self.plan;
-        let deadline = Instant::now() + plan.ready_timeout;
-        let started = Instant::now();
-        let exclude = program.inspector_port;
-        match &plan.load {
-            LoadPlan::Http {
-                url,
-                connections,
-                requests,
-                duration,
-                warmup,
-                method,
-                headers,
-                body,
-                allow_remote,
-                drive,
-            } => {
-                self.ui
-                    .status("waiting for the program to accept connections…");
-                let addr = self.wait_for_url(program, url, *allow_remote, deadline, started)?;
-                self.listen = Some(addr);
-                let full = url.with(addr);
-                self.ui
-                    .note(&format!("the program is ready: load goes to {full}"));
-                if let Some(cmd) = drive {
-                    return Ok(Driver::Command(
-                        cmd.replace("{port}", &addr.port().to_string()),
-                    ));
-                }
-                Ok(Driver::Http(HttpLoad {
-                    url: full,
-                    connections: *connections,
-                    requests: *requests,
-                    duration: *duration,
-                    warmup: *warmup,
-                    method: method.clone(),
-                    headers: headers.clone(),
-                    body: body.clone(),
-                    allow_remote: *allow_remote,
-                }))
-            }
-            LoadPlan::Command(cmd) => {
-                let needs_port = cmd.contains("{port}");
-                // Without {port}: a program that does not listen within 2 s may not be a
-                // server at all; go on.
-                let until = if needs_port {
-                    deadline
-                } else {
-                    deadline.min(Instant::now() + Duration::from_secs(2))
-                };
-                self.ui.status("waiting for the program to listen…");
-                let found = self.wait_for_listener(program, exclude, until)?;
-                self.listen = found;
-                match found {
-                    Some(a) => {
-                        self.ui.note(&format!("the program listens on {a}"));
-                        Ok(Driver::Command(cmd.replace("{port}", &a.port().to_string())))
-                    }
-                    None if needs_port => Err(Stop::Failed(format!(
-                        "--drive uses {{port}}, but the program did not listen on a loopback TCP port within {} (--ready-timeout)",
-                        duration::show(plan.ready_timeout)
-                    ))),
-                    None => Ok(Driver::Command(cmd.clone())),
-                }
-            }
-            LoadPlan::Manual => {
-                let until = deadline.min(Instant::now() + Duration::from_secs(2));
-                self.listen = self.wait_for_listener(program, exclude, until)?;
-                if let Some(a) = self.listen {
-                    self.ui.note(&format!("the program listens on {a}"));
-                }
-                Ok(Driver::Manual(loader::Stdin::start()))
-            }
-        }
-    }
-
-    fn wait_for_listener(
-        &mut self,
-        program: &mut Program,
-        exclude: u16,
-        until: Instant,
-    ) -> Result<Option<SocketAddr>, Stop> {
-        loop {
-            if let Some(s) = Self::check(program) {
-                return Err(s);
-            }
-            if let Some(a) = listen::first_reachable(program.pid, exclude) {
-                return Ok(Some(a));
-            }
-            if Instant::now() >= until {
-                return Ok(None);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn wait_for_url(
-        &mut self,
-        program: &mut Program,
-        url: &LoadUrl,
-        allow_remote: bool,
-        deadline: Instant,
-        started: Instant,
-    ) -> Result<SocketAddr, Stop> {
-        let timeout = duration::show(self.plan.ready_timeout);
-        let Some(port) = url.port else {
-            // No port given: the one the program listens on.
-            return match self.wait_for_listener(program, program.inspector_port, deadline)? {
-                Some(a) => Ok(a),
-                None => Err(Stop::Failed(format!(
-                    "the program did not listen on a loopback TCP port within {timeout} (--ready-timeout); give the port in --load"
-                ))),
-            };
-        };
-        let addrs = url.resolve(port, allow_remote).map_err(Stop::Failed)?;
-        let shown = url.with(addrs[0]);
-        loop {
-            if let Some(s) = Self::check(program) {
-                return Err(s);
-            }
-            if let Some(a) = addrs.iter().find(|a| listen::accepts(**a)) {
-                return Ok(*a);
-            }
-            // Refused while the program listens elsewhere: the port in --load is wrong.
-            if started.elapsed() > Duration::from_millis(1500) {
-                let others = listen::listeners(program.pid, program.inspector_port);
-                if !others.is_empty() && !others.iter().any(|l| l.addr.port() == port) {
-                    let list: Vec<String> = others.iter().map(|l| l.addr.to_string()).collect();
-                    return Err(Stop::Failed(format!(
-                        "the load target {shown} refuses connections, but the program listens on {}: check the port in --load (or leave it out to use the program's)",
-                        list.join(", ")
-                    )));
-                }
-            }
-            if Instant::now() >= deadline {
-                return Err(Stop::Failed(format!(
-                    "the load target {shown} did not accept connections within {timeout} (--ready-timeout)"
-                )));
-            }
-            std::thread::sleep(Duration::from_millis(100));
         }
     }
 }

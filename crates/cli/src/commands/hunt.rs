@@ -4,12 +4,10 @@
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
-use heaphound_inspector::{spawn_node, InspectorError, Output, SpawnOptions};
+use anyhow::Result;
 
 use super::Ctx;
-use crate::capture::{self, args::CaptureArgs, signals, ui, Program};
-use crate::load::InputError;
+use crate::capture::{self, args::CaptureArgs, signals, Program};
 
 #[derive(clap::Args)]
 #[command(after_help = "\
@@ -33,38 +31,8 @@ pub struct Args {
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     let plan = args.capture.plan()?;
-    let mut argv = args.command;
-    // `hunt -- app.js`: run it with node.
-    if argv.first().is_some_and(|a| {
-        let a = a.to_string_lossy();
-        [".js", ".mjs", ".cjs"].iter().any(|ext| a.ends_with(ext))
-    }) {
-        argv.insert(0, "node".into());
-    }
-    let command = argv
-        .iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join(" ");
     plan.create_run_dir()?;
     signals::install();
-    let node = spawn_node(
-        &argv,
-        SpawnOptions {
-            startup_timeout: plan.ready_timeout.max(std::time::Duration::from_secs(1)),
-            // The program's own output, on our stderr: stdout stays clean for --json.
-            stdout: Output::Lines(Box::new(ui::line)),
-            stderr: Output::Lines(Box::new(ui::line)),
-            ..SpawnOptions::default()
-        },
-    )
-    .map_err(|e| match e {
-        e @ (InspectorError::Spawn { .. }
-        | InspectorError::ProcessExited { .. }
-        | InspectorError::NoInspectorUrl { .. }) => InputError(format!("{command}: {e}")).into(),
-        e => anyhow::Error::new(e),
-    })
-    .with_context(|| "starting the program".to_string())?;
-    let program = Program::spawned(node, command);
+    let program = Program::start(args.command, plan.ready_timeout)?;
     capture::run(ctx, plan, program, "hunt")
 }

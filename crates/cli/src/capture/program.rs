@@ -1,0 +1,202 @@
+//! The process under study: started by us (and stopped at the end) or attached to (and
+//! left running), with how it ended.
+
+use std::os::unix::process::ExitStatusExt;
+use std::time::{Duration, Instant};
+
+use std::ffi::OsString;
+
+use anyhow::{Context, Result};
+use heaphound_inspector::{spawn_node, InspectorError, Output, SpawnOptions, Spawned};
+
+use super::{loader, signals, ui};
+use crate::load::InputError;
+
+/// The process under study.
+pub struct Program {
+    kind: Kind,
+    pub pid: u32,
+    /// For people: the command line.
+    pub command: String,
+    pub ws_url: String,
+    pub inspector_port: u16,
+    /// How it ended, once it did.
+    ended: Option<String>,
+}
+
+enum Kind {
+    Spawned(Spawned),
+    Attached,
+}
+
+fn ws_port(url: &str) -> u16 {
+    url.strip_prefix("ws://")
+        .and_then(|r| r.split('/').next())
+        .and_then(|a| a.rsplit_once(':'))
+        .and_then(|(_, p)| p.parse().ok())
+        .unwrap_or(0)
+}
+
+impl Program {
+    /// Starts `argv` (`node app.js …`, or `app.js …` for `node app.js …`) with the
+    /// inspector on a free loopback port. Its stdout and stderr go to our stderr, so our
+    /// stdout stays clean for `--json`. Call `signals::install()` first.
+    pub fn start(mut argv: Vec<OsString>, startup_timeout: Duration) -> Result<Program> {
+        if argv.first().is_some_and(|a| {
+            let a = a.to_string_lossy();
+            [".js", ".mjs", ".cjs"].iter().any(|ext| a.ends_with(ext))
+        }) {
+            argv.insert(0, "node".into());
+        }
+        let command = argv
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let node = spawn_node(
+            &argv,
+            SpawnOptions {
+                startup_timeout: startup_timeout.max(Duration::from_secs(1)),
+                stdout: Output::Lines(Box::new(ui::line)),
+                stderr: Output::Lines(Box::new(ui::line)),
+                ..SpawnOptions::default()
+            },
+        )
+        .map_err(|e| match e {
+            e @ (InspectorError::Spawn { .. }
+            | InspectorError::ProcessExited { .. }
+            | InspectorError::NoInspectorUrl { .. }) => {
+                InputError(format!("{command}: {e}")).into()
+            }
+            e => anyhow::Error::new(e),
+        })
+        .context("starting the program")?;
+        Ok(Program::spawned(node, command))
+    }
+
+    pub fn spawned(node: Spawned, command: String) -> Program {
+        signals::set_child(node.pid());
+        Program {
+            pid: node.pid(),
+            ws_url: node.ws_url().to_string(),
+            inspector_port: ws_port(node.ws_url()),
+            kind: Kind::Spawned(node),
+            command,
+            ended: None,
+        }
+    }
+
+    pub fn attached(pid: u32, ws_url: String, command: String) -> Program {
+        Program {
+            pid,
+            inspector_port: ws_port(&ws_url),
+            ws_url,
+            kind: Kind::Attached,
+            command,
+            ended: None,
+        }
+    }
+
+    pub fn is_spawned(&self) -> bool {
+        matches!(self.kind, Kind::Spawned(_))
+    }
+
+    /// How the program ended, if it has.
+    pub fn gone(&mut self) -> Option<String> {
+        if self.ended.is_none() {
+            self.ended = match &mut self.kind {
+                Kind::Spawned(node) => match node.try_exit_status() {
+                    Ok(Some(status)) => {
+                        signals::set_child(0);
+                        Some(loader::status_text(&status))
+                    }
+                    _ => None,
+                },
+                Kind::Attached => (!alive(self.pid)).then(|| "exited".to_string()),
+            };
+        }
+        self.ended.clone()
+    }
+
+    /// Node finished and waits for our inspector sessions to close before it exits.
+    pub fn exiting(&self) -> bool {
+        matches!(&self.kind, Kind::Spawned(node) if node.is_exiting())
+    }
+
+    /// After an inspector error: the program may be on its way out; give it a second.
+    pub fn gone_soon(&mut self) -> Option<String> {
+        let end = Instant::now() + Duration::from_secs(1);
+        loop {
+            if let Some(g) = self.gone() {
+                return Some(g);
+            }
+            if self.exiting() {
+                return Some("is exiting".into());
+            }
+            if Instant::now() >= end {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Stops a program we started (SIGTERM, then SIGKILL) and says how it ended; an attached
+    /// one keeps running.
+    pub fn finish(&mut self) -> String {
+        if let Some(g) = self.gone() {
+            return g;
+        }
+        match &mut self.kind {
+            Kind::Spawned(node) => {
+                // Our sessions are closed by now: a program that was exiting on its own
+                // goes, and its own exit status is the story.
+                if node.is_exiting() {
+                    if let Ok(Some(status)) = node.wait_timeout(Duration::from_secs(5)) {
+                        signals::set_child(0);
+                        self.ended = Some(loader::status_text(&status));
+                        return loader::status_text(&status);
+                    }
+                }
+                let r = node.stop();
+                signals::set_child(0);
+                match r {
+                    Ok(Some(status)) => match (status.code(), status.signal()) {
+                        (Some(code), _) => format!("stopped by heaphound, exit status {code}"),
+                        (None, Some(libc::SIGTERM)) => "stopped by heaphound (SIGTERM)".into(),
+                        (None, Some(libc::SIGKILL)) => {
+                            "killed by heaphound (SIGKILL after SIGTERM)".into()
+                        }
+                        _ => format!("stopped by heaphound ({status})"),
+                    },
+                    _ => "could not be stopped".to_string(),
+                }
+            }
+            Kind::Attached => "still running".to_string(),
+        }
+    }
+}
+
+/// The process exists and is not a zombie.
+pub fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the parenthesised name, which may itself hold spaces.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.trim_start().chars().next())
+            .is_some_and(|state| state != 'Z' && state != 'X'),
+        Err(_) => false,
+    }
+}
+
+/// The command line of a process, from /proc.
+pub fn cmdline(pid: u32) -> String {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|b| {
+            b.split(|&c| c == 0)
+                .filter(|a| !a.is_empty())
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default()
+}

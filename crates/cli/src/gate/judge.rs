@@ -1,0 +1,292 @@
+//! The gate's rule: the memory left after each round (a full GC, then heap used plus
+//! external), its growth over the rounds measured robustly, and whether that growth is a
+//! trend or noise.
+
+use serde_json::{json, Value};
+
+/// Memory after one round, once garbage is collected.
+#[derive(Debug, Clone, Copy)]
+pub struct RoundMemory {
+    /// 0 is the baseline after the warm-up.
+    pub round: u32,
+    pub heap_used: u64,
+    pub heap_total: u64,
+    pub external: u64,
+    pub elapsed_ms: u64,
+}
+
+impl RoundMemory {
+    /// What the gate measures: the JS heap plus memory outside it that JS objects own
+    /// (Buffers, ArrayBuffers), so leaks of either kind count.
+    pub fn retained(&self) -> u64 {
+        self.heap_used + self.external
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Judgement {
+    pub pass: bool,
+    pub reason: String,
+    /// Theil–Sen slope × rounds: the growth from the baseline to the last round, robust to
+    /// one odd round.
+    pub growth: i64,
+    /// Last round less the baseline, as measured.
+    pub raw_growth: i64,
+    pub per_round: f64,
+    pub per_call: f64,
+    /// `leak` when the rounds grow steadily and by more than noise, else `stable`.
+    pub trend: &'static str,
+    /// Mann–Kendall one-sided p-value for "grows round after round".
+    pub p_value: f64,
+}
+
+/// Growth below this share of `--max-growth` is not called a trend however steady it is:
+/// V8's own bookkeeping drifts by a few kB.
+const MATERIAL: f64 = 0.25;
+const SIGNIFICANCE: f64 = 0.05;
+
+pub fn judge(rounds: &[RoundMemory], iterations: u64, max_growth: u64) -> Judgement {
+    let ys: Vec<f64> = rounds.iter().map(|r| r.retained() as f64).collect();
+    let n = ys.len();
+    let last = n.saturating_sub(1);
+    let per_round = theil_sen(&ys);
+    let growth = (per_round * last as f64).round() as i64;
+    let raw_growth = ys[last] as i64 - ys[0] as i64;
+    let p_value = mann_kendall_increasing(&ys);
+    let per_call = per_round / iterations.max(1) as f64;
+    let material = growth as f64 > MATERIAL * max_growth as f64;
+    let trend = if p_value < SIGNIFICANCE && material {
+        "leak"
+    } else {
+        "stable"
+    };
+    let over = growth > max_growth as i64;
+    let calls = last as u64 * iterations;
+    let reason = if over {
+        format!(
+            "retained memory grew by {} over {last} rounds ({calls} calls, about {} per call), more than --max-growth {}",
+            heaphound_report::human_delta(growth),
+            per_call_text(per_call),
+            heaphound_report::human_size(max_growth)
+        )
+    } else if trend == "leak" {
+        format!(
+            "retained memory grew in a steady trend (Mann–Kendall p = {p_value:.3}) by {} over {last} rounds, about {} per call",
+            heaphound_report::human_delta(growth),
+            per_call_text(per_call)
+        )
+    } else {
+        format!(
+            "retained memory changed by {} over {last} rounds ({calls} calls), within --max-growth {}, and shows no steady trend (p = {p_value:.2})",
+            heaphound_report::human_delta(growth),
+            heaphound_report::human_size(max_growth)
+        )
+    };
+    Judgement {
+        pass: !over && trend != "leak",
+        reason,
+        growth,
+        raw_growth,
+        per_round,
+        per_call,
+        trend,
+        p_value,
+    }
+}
+
+fn per_call_text(bytes: f64) -> String {
+    if bytes.abs() < 10.0 {
+        format!("{bytes:.1} B")
+    } else {
+        heaphound_report::human_delta(bytes.round() as i64)
+    }
+}
+
+impl Judgement {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "growth": self.growth,
+            "raw_growth": self.raw_growth,
+            "per_round": self.per_round.round() as i64,
+            "per_call": (self.per_call * 10.0).round() / 10.0,
+            "trend": self.trend,
+            "p_value": (self.p_value * 10_000.0).round() / 10_000.0,
+        })
+    }
+}
+
+/// The median of the slopes between every two points, x being the index.
+fn theil_sen(ys: &[f64]) -> f64 {
+    let mut slopes = Vec::with_capacity(ys.len() * ys.len() / 2);
+    for i in 0..ys.len() {
+        for j in i + 1..ys.len() {
+            slopes.push((ys[j] - ys[i]) / (j - i) as f64);
+        }
+    }
+    if slopes.is_empty() {
+        return 0.0;
+    }
+    slopes.sort_by(f64::total_cmp);
+    let m = slopes.len() / 2;
+    if slopes.len() % 2 == 1 {
+        slopes[m]
+    } else {
+        (slopes[m - 1] + slopes[m]) / 2.0
+    }
+}
+
+/// One-sided p-value of the Mann–Kendall test for an increasing series (normal
+/// approximation with continuity and tie corrections).
+fn mann_kendall_increasing(ys: &[f64]) -> f64 {
+    let n = ys.len();
+    if n < 3 {
+        return 1.0;
+    }
+    let mut s = 0i64;
+    for i in 0..n {
+        for j in i + 1..n {
+            s += match ys[j].total_cmp(&ys[i]) {
+                std::cmp::Ordering::Greater => 1,
+                std::cmp::Ordering::Less => -1,
+                std::cmp::Ordering::Equal => 0,
+            };
+        }
+    }
+    let mut sorted = ys.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let mut ties = 0.0;
+    let mut k = 0;
+    while k < n {
+        let mut t = 1;
+        while k + t < n && sorted[k + t] == sorted[k] {
+            t += 1;
+        }
+        let t = t as f64;
+        ties += t * (t - 1.0) * (2.0 * t + 5.0);
+        k += t as usize;
+    }
+    let nf = n as f64;
+    let var = (nf * (nf - 1.0) * (2.0 * nf + 5.0) - ties) / 18.0;
+    if var <= 0.0 {
+        return 1.0;
+    }
+    let z = if s > 0 {
+        (s as f64 - 1.0) / var.sqrt()
+    } else {
+        return 1.0;
+    };
+    0.5 * erfc(z / std::f64::consts::SQRT_2)
+}
+
+/// Complementary error function (Numerical Recipes' erfcc, |error| < 1.2e-7).
+fn erfc(x: f64) -> f64 {
+    let z = x.abs();
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let r = t
+        * (-z * z - 1.265_512_23
+            + t * (1.000_023_68
+                + t * (0.374_091_96
+                    + t * (0.096_784_18
+                        + t * (-0.186_288_06
+                            + t * (0.278_868_07
+                                + t * (-1.135_203_98
+                                    + t * (1.488_515_87
+                                        + t * (-0.822_152_23 + t * 0.170_872_77)))))))))
+            .exp();
+    if x >= 0.0 {
+        r
+    } else {
+        2.0 - r
+    }
+}
+
+/// `1MB`, `512kB`, `2MiB`, `500000`: decimal units as heaphound prints them, binary ones
+/// when asked for.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let value: f64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a size (e.g. 500kB, 1MB, 2MiB)"))?;
+    let factor = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "m" | "mb" => 1e6,
+        "g" | "gb" => 1e9,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        other => return Err(format!("'{s}': unknown unit '{other}' (use B, kB, MB, GB, KiB, MiB, GiB)")),
+    };
+    let bytes = value * factor;
+    if !bytes.is_finite() || bytes > u64::MAX as f64 / 2.0 {
+        return Err(format!("'{s}' is too large"));
+    }
+    Ok(bytes.round() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rounds(values: &[u64]) -> Vec<RoundMemory> {
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| RoundMemory {
+                round: i as u32,
+                heap_used: v,
+                heap_total: 0,
+                external: 0,
+                elapsed_ms: 0,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn steady_growth_fails_and_noise_passes() {
+        // 500 B a call, 500 calls a round.
+        let leak: Vec<u64> = (0..7).map(|k| 4_000_000 + k * 250_000).collect();
+        let j = judge(&rounds(&leak), 500, 1_000_000);
+        assert!(!j.pass, "{j:?}");
+        assert_eq!(j.trend, "leak");
+        assert!((j.per_call - 500.0).abs() < 1.0, "{j:?}");
+        // Same growth in total but under the limit: still a trend, still a failure.
+        let small: Vec<u64> = (0..7).map(|k| 4_000_000 + k * 100_000).collect();
+        let j = judge(&rounds(&small), 500, 1_000_000);
+        assert!(!j.pass && j.reason.contains("steady trend"), "{j:?}");
+        // A few kB up and down.
+        let noise = [4_000_000, 4_003_000, 3_998_000, 4_001_000, 4_004_000, 3_999_000, 4_002_000];
+        let j = judge(&rounds(&noise), 500, 1_000_000);
+        assert!(j.pass, "{j:?}");
+        // A cache that filled in the first round, then stayed.
+        let fill = [4_000_000, 4_600_000, 4_600_100, 4_599_900, 4_600_050, 4_600_000, 4_600_020];
+        let j = judge(&rounds(&fill), 500, 1_000_000);
+        assert!(j.pass, "{j:?}");
+        assert!(j.growth.abs() < 1_000, "{j:?}");
+    }
+
+    #[test]
+    fn mann_kendall_matches_the_textbook() {
+        // n = 7 strictly increasing: S = 21, var = 7·6·19/18, z = 20/√44.33 = 3.004.
+        let p = mann_kendall_increasing(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]);
+        assert!((p - 0.001332).abs() < 1e-4, "{p}");
+        assert_eq!(mann_kendall_increasing(&[3.0, 2.0, 1.0]), 1.0);
+        assert_eq!(mann_kendall_increasing(&[1.0, 1.0, 1.0, 1.0]), 1.0);
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("1MB").unwrap(), 1_000_000);
+        assert_eq!(parse_size("512kB").unwrap(), 512_000);
+        assert_eq!(parse_size("2MiB").unwrap(), 2 * 1024 * 1024);
+        assert_eq!(parse_size("1.5 MB").unwrap(), 1_500_000);
+        assert_eq!(parse_size("700").unwrap(), 700);
+        for bad in ["", "MB", "1XB", "-1MB"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+    }
+}
