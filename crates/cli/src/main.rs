@@ -2,6 +2,7 @@
 
 mod capture;
 mod commands;
+mod gate;
 mod load;
 
 use std::io::{IsTerminal, Write};
@@ -45,6 +46,8 @@ enum Command {
     Attach(commands::attach::Args),
     /// Write one heap snapshot of a live Node process (PID or ws:// inspector URL).
     Snapshot(commands::snapshot::Args),
+    /// A memory-leak gate for CI: run a scenario in rounds, fail when what stays grows.
+    Gate(commands::gate::Args),
 }
 
 fn main() -> ExitCode {
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
         Command::Hunt(a) => commands::hunt::run(&ctx, a),
         Command::Attach(a) => commands::attach::run(&ctx, a),
         Command::Snapshot(a) => commands::snapshot::run(&ctx, a),
+        Command::Gate(a) => commands::gate::run(&ctx, a),
     };
     match result {
         Ok(code) => code,

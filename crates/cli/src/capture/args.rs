@@ -217,7 +217,7 @@ impl CaptureArgs {
 
 /// The run folder: `--out`, or `./heaphound-runs/<UTC time>` (with `-2`, `-3`, … when
 /// that exists). Existing snapshots are never overwritten.
-fn run_dir(out: Option<&Path>, snapshots: u32) -> Result<PathBuf> {
+pub fn run_dir(out: Option<&Path>, snapshots: u32) -> Result<PathBuf> {
     let dir = match out {
         Some(d) => d.to_path_buf(),
         None => {

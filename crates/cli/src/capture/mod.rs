@@ -6,11 +6,11 @@
 
 pub mod args;
 pub mod duration;
-mod header;
+pub mod header;
 pub mod listen;
 pub mod loader;
 pub mod program;
-mod ready;
+pub mod ready;
 pub mod sampler;
 pub mod signals;
 pub mod ui;

@@ -1,6 +1,7 @@
 pub mod attach;
 pub mod diff;
 pub mod dominators;
+pub mod gate;
 pub mod hunt;
 pub mod inspect;
 pub mod objects;

@@ -45,7 +45,8 @@ pub struct Judgement {
 const MATERIAL: f64 = 0.25;
 const SIGNIFICANCE: f64 = 0.05;
 
-pub fn judge(rounds: &[RoundMemory], iterations: u64, max_growth: u64) -> Judgement {
+/// `unit` names one iteration in messages: `call`, `request`.
+pub fn judge(rounds: &[RoundMemory], iterations: u64, max_growth: u64, unit: &str) -> Judgement {
     let ys: Vec<f64> = rounds.iter().map(|r| r.retained() as f64).collect();
     let n = ys.len();
     let last = n.saturating_sub(1);
@@ -64,21 +65,30 @@ pub fn judge(rounds: &[RoundMemory], iterations: u64, max_growth: u64) -> Judgem
     let calls = last as u64 * iterations;
     let reason = if over {
         format!(
-            "retained memory grew by {} over {last} rounds ({calls} calls, about {} per call), more than --max-growth {}",
+            "retained memory grew by {} over {last} rounds ({} {unit}s, about {} per {unit}), more than --max-growth {}",
             heaphound_report::human_delta(growth),
+            heaphound_report::group(calls),
             per_call_text(per_call),
             heaphound_report::human_size(max_growth)
         )
     } else if trend == "leak" {
         format!(
-            "retained memory grew in a steady trend (Mann–Kendall p = {p_value:.3}) by {} over {last} rounds, about {} per call",
+            "retained memory grew in a steady trend (Mann–Kendall p = {p_value:.3}) by {} over {last} rounds, about {} per {unit}",
             heaphound_report::human_delta(growth),
             per_call_text(per_call)
         )
+    } else if p_value < SIGNIFICANCE {
+        format!(
+            "retained memory rose steadily but only by {} over {last} rounds ({} {unit}s), under a quarter of --max-growth {}",
+            heaphound_report::human_delta(growth),
+            heaphound_report::group(calls),
+            heaphound_report::human_size(max_growth)
+        )
     } else {
         format!(
-            "retained memory changed by {} over {last} rounds ({calls} calls), within --max-growth {}, and shows no steady trend (p = {p_value:.2})",
+            "retained memory changed by {} over {last} rounds ({} {unit}s), within --max-growth {}, with no steady trend (p = {p_value:.2})",
             heaphound_report::human_delta(growth),
+            heaphound_report::group(calls),
             heaphound_report::human_size(max_growth)
         )
     };
@@ -219,7 +229,11 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         "kib" => 1024.0,
         "mib" => 1024.0 * 1024.0,
         "gib" => 1024.0 * 1024.0 * 1024.0,
-        other => return Err(format!("'{s}': unknown unit '{other}' (use B, kB, MB, GB, KiB, MiB, GiB)")),
+        other => {
+            return Err(format!(
+                "'{s}': unknown unit '{other}' (use B, kB, MB, GB, KiB, MiB, GiB)"
+            ))
+        }
     };
     let bytes = value * factor;
     if !bytes.is_finite() || bytes > u64::MAX as f64 / 2.0 {
@@ -250,21 +264,25 @@ mod tests {
     fn steady_growth_fails_and_noise_passes() {
         // 500 B a call, 500 calls a round.
         let leak: Vec<u64> = (0..7).map(|k| 4_000_000 + k * 250_000).collect();
-        let j = judge(&rounds(&leak), 500, 1_000_000);
+        let j = judge(&rounds(&leak), 500, 1_000_000, "call");
         assert!(!j.pass, "{j:?}");
         assert_eq!(j.trend, "leak");
         assert!((j.per_call - 500.0).abs() < 1.0, "{j:?}");
         // Same growth in total but under the limit: still a trend, still a failure.
         let small: Vec<u64> = (0..7).map(|k| 4_000_000 + k * 100_000).collect();
-        let j = judge(&rounds(&small), 500, 1_000_000);
+        let j = judge(&rounds(&small), 500, 1_000_000, "call");
         assert!(!j.pass && j.reason.contains("steady trend"), "{j:?}");
         // A few kB up and down.
-        let noise = [4_000_000, 4_003_000, 3_998_000, 4_001_000, 4_004_000, 3_999_000, 4_002_000];
-        let j = judge(&rounds(&noise), 500, 1_000_000);
+        let noise = [
+            4_000_000, 4_003_000, 3_998_000, 4_001_000, 4_004_000, 3_999_000, 4_002_000,
+        ];
+        let j = judge(&rounds(&noise), 500, 1_000_000, "call");
         assert!(j.pass, "{j:?}");
         // A cache that filled in the first round, then stayed.
-        let fill = [4_000_000, 4_600_000, 4_600_100, 4_599_900, 4_600_050, 4_600_000, 4_600_020];
-        let j = judge(&rounds(&fill), 500, 1_000_000);
+        let fill = [
+            4_000_000, 4_600_000, 4_600_100, 4_599_900, 4_600_050, 4_600_000, 4_600_020,
+        ];
+        let j = judge(&rounds(&fill), 500, 1_000_000, "call");
         assert!(j.pass, "{j:?}");
         assert!(j.growth.abs() < 1_000, "{j:?}");
     }

@@ -95,7 +95,9 @@ mod tests {
         assert!(x.contains("name=\"leak &lt;a&gt; &amp; &quot;b&quot;\""));
         assert!(x.contains("Map `cache`\u{FFFD}[1m</failure>"));
         let e = render("s", 0.0, &Outcome::Error("threw\n  at f (s.js:1)"), "");
-        assert!(e.contains("<error message=\"threw\" type=\"gate-error\">threw\n  at f (s.js:1)</error>"));
+        assert!(e.contains(
+            "<error message=\"threw\" type=\"gate-error\">threw\n  at f (s.js:1)</error>"
+        ));
         assert!(!e.contains("system-out"));
     }
 }
