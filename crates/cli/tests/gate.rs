@@ -290,3 +290,19 @@ fn clean_scenarios_pass_twenty_runs_out_of_twenty() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn the_node_test_runner_example_runs_the_gate() {
+    let tmp = TempDir::new("gate-node-test");
+    let out = Command::new("node")
+        .arg("--test")
+        .arg(repo_root().join("examples/gate/memory.test.mjs"))
+        .env("HEAPHOUND", heaphound())
+        .current_dir(tmp.path())
+        .stdin(Stdio::null())
+        .output()
+        .expect("node --test");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}\n{}", stderr(&out));
+    assert!(text.contains("# pass 1") && text.contains("# fail 0"), "{text}");
+}
