@@ -45,6 +45,8 @@ enum Command {
     Attach(commands::attach::Args),
     /// Write one heap snapshot of a live Node process (PID or ws:// inspector URL).
     Snapshot(commands::snapshot::Args),
+    /// Allocation sites of a sampling heap profile (.heapprofile), and its flame graph.
+    Profile(commands::profile::Args),
 }
 
 fn main() -> ExitCode {
@@ -66,6 +68,7 @@ fn main() -> ExitCode {
         Command::Hunt(a) => commands::hunt::run(&ctx, a),
         Command::Attach(a) => commands::attach::run(&ctx, a),
         Command::Snapshot(a) => commands::snapshot::run(&ctx, a),
+        Command::Profile(a) => commands::profile::run(&ctx, a),
     };
     match result {
         Ok(code) => code,

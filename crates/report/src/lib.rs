@@ -4,6 +4,8 @@
 pub mod diff;
 pub mod format;
 pub mod graph_views;
+pub mod html;
+pub mod profile;
 pub mod summary;
 pub mod suspects;
 

@@ -4,6 +4,7 @@ pub mod dominators;
 pub mod hunt;
 pub mod inspect;
 pub mod objects;
+pub mod profile;
 pub mod retainers;
 pub mod snapshot;
 pub mod summary;
