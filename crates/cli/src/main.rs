@@ -2,6 +2,7 @@
 
 mod capture;
 mod commands;
+mod html_out;
 mod load;
 
 use std::io::{IsTerminal, Write};
@@ -47,6 +48,8 @@ enum Command {
     Snapshot(commands::snapshot::Args),
     /// Allocation sites of a sampling heap profile (.heapprofile), and its flame graph.
     Profile(commands::profile::Args),
+    /// A self-contained HTML report of a run folder or a report.json.
+    Report(commands::report::Args),
 }
 
 fn main() -> ExitCode {
@@ -69,6 +72,7 @@ fn main() -> ExitCode {
         Command::Attach(a) => commands::attach::run(&ctx, a),
         Command::Snapshot(a) => commands::snapshot::run(&ctx, a),
         Command::Profile(a) => commands::profile::run(&ctx, a),
+        Command::Report(a) => commands::report::run(&ctx, a),
     };
     match result {
         Ok(code) => code,

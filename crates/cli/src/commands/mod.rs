@@ -5,6 +5,7 @@ pub mod hunt;
 pub mod inspect;
 pub mod objects;
 pub mod profile;
+pub mod report;
 pub mod retainers;
 pub mod snapshot;
 pub mod summary;

@@ -2,6 +2,7 @@
 //! --flamegraph` writes it as a file, the HTML report inlines it.
 
 use heaphound_analysis::heapprofile::Profile;
+use heaphound_snapshot::HeapGraph;
 
 use super::esc;
 use crate::format::human_size;
@@ -37,6 +38,88 @@ impl FlameTree {
                 })
                 .collect(),
         }
+    }
+
+    /// The allocation stacks of a snapshot taken with allocation tracking on, weighted by
+    /// the self size of the objects still alive in it; `None` without tracking data.
+    pub fn from_trace(g: &HeapGraph) -> Option<FlameTree> {
+        let tree = &g.trace_tree;
+        if tree.is_empty() || g.node_trace_id.is_empty() {
+            return None;
+        }
+        let index: std::collections::HashMap<u32, usize> =
+            tree.id.iter().enumerate().map(|(i, &id)| (id, i)).collect();
+        // Node 0 is a root of our own: the trace may have several.
+        let mut nodes = vec![FlameNode {
+            name: "(root)".into(),
+            location: String::new(),
+            self_size: 0,
+            total_size: 0,
+            children: Vec::new(),
+        }];
+        for i in 0..tree.len() {
+            let f = g.trace_functions.get(tree.function_info[i] as usize);
+            let (name, location) = match f {
+                Some(f) => {
+                    let script = g.strings.get(f.script_name);
+                    let loc = match (script.is_empty(), f.line) {
+                        (true, _) => "(native)".to_string(),
+                        (false, 0) => script.into_owned(),
+                        (false, l) => format!("{script}:{l}:{}", f.column),
+                    };
+                    (g.strings.get(f.name).into_owned(), loc)
+                }
+                None => ("(unknown)".to_string(), String::new()),
+            };
+            nodes.push(FlameNode {
+                name: if name.is_empty() {
+                    "(anonymous)".into()
+                } else {
+                    name
+                },
+                location,
+                self_size: 0,
+                total_size: 0,
+                children: Vec::new(),
+            });
+        }
+        for (n, &t) in g.node_trace_id.iter().enumerate() {
+            if let Some(&i) = index.get(&t) {
+                nodes[i + 1].self_size += u64::from(g.node_self_size[n]);
+            }
+        }
+        for i in 0..tree.len() {
+            let p = tree.parent[i];
+            let parent = if p == u32::MAX || p as usize >= tree.len() {
+                0
+            } else {
+                p as usize + 1
+            };
+            if parent != i + 1 {
+                nodes[parent].children.push(i + 1);
+            }
+        }
+        // Totals, children before parents: a post-order from the root, iteratively.
+        let mut order = Vec::with_capacity(nodes.len());
+        let mut seen = vec![false; nodes.len()];
+        let mut stack = vec![0usize];
+        while let Some(n) = stack.pop() {
+            if std::mem::replace(&mut seen[n], true) {
+                continue;
+            }
+            order.push(n);
+            stack.extend(nodes[n].children.iter().copied());
+        }
+        for &n in order.iter().rev() {
+            let t = nodes[n].self_size
+                + nodes[n]
+                    .children
+                    .iter()
+                    .map(|&c| nodes[c].total_size)
+                    .sum::<u64>();
+            nodes[n].total_size = t;
+        }
+        (nodes[0].total_size > 0).then_some(FlameTree { nodes })
     }
 
     pub fn total(&self) -> u64 {

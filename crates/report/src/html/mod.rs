@@ -1,6 +1,22 @@
 //! The self-contained HTML report: one file, no network, readable with scripts off.
+//!
+//! Build a [`Report`] (by hand, or with [`Report::from_json`] from the JSON documents),
+//! optionally [`redact::apply`] it, then [`render`] it. Every section is optional; a
+//! missing one says so on the page.
 
+pub mod chart;
 pub mod flame;
+pub mod model;
+mod page;
+pub mod redact;
+mod sections;
+
+pub use model::{
+    Allocations, ChainItem, ClassRow, ClassTable, DomNode, MemorySeries, Object, Report, Sample,
+    SnapshotRow, SourceLink, Suspect, Verdict,
+};
+
+use crate::format::human_delta;
 
 /// Escapes text for HTML and XML, in content and in quoted attributes alike.
 pub fn esc(s: &str) -> String {
@@ -17,4 +33,72 @@ pub fn esc(s: &str) -> String {
         }
     }
     out
+}
+
+fn memory_section(m: &MemorySeries) -> Result<String, String> {
+    let process =
+        chart::svg(m, chart::Panel::Process).ok_or("The memory series has no samples.")?;
+    let heap = chart::svg(m, chart::Panel::Heap).unwrap_or_default();
+    let mut s = String::from("<div class=\"legend\">");
+    for (class, name, _) in chart::SERIES {
+        s.push_str(&format!(
+            "<span><i style=\"background:var(--{class})\"></i>{name}</span>"
+        ));
+    }
+    s.push_str("<span><i style=\"background:var(--trend)\"></i>post-GC floor (heapUsed at each snapshot) and its trend</span></div>");
+    s.push_str(&process);
+    s.push_str(&heap);
+    let floor = chart::floor_points(m);
+    if let Some((slope, _)) = chart::theil_sen_fit(&floor) {
+        // Bytes per ms → per minute.
+        let per_min = slope * 60_000.0;
+        s.push_str(&format!(
+            "<p>The post-GC floor moves by <strong>{}</strong> per minute of the run (a Theil–Sen line through {} post-GC samples).</p>",
+            esc(&human_delta(per_min.round() as i64)),
+            floor.len()
+        ));
+    }
+    Ok(s)
+}
+
+/// The whole page.
+pub fn render(r: &Report) -> String {
+    let suspects = match &r.suspects {
+        Some(list) => Ok(sections::suspects(list)),
+        None => Err("This report has no suspects analysis.".to_string()),
+    };
+    let memory = match &r.memory {
+        Some(m) => memory_section(m),
+        None => Err("No memory series: it is recorded by `hunt` and `attach` (memory.jsonl in the run folder).".to_string()),
+    };
+    let classes = match &r.classes {
+        Some(t) => Ok(sections::classes(t)),
+        None => Err("No class comparison: it needs the snapshots, or a report.json that carries `class_comparison`.".to_string()),
+    };
+    let dominators = match &r.dominators {
+        Some(d) => Ok(sections::dominators(d)),
+        None => Err("No dominator tree: it needs the last snapshot, or a report.json that carries `dominator_tree`.".to_string()),
+    };
+    let allocations = match &r.allocations {
+        Some(a) => Ok(format!(
+            "<p class=\"muted\">From {}. Width is bytes still alive; each frame sits on its caller. Hover a frame for its size.</p>{}",
+            esc(&a.source),
+            flame::svg(&a.tree, "Allocation sites", 1180, false)
+        )),
+        None => Err("No allocation sites: run `hunt --allocation-sites`, or put a .heapprofile (node --heap-prof) in the run folder.".to_string()),
+    };
+    page::page(
+        r,
+        &[
+            ("suspects", "Suspects", suspects),
+            ("memory", "Memory over the run", memory),
+            ("classes", "Class comparison", classes),
+            (
+                "dominators",
+                "Largest retainers (dominator tree)",
+                dominators,
+            ),
+            ("allocations", "Allocation sites", allocations),
+        ],
+    )
 }
