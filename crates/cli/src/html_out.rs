@@ -37,9 +37,17 @@ pub fn add_overview(doc: &mut Value, loaded: &[Loaded]) {
     let names: HashMap<u32, String> = scripts::script_names(&last.graph);
     let classes = overview::class_comparison_json(&first.label, &last.label, rows, &names);
     let tree = overview::dominator_summary_json(&last.graph, &last.analysis, &last.label);
+    let sites = allocations_of(loaded).map(|a| {
+        let mut v = a.tree.pruned(0.001, 2000).to_json();
+        v["source"] = a.source.into();
+        v
+    });
     if let Some(o) = doc.as_object_mut() {
         o.insert("class_comparison".into(), classes);
         o.insert("dominator_tree".into(), tree);
+        if let Some(v) = sites {
+            o.insert("allocation_sites".into(), v);
+        }
     }
 }
 

@@ -131,7 +131,8 @@ pub fn svg(m: &MemorySeries, panel: Panel) -> Option<String> {
         .iter()
         .map(|s| s.t_ms)
         .fold(f64::NEG_INFINITY, f64::max);
-    let span = (t1 - t0).max(1.0);
+    // A little room on the right, so the last snapshot's mark is not on the edge.
+    let span = ((t1 - t0) * 1.04).max(1.0);
     let ymax = samples
         .iter()
         .flat_map(|s| series.iter().filter_map(move |(_, _, f)| f(s)))
@@ -144,7 +145,7 @@ pub fn svg(m: &MemorySeries, panel: Panel) -> Option<String> {
     let y = |v: f64| H - BOTTOM - v / ytop * (H - TOP - BOTTOM);
 
     let mut s = format!(
-        r#"<svg class="chart" viewBox="0 0 {W} {H}" width="100%" role="img" aria-label="{t}"><title>{t}; snapshots marked</title><text class="panel" x="{LEFT}" y="{TOP}" dy="-2">{t}</text>"#,
+        r#"<svg class="chart" viewBox="0 0 {W} {H}" width="100%" role="img" aria-label="{t}"><title>{t}; snapshots marked</title><text class="panel" x="{LEFT}" y="18">{t}</text>"#,
         t = panel.title()
     );
     // Grid and axes.
@@ -183,10 +184,15 @@ pub fn svg(m: &MemorySeries, panel: Panel) -> Option<String> {
     for smp in samples.iter().filter(|s| s.snapshot.is_some()) {
         let xx = x(smp.t_ms);
         let k = smp.snapshot.unwrap_or(0);
+        // Near the right edge the label goes on the left of its line.
+        let (lx, anchor) = if xx > W - RIGHT - 80.0 {
+            (xx - 3.0, "end")
+        } else {
+            (xx + 3.0, "start")
+        };
         s.push_str(&format!(
-            r#"<g class="snap"><line x1="{xx:.1}" x2="{xx:.1}" y1="{TOP}" y2="{:.1}"/><text x="{:.1}" y="{:.1}">snapshot {k}</text><title>snapshot {k} at {:.1}s (post-GC sample)</title></g>"#,
+            r#"<g class="snap"><line x1="{xx:.1}" x2="{xx:.1}" y1="{TOP}" y2="{:.1}"/><text x="{lx:.1}" y="{:.1}" text-anchor="{anchor}">snapshot {k}</text><title>snapshot {k} at {:.1}s (post-GC sample)</title></g>"#,
             H - BOTTOM,
-            xx + 3.0,
             TOP + 10.0,
             (smp.t_ms - t0) / 1000.0
         ));

@@ -122,6 +122,93 @@ impl FlameTree {
         (nodes[0].total_size > 0).then_some(FlameTree { nodes })
     }
 
+    /// The frames worth drawing: at least `min_fraction` of the total, at most `max_nodes`
+    /// of them (largest first), renumbered in pre-order. Keeps a stored tree small.
+    pub fn pruned(&self, min_fraction: f64, max_nodes: usize) -> FlameTree {
+        let total = self.total();
+        if total == 0 {
+            return FlameTree::default();
+        }
+        let floor = (total as f64 * min_fraction) as u64;
+        let mut out = FlameTree::default();
+        // (old node, new parent)
+        let mut stack: Vec<(usize, Option<usize>)> = vec![(0, None)];
+        while let Some((n, parent)) = stack.pop() {
+            if out.nodes.len() >= max_nodes {
+                break;
+            }
+            let Some(old) = self.nodes.get(n) else {
+                continue;
+            };
+            let me = out.nodes.len();
+            out.nodes.push(FlameNode {
+                children: Vec::new(),
+                ..old.clone()
+            });
+            if let Some(p) = parent {
+                out.nodes[p].children.push(me);
+            }
+            let mut kids: Vec<usize> = old
+                .children
+                .iter()
+                .copied()
+                .filter(|&c| {
+                    self.nodes
+                        .get(c)
+                        .is_some_and(|k| k.total_size >= floor.max(1))
+                })
+                .collect();
+            kids.sort_by_key(|&c| self.nodes[c].total_size);
+            stack.extend(kids.into_iter().map(|c| (c, Some(me))));
+        }
+        out
+    }
+
+    /// `{"nodes": [{"name","location","self_size","total_size","children"}]}`, node 0 the root.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "nodes": self.nodes.iter().map(|n| serde_json::json!({
+                "name": n.name,
+                "location": n.location,
+                "self_size": n.self_size,
+                "total_size": n.total_size,
+                "children": n.children,
+            })).collect::<Vec<_>>(),
+        })
+    }
+
+    pub fn from_json(v: &serde_json::Value) -> Option<FlameTree> {
+        let nodes = v.get("nodes")?.as_array()?;
+        let len = nodes.len();
+        let tree = FlameTree {
+            nodes: nodes
+                .iter()
+                .map(|n| FlameNode {
+                    name: n["name"].as_str().unwrap_or_default().to_string(),
+                    location: n["location"].as_str().unwrap_or_default().to_string(),
+                    self_size: n["self_size"].as_u64().unwrap_or(0),
+                    total_size: n["total_size"].as_u64().unwrap_or(0),
+                    // Only later nodes can be children: a stored tree cannot loop.
+                    children: n["children"]
+                        .as_array()
+                        .map(|c| {
+                            c.iter()
+                                .filter_map(|x| x.as_u64())
+                                .map(|x| x as usize)
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                })
+                .enumerate()
+                .map(|(i, mut n)| {
+                    n.children.retain(|&c| c > i && c < len);
+                    n
+                })
+                .collect(),
+        };
+        (!tree.nodes.is_empty()).then_some(tree)
+    }
+
     pub fn total(&self) -> u64 {
         self.nodes.first().map_or(0, |n| n.total_size)
     }
@@ -219,8 +306,14 @@ pub fn svg(tree: &FlameTree, title: &str, width: u32, standalone: bool) -> Strin
     } else {
         ""
     };
+    // A file of its own has a size; inline, the page's width decides.
+    let size = if standalone {
+        format!(r#"width="{w}" height="{h}""#)
+    } else {
+        r#"width="100%""#.to_string()
+    };
     s.push_str(&format!(
-        r#"<svg{ns} class="flame" viewBox="0 0 {w} {h}" width="100%" role="img" aria-label="{}" preserveAspectRatio="xMinYMin meet">"#,
+        r#"<svg{ns} class="flame" viewBox="0 0 {w} {h}" {size} role="img" aria-label="{}" preserveAspectRatio="xMinYMin meet">"#,
         esc(title)
     ));
     if standalone {
@@ -292,6 +385,7 @@ mod tests {
         let s = svg(&tree(), "sites", 1000, true);
         assert!(s.starts_with("<svg xmlns="));
         assert!(s.contains(r#"width="700.0""#), "{s}");
+        assert!(s.contains(r#"width="1000" height="#));
         assert!(s.contains("big &lt;alloc&gt;"));
         assert!(!s.contains("<alloc>"));
     }

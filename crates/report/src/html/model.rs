@@ -441,6 +441,13 @@ impl Report {
         }
         r.classes = ClassTable::from_json(&doc["class_comparison"]);
         r.dominators = DomNode::from_json(&doc["dominator_tree"]);
+        let a = &doc["allocation_sites"];
+        if let Some(tree) = FlameTree::from_json(a) {
+            r.allocations = Some(Allocations {
+                source: s(&a["source"]),
+                tree,
+            });
+        }
         r
     }
 }

@@ -53,7 +53,7 @@ ul.sources,ol.stack{margin:0;padding-left:20px}
 .legend{display:flex;flex-wrap:wrap;gap:4px 18px;font-size:13px;margin:6px 0}.legend i{display:inline-block;width:18px;height:3px;vertical-align:middle;margin-right:6px}
 .flame text{font:11px ui-monospace,Menlo,Consolas,monospace;fill:#111}.flame .t{font:bold 13px system-ui,sans-serif;fill:var(--fg)}.flame rect{stroke:var(--bg);stroke-width:.5}
 .scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;font-size:13px}
-th,td{padding:4px 8px;border-bottom:1px solid var(--line);text-align:left;white-space:nowrap}
+th,td{padding:4px 6px;border-bottom:1px solid var(--line);text-align:left;white-space:nowrap}
 th{position:sticky;top:0;background:var(--bg)}table.sortable th{cursor:pointer}th[aria-sort=descending]::after{content:" ▾"}th[aria-sort=ascending]::after{content:" ▴"}
 td.bar{min-width:120px}td.bar span{display:block;height:8px;border-radius:4px}td.bar .up{background:var(--leak)}td.bar .down{background:var(--ok)}
 .domtree details{margin-left:18px}.domtree>details{margin-left:0}.domtree summary,.domtree .leaf{padding:2px 0;font-size:13px}.domtree .leaf{margin-left:34px}

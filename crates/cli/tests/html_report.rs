@@ -1,0 +1,257 @@
+//! The HTML report of a real hunt: rendered by headless Chromium without script errors,
+//! with the verdict, every suspect and the memory chart; and `--redact` leaving none of
+//! the program's user data (strings that are really in the snapshots) in the file.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+use common::*;
+
+/// Runs `hunt` on `script` with short load phases; the run folder is `dir/run`.
+fn hunt(script: &Path, dir: &Path, extra: &[&str]) -> (PathBuf, Output) {
+    let run_dir = dir.join("run");
+    let mut cmd = Command::new(heaphound());
+    cmd.args(["hunt", "--quiet", "--load", "/items?user=7", "-n", "400"])
+        .arg("-o")
+        .arg(&run_dir)
+        .args(extra)
+        .arg("--")
+        .arg("node")
+        .arg(script)
+        .arg("0");
+    let out = cmd.output().expect("run heaphound hunt");
+    assert!(
+        out.status.code() == Some(1),
+        "hunt should find the leak (exit 1), got {}:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (run_dir, out)
+}
+
+fn chromium() -> String {
+    let bin = std::env::var("HEAPHOUND_CHROMIUM").unwrap_or_else(|_| "chromium".into());
+    let found = Command::new(&bin).arg("--version").output();
+    assert!(
+        found.as_ref().is_ok_and(|o| o.status.success()),
+        "`{bin}` cannot be run ({}): this test needs headless Chromium. Install the Debian \
+         package (`apt-get install -y chromium`; .ci/run does it) or point HEAPHOUND_CHROMIUM \
+         at a Chromium binary",
+        match &found {
+            Ok(o) => format!("{}", o.status),
+            Err(e) => e.to_string(),
+        }
+    );
+    bin
+}
+
+/// Headless Chromium with nothing of its own going on: no network, sync or updates.
+fn chromium_cmd(bin: &str, profile: &Path) -> Command {
+    let mut cmd = Command::new(bin);
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--virtual-time-budget=3000",
+    ])
+    .arg(format!("--user-data-dir={}", profile.display()));
+    cmd
+}
+
+#[test]
+fn chromium_renders_the_report_of_a_real_hunt() {
+    let dir = TempDir::new("html");
+    let script = repo_root().join("examples/cache-leak/server.js");
+    let html = dir.path().join("report.html");
+    let (run_dir, _) = hunt(&script, dir.path(), &["--html", &html.to_string_lossy()]);
+    let page = std::fs::read_to_string(&html).expect("hunt --html wrote the page");
+    let doc: Value = serde_json::from_str(
+        &std::fs::read_to_string(run_dir.join("report.json")).expect("report.json"),
+    )
+    .expect("report.json is JSON");
+
+    // Self-contained: nothing is fetched from anywhere.
+    for banned in ["http://", "https://", "src=\"", "<link"] {
+        let outside: Vec<&str> = page
+            .match_indices(banned)
+            .map(|(i, _)| &page[i.saturating_sub(40)..(i + 60).min(page.len())])
+            .filter(|ctx| !ctx.contains("127.0.0.1") && !ctx.contains("www.w3.org/2000/svg"))
+            .collect();
+        assert!(outside.is_empty(), "the page refers outside: {outside:?}");
+    }
+
+    let bin = chromium();
+    let mut dump = chromium_cmd(&bin, &dir.path().join("profile-dom"));
+    dump.arg("--dump-dom")
+        .arg(format!("file://{}", html.display()));
+    let out = dump.output().expect("run chromium --dump-dom");
+    assert!(
+        out.status.success(),
+        "chromium --dump-dom failed ({}):\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let log = String::from_utf8_lossy(&out.stderr);
+    let console_errors: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("CONSOLE") && (l.contains("Uncaught") || l.contains("Error")))
+        .collect();
+    assert!(
+        console_errors.is_empty(),
+        "script errors: {console_errors:?}"
+    );
+    assert!(
+        dom.contains("id=\"hh-errors\" data-count=\"0\" hidden"),
+        "the page's error trap caught something"
+    );
+    assert!(
+        dom.contains("data-script=\"ok\""),
+        "the page's script did not run to its end"
+    );
+    assert!(
+        dom.contains("data-verdict=\"leak\""),
+        "no leak verdict on the page"
+    );
+    assert!(dom.contains(">LEAK<"));
+    let suspects = array_field(&doc, "suspects", "report.json");
+    assert!(!suspects.is_empty());
+    for s in suspects {
+        let rank = u64_field(s, "rank", "suspect");
+        assert!(
+            dom.contains(&format!("id=\"suspect-{rank}\"")),
+            "suspect #{rank} is missing"
+        );
+        let title = s["title"].as_str().unwrap_or_default();
+        let title = title.replace('&', "&amp;").replace('<', "&lt;");
+        assert!(dom.contains(&title), "suspect #{rank}'s title is missing");
+    }
+    assert!(dom.contains("<svg class=\"chart\""), "no memory chart");
+    assert!(dom.contains("class=\"line rss\"") && dom.contains("class=\"trend\""));
+    assert_eq!(
+        dom.matches("<g class=\"snap\">").count(),
+        6,
+        "3 snapshots × 2 panels"
+    );
+    assert!(dom.contains("id=\"classes-table\""), "no class comparison");
+    assert!(dom.contains("class=\"domtree\""), "no dominator tree");
+    assert!(dom.contains("Session"), "the leaking class is not named");
+
+    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("html_report");
+    std::fs::create_dir_all(&shots).expect("screenshot folder");
+    let png = shots.join("report.png");
+    let _ = std::fs::remove_file(&png);
+    let mut shot = chromium_cmd(&bin, &dir.path().join("profile-png"));
+    shot.arg("--window-size=1280,2600")
+        .arg(format!("--screenshot={}", png.display()))
+        .arg(format!("file://{}", html.display()));
+    let out = shot.output().expect("run chromium --screenshot");
+    assert!(out.status.success(), "chromium --screenshot failed");
+    let bytes = std::fs::read(&png).expect("the screenshot was written");
+    assert!(bytes.starts_with(b"\x89PNG") && bytes.len() > 20_000);
+    eprintln!("screenshot: {}", png.display());
+}
+
+/// A server that keeps what its users send: notes with a token in them, and an object used
+/// as a map keyed by the token.
+const TOKEN_APP: &str = "'use strict';
+const http = require('http');
+const crypto = require('crypto');
+const vault = {};
+const notes = [];
+let n = 0;
+http.createServer((req, res) => {
+  n++;
+  const token = 'TKN' + crypto.randomBytes(12).toString('hex');
+  vault[token + '-key'] = { owner: 'owner-' + token };
+  notes.push('private note ' + token + ' #' + n);
+  res.end('ok');
+}).listen(Number(process.argv[2] || 0), '127.0.0.1');
+";
+
+/// The tokens the app stored, as they are in a snapshot file's strings.
+fn tokens_in(snapshot: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(snapshot).expect("read snapshot");
+    let re = regex::Regex::new(r"TKN[0-9a-f]{24}").expect("regex");
+    let mut v: Vec<String> = re
+        .find_iter(&text)
+        .map(|m| m.as_str().to_string())
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+#[test]
+fn redact_leaves_no_user_data_in_the_page() {
+    let dir = TempDir::new("html-redact");
+    let script = dir.path().join("tokens.js");
+    std::fs::write(&script, TOKEN_APP).expect("write the app");
+    let redacted = dir.path().join("redacted.html");
+    let (run_dir, _) = hunt(
+        &script,
+        dir.path(),
+        &["--html", &redacted.to_string_lossy(), "--redact"],
+    );
+    let tokens = tokens_in(&run_dir.join("3.heapsnapshot"));
+    assert!(
+        tokens.len() > 100,
+        "the app's tokens are not in the snapshot"
+    );
+
+    // Without --redact the same run shows user data: the test can see a leak.
+    let plain = dir.path().join("plain.html");
+    let mut cmd = Command::new(heaphound());
+    cmd.arg("report").arg(&run_dir).arg("-o").arg(&plain);
+    run(cmd);
+    let plain = std::fs::read_to_string(&plain).expect("plain page");
+    assert!(
+        tokens.iter().any(|t| plain.contains(t.as_str())),
+        "the unredacted page shows no token: this test would prove nothing"
+    );
+
+    let page = std::fs::read_to_string(&redacted).expect("hunt --html --redact wrote the page");
+    let shown: Vec<&String> = tokens
+        .iter()
+        .filter(|t| page.contains(t.as_str()))
+        .collect();
+    assert!(shown.is_empty(), "redacted page shows tokens: {shown:?}");
+    for leak in ["TKN", "private note", "owner-"] {
+        assert!(!page.contains(leak), "redacted page contains {leak:?}");
+    }
+    assert!(
+        page.contains("‹len "),
+        "no redaction placeholder on the page"
+    );
+    assert!(
+        page.contains("class=\"redacted\""),
+        "the page does not say it is redacted"
+    );
+    // Code stays: the variable and the class names.
+    assert!(
+        page.contains("notes") || page.contains("vault"),
+        "the holder is not named"
+    );
+
+    // `report --redact` on the run folder hides the same.
+    let again = dir.path().join("again.html");
+    let mut cmd = Command::new(heaphound());
+    cmd.arg("report")
+        .arg(run_dir.join("report.json"))
+        .arg("--redact")
+        .arg("-o")
+        .arg(&again);
+    run(cmd);
+    let again = std::fs::read_to_string(&again).expect("report --redact page");
+    assert!(!again.contains("TKN") && !again.contains("private note"));
+}
