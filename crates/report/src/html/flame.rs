@@ -218,6 +218,8 @@ const ROW: f64 = 17.0;
 const CHAR_W: f64 = 6.4;
 /// Frames narrower than this are left out (with everything above them).
 const MIN_W: f64 = 0.6;
+/// Frames drawn at most: keeps the SVG (and the report) a few hundred kB at worst.
+const MAX_FRAMES: usize = 4000;
 
 fn colour(name: &str, location: &str) -> String {
     // A stable hash, so a frame keeps its colour from one report to the next.
@@ -270,8 +272,12 @@ pub fn svg(tree: &FlameTree, title: &str, width: u32, standalone: bool) -> Strin
     // Lay out first (x, width, depth per frame), to know the height.
     let mut frames: Vec<(usize, f64, f64, usize)> = Vec::new();
     if total > 0 {
-        let mut stack = vec![(0usize, 0.0f64, 0usize)];
-        while let Some((n, x, depth)) = stack.pop() {
+        // Level by level, so a cap on frames drops the deepest (thinnest) ones first.
+        let mut queue = std::collections::VecDeque::from([(0usize, 0.0f64, 0usize)]);
+        while let Some((n, x, depth)) = queue.pop_front() {
+            if frames.len() >= MAX_FRAMES {
+                break;
+            }
             let node = &tree.nodes[n];
             let fw = node.total_size as f64 / total as f64 * w;
             if fw < MIN_W {
@@ -292,7 +298,7 @@ pub fn svg(tree: &FlameTree, title: &str, width: u32, standalone: bool) -> Strin
             });
             let mut cx = x;
             for c in kids {
-                stack.push((c, cx, depth + 1));
+                queue.push_back((c, cx, depth + 1));
                 cx += tree.nodes[c].total_size as f64 / total as f64 * w;
             }
         }

@@ -102,3 +102,91 @@ pub fn render(r: &Report) -> String {
         ],
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::flame::{FlameNode, FlameTree};
+    use super::*;
+
+    /// Every section at its bound, as from a long hunt over big snapshots: the page stays
+    /// a few MB (summaries, never the graph).
+    #[test]
+    fn a_report_at_every_bound_stays_small() {
+        let samples = (0..200_000u32)
+            .map(|i| Sample {
+                t_ms: f64::from(i) * 500.0,
+                rss: Some(u64::from(i) * 4096 + 50_000_000),
+                heap_used: Some(u64::from(i) * 1024),
+                heap_total: Some(u64::from(i) * 2048),
+                external: Some(1_000_000),
+                snapshot: (i % 50_000 == 0).then_some(i / 50_000 + 1),
+            })
+            .collect();
+        let rows = (0..200)
+            .map(|i| ClassRow {
+                name: format!("Class{i}"),
+                new_count: i,
+                deleted_count: 0,
+                count_delta: i,
+                size_delta: i * 100,
+                count_after: i,
+                retained_before: 0,
+                retained_after: i * 1000,
+                retained_delta: i * 1000,
+                location: Some(format!("/srv/app/lib/file{i}.js:{i}")),
+            })
+            .collect();
+        let mut root = DomNode::default();
+        for i in 0..25 {
+            let mut child = DomNode::default();
+            child.object.class = format!("Holder{i}");
+            for _ in 0..10 {
+                child.children.push(DomNode::default());
+            }
+            root.children.push(child);
+        }
+        // A wide, deep allocation tree: 100 callers of 50-deep stacks.
+        let mut nodes = vec![FlameNode {
+            name: "(root)".into(),
+            location: String::new(),
+            self_size: 0,
+            total_size: 100 * 1000,
+            children: Vec::new(),
+        }];
+        for _ in 0..100 {
+            let mut parent = 0;
+            for d in 0..50 {
+                let me = nodes.len();
+                nodes.push(FlameNode {
+                    name: format!("function_with_a_long_name_{d}"),
+                    location: format!("/srv/app/lib/deep/module{d}.js:{d}:1"),
+                    self_size: if d == 49 { 1000 } else { 0 },
+                    total_size: 1000,
+                    children: Vec::new(),
+                });
+                nodes[parent].children.push(me);
+                parent = me;
+            }
+        }
+        let r = Report {
+            title: "big".into(),
+            memory: Some(MemorySeries { samples }),
+            classes: Some(ClassTable {
+                before: "1.heapsnapshot".into(),
+                after: "4.heapsnapshot".into(),
+                class_count: 5000,
+                rows,
+            }),
+            dominators: Some(root),
+            allocations: Some(Allocations {
+                source: "test".into(),
+                tree: FlameTree { nodes },
+            }),
+            suspects: Some(Vec::new()),
+            ..Report::default()
+        };
+        let page = render(&r);
+        eprintln!("page at every bound: {} bytes", page.len());
+        assert!(page.len() < 3_000_000, "{} bytes", page.len());
+    }
+}
