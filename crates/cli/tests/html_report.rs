@@ -255,3 +255,35 @@ fn redact_leaves_no_user_data_in_the_page() {
     let again = std::fs::read_to_string(&again).expect("report --redact page");
     assert!(!again.contains("TKN") && !again.contains("private note"));
 }
+
+#[test]
+fn report_on_bad_input_names_the_file() {
+    let dir = TempDir::new("html-bad");
+    let not_json = dir.path().join("report.json");
+    std::fs::write(&not_json, "{\"verdict\": ").expect("write");
+    let other = dir.path().join("other.json");
+    std::fs::write(&other, "{\"nodes\": []}").expect("write");
+    let empty = dir.path().join("empty");
+    std::fs::create_dir_all(&empty).expect("mkdir");
+    for (input, says) in [
+        (not_json.clone(), "not valid JSON"),
+        (other.clone(), "not a heaphound report"),
+        (empty.clone(), "no report.json in this folder"),
+        (dir.path().join("missing.json"), "cannot read"),
+    ] {
+        let out = Command::new(heaphound())
+            .arg("report")
+            .arg(&input)
+            .arg("-o")
+            .arg(dir.path().join("x.html"))
+            .output()
+            .expect("run heaphound report");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{}: {err}", input.display());
+        assert!(
+            err.contains(&*input.to_string_lossy()) && err.contains(says),
+            "{}: {err}",
+            input.display()
+        );
+    }
+}

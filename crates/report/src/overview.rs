@@ -45,7 +45,8 @@ pub fn class_comparison_json(
 }
 
 /// `{"file","total_size","node_budget","tree"}`: the dominator tree from the root, grown
-/// largest retained size first until `TREE_NODES` nodes are in; each node is an object
+/// largest retained size first until `TREE_NODES` nodes are in (none under 0.1% of the
+/// heap); each node is an object
 /// (as everywhere) with `children` and `more_children` (dominated nodes left out).
 pub fn dominator_summary_json(g: &HeapGraph, a: &Analysis, file: &str) -> Value {
     // Pick the nodes: a best-first walk, so the budget goes to the biggest retainers.
@@ -53,6 +54,8 @@ pub fn dominator_summary_json(g: &HeapGraph, a: &Analysis, file: &str) -> Value 
     let mut slot: HashMap<u32, usize> = HashMap::new();
     let mut frontier: BinaryHeap<(u64, u32, u32, Option<u32>)> = BinaryHeap::new();
     frontier.push((u64::MAX, 0, g.root, None));
+    // Below a thousandth of the heap a retainer is not a "largest" one.
+    let floor = a.total_size / 1000;
     while let Some((_, level, node, parent)) = frontier.pop() {
         if kept.len() >= TREE_NODES {
             break;
@@ -72,7 +75,7 @@ pub fn dominator_summary_json(g: &HeapGraph, a: &Analysis, file: &str) -> Value 
                 .then(x.cmp(y))
         });
         for &k in kids.iter().take(TREE_CHILDREN) {
-            if a.retained[k as usize] > 0 {
+            if a.retained[k as usize] > floor {
                 frontier.push((a.retained[k as usize], level + 1, k, Some(node)));
             }
         }
