@@ -147,6 +147,30 @@ fn chromium_renders_the_report_of_a_real_hunt() {
     assert!(dom.contains("class=\"domtree\""), "no dominator tree");
     assert!(dom.contains("Session"), "the leaking class is not named");
 
+    assert!(
+        dom.contains("<button id=\"theme\" type=\"button\">"),
+        "the theme toggle was not shown by the script"
+    );
+
+    // Scripts off: the page's own CSP, tightened to `script-src 'none'`, has the browser
+    // refuse every script; the essentials are drawn server-side and must still be there.
+    let noscript = dir.path().join("noscript.html");
+    let strict = page.replace("script-src 'unsafe-inline'", "script-src 'none'");
+    assert_ne!(strict, page, "the page has no script-src to tighten");
+    std::fs::write(&noscript, &strict).expect("write the scripts-off copy");
+    let mut off = chromium_cmd(&bin, &dir.path().join("profile-off"));
+    off.arg("--dump-dom")
+        .arg(format!("file://{}", noscript.display()));
+    let out = off.output().expect("run chromium, scripts off");
+    let dom_off = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !dom_off.contains("data-script=\"ok\"")
+            && dom_off.contains("id=\"theme\" type=\"button\" hidden"),
+        "scripts ran although the CSP forbids them"
+    );
+    assert!(dom_off.contains("data-verdict=\"leak\"") && dom_off.contains("id=\"suspect-1\""));
+    assert!(dom_off.contains("<svg class=\"chart\"") && dom_off.contains("<details"));
+
     let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("html_report");
     std::fs::create_dir_all(&shots).expect("screenshot folder");
     let png = shots.join("report.png");
@@ -160,6 +184,21 @@ fn chromium_renders_the_report_of_a_real_hunt() {
     let bytes = std::fs::read(&png).expect("the screenshot was written");
     assert!(bytes.starts_with(b"\x89PNG") && bytes.len() > 20_000);
     eprintln!("screenshot: {}", png.display());
+
+    // And how it looks with scripts off, for people to check.
+    let png = shots.join("report-noscript.png");
+    let _ = std::fs::remove_file(&png);
+    let mut shot = chromium_cmd(&bin, &dir.path().join("profile-off-png"));
+    shot.arg("--window-size=1280,1400")
+        .arg(format!("--screenshot={}", png.display()))
+        .arg(format!("file://{}", noscript.display()));
+    let out = shot
+        .output()
+        .expect("run chromium --screenshot, scripts off");
+    assert!(
+        out.status.success() && png.is_file(),
+        "no scripts-off screenshot"
+    );
 }
 
 /// A server that keeps what its users send: notes with a token in them, and an object used

@@ -47,12 +47,17 @@ fn snapshot_files(doc: &Value, dir: &Path) -> Option<Vec<String>> {
         .iter()
         .filter_map(|s| s["file"].as_str())
         .map(|f| {
+            // As written (from where the run was started), then beside the report: run
+            // folders get moved.
             let p = Path::new(f);
-            if p.is_absolute() || p.exists() {
-                f.to_string()
-            } else {
-                dir.join(p).to_string_lossy().into_owned()
-            }
+            let beside = p.file_name().map(|n| dir.join(n));
+            [Some(p.to_path_buf()), Some(dir.join(p)), beside]
+                .into_iter()
+                .flatten()
+                .find(|c| c.is_file())
+                .unwrap_or_else(|| p.to_path_buf())
+                .to_string_lossy()
+                .into_owned()
         })
         .collect();
     (files.len() >= 2 && files.iter().all(|f| Path::new(f).is_file())).then_some(files)

@@ -166,9 +166,9 @@ pub fn svg(m: &MemorySeries, panel: Panel) -> Option<String> {
     while t <= span / 1000.0 + 1e-9 {
         let xx = x(t0 + t * 1000.0);
         s.push_str(&format!(
-            r#"<text class="tick" x="{xx:.1}" y="{:.1}" text-anchor="middle">{}s</text>"#,
+            r#"<text class="tick" x="{xx:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
             H - BOTTOM + 16.0,
-            trim_float(t)
+            time_label(t, tstep)
         ));
         t += tstep;
     }
@@ -238,6 +238,19 @@ pub fn svg(m: &MemorySeries, panel: Panel) -> Option<String> {
     Some(s)
 }
 
+/// `1.5s`, or `12m` / `1h30m` once the steps are minutes.
+fn time_label(secs: f64, step: f64) -> String {
+    if step < 60.0 {
+        return format!("{}s", trim_float(secs));
+    }
+    let m = (secs / 60.0).round() as u64;
+    match (m / 60, m % 60) {
+        (0, m) => format!("{m}m"),
+        (h, 0) => format!("{h}h"),
+        (h, m) => format!("{h}h{m:02}m"),
+    }
+}
+
 fn trim_float(v: f64) -> String {
     let s = format!("{v:.2}");
     s.trim_end_matches('0').trim_end_matches('.').to_string()
@@ -253,6 +266,13 @@ mod tests {
         let (slope, icept) = theil_sen_fit(&pts).unwrap();
         assert!((slope - 1.0).abs() < 1e-9 && icept.abs() < 1e-9);
         assert!(theil_sen_fit(&pts[..1]).is_none());
+    }
+
+    #[test]
+    fn long_runs_are_labelled_in_minutes() {
+        assert_eq!(time_label(1.5, 0.5), "1.5s");
+        assert_eq!(time_label(600.0, 200.0), "10m");
+        assert_eq!(time_label(5400.0, 600.0), "1h30m");
     }
 
     #[test]
