@@ -83,9 +83,9 @@ impl FlameTree {
                 children: Vec::new(),
             });
         }
-        for (n, &t) in g.node_trace_id.iter().enumerate() {
+        for (&t, &size) in g.node_trace_id.iter().zip(&g.node_self_size) {
             if let Some(&i) = index.get(&t) {
-                nodes[i + 1].self_size += u64::from(g.node_self_size[n]);
+                nodes[i + 1].self_size += u64::from(size);
             }
         }
         for i in 0..tree.len() {

@@ -108,6 +108,22 @@ mod tests {
     use super::flame::{FlameNode, FlameTree};
     use super::*;
 
+    /// Documents of the wrong shape render what they can: never a panic.
+    #[test]
+    fn odd_documents_render() {
+        for doc in [
+            serde_json::json!({}),
+            serde_json::json!({"verdict": 3, "suspects": [1, "x", null, {"retainer_chain": [{"repeat": 1}, 7]}]}),
+            serde_json::json!({"class_comparison": {"classes": [{}]}, "dominator_tree": {"tree": {"children": [1, {}]}}}),
+            serde_json::json!({"allocation_sites": {"nodes": [{"children": [0, 5, 1]}, {"total_size": 9}]}}),
+            serde_json::json!({"program": {"command": "<script>alert(1)</script>"}, "load": {"mode": 5}}),
+        ] {
+            let page = render(&Report::from_json(&doc));
+            assert!(page.ends_with("</html>\n"));
+            assert!(!page.contains("<script>alert"));
+        }
+    }
+
     /// Every section at its bound, as from a long hunt over big snapshots: the page stays
     /// a few MB (summaries, never the graph).
     #[test]

@@ -183,7 +183,9 @@ impl Object {
             _ => (label, None),
         };
         let (class, name) = match rest.find(" \"") {
-            Some(k) if rest.ends_with('"') => (&rest[..k], rest[k + 2..rest.len() - 1].to_string()),
+            Some(k) if rest.ends_with('"') && k + 3 <= rest.len() => {
+                (&rest[..k], rest[k + 2..rest.len() - 1].to_string())
+            }
             _ => (rest, String::new()),
         };
         let kind = match class {
@@ -485,6 +487,10 @@ mod tests {
         match &c[3] {
             ChainItem::Object { object, .. } => assert_eq!(object.kind, "string"),
             other => panic!("{other:?}"),
+        }
+        // Odd labels are kept as they are, never a panic.
+        for odd in [" \"", "\"", " @", "x \"\" @1", ""] {
+            let _ = Object::from_label(odd);
         }
     }
 }
