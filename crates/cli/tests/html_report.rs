@@ -62,7 +62,6 @@ fn chromium_cmd(bin: &str, profile: &Path) -> Command {
         "--disable-sync",
         "--enable-logging=stderr",
         "--v=0",
-        "--virtual-time-budget=3000",
     ])
     .arg(format!("--user-data-dir={}", profile.display()));
     cmd
@@ -92,7 +91,7 @@ fn chromium_renders_the_report_of_a_real_hunt() {
 
     let bin = chromium();
     let mut dump = chromium_cmd(&bin, &dir.path().join("profile-dom"));
-    dump.arg("--dump-dom")
+    dump.arg("--virtual-time-budget=3000").arg("--dump-dom")
         .arg(format!("file://{}", html.display()));
     let out = dump.output().expect("run chromium --dump-dom");
     assert!(
@@ -199,6 +198,132 @@ fn chromium_renders_the_report_of_a_real_hunt() {
         out.status.success() && png.is_file(),
         "no scripts-off screenshot"
     );
+
+    drive_page(&bin, dir.path(), &html);
+}
+
+/// Opens the page in Chromium under the DevTools protocol (the same CDP client heaphound
+/// drives node with) and uses it: sorts the class table, filters it, switches the theme.
+fn drive_page(bin: &str, dir: &Path, html: &Path) {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    use heaphound_inspector::{discover, ConnectOptions, Session};
+
+    let mut cmd = chromium_cmd(bin, &dir.join("profile-cdp"));
+    cmd.arg("--remote-debugging-port=0")
+        .arg(format!("file://{}", html.display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("start chromium with a debugging port");
+    let stderr = child.stderr.take().expect("chromium's stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(url) = line.split("DevTools listening on ").nth(1) {
+                let _ = tx.send(url.trim().to_string());
+            }
+        }
+    });
+    let browser_ws = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("chromium announced no DevTools endpoint within 20 s");
+    let port: u16 = browser_ws
+        .trim_start_matches("ws://")
+        .split('/')
+        .next()
+        .and_then(|a| a.rsplit_once(':'))
+        .and_then(|(_, p)| p.parse().ok())
+        .expect("a port in the DevTools URL");
+
+    let result = (|| -> Result<Value, String> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let page_ws = loop {
+            let targets = discover("127.0.0.1", port).map_err(|e| e.to_string())?;
+            if let Some(ws) = targets
+                .into_iter()
+                .find(|t| t.url.starts_with("file://"))
+                .and_then(|t| t.web_socket_debugger_url)
+            {
+                break ws;
+            }
+            if Instant::now() > deadline {
+                return Err("no page target".into());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        let mut page =
+            Session::connect(&page_ws, &ConnectOptions::default()).map_err(|e| e.to_string())?;
+        loop {
+            let ready = page
+                .evaluate("document.body && document.body.getAttribute('data-script')")
+                .map_err(|e| e.to_string())?;
+            if ready == "ok" {
+                break;
+            }
+            if Instant::now() > deadline {
+                return Err("the page's script never finished".into());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let v = page
+            .evaluate(
+                "(function(){
+                  var t=document.getElementById('classes-table'),h=t.tHead.rows[0].cells;
+                  var col=function(i){return Array.prototype.map.call(t.tBodies[0].rows,function(r){return Number(r.cells[i].getAttribute('data-v'));});};
+                  h[3].click(); var desc=col(3);
+                  h[3].click(); var asc=col(3);
+                  var f=document.getElementById('class-filter'); f.value='session'; f.dispatchEvent(new Event('input'));
+                  var shown=Array.prototype.filter.call(t.tBodies[0].rows,function(r){return !r.hidden;}).map(function(r){return r.cells[0].getAttribute('data-v');});
+                  var before=getComputedStyle(document.body).backgroundColor;
+                  document.getElementById('theme').click();
+                  var after=getComputedStyle(document.body).backgroundColor;
+                  return JSON.stringify({desc:desc,asc:asc,shown:shown,theme:document.documentElement.getAttribute('data-theme'),before:before,after:after,errors:window.__hhErrors});
+                })()",
+            )
+            .map_err(|e| e.to_string())?;
+        page.close();
+        serde_json::from_str(v.as_str().unwrap_or("null")).map_err(|e| e.to_string())
+    })();
+    // Close the browser we started; kill it only if it does not go.
+    if let Ok(mut b) = Session::connect(&browser_ws, &ConnectOptions::default()) {
+        let _ = b.call("Browser.close", serde_json::json!({}));
+    }
+    let end = Instant::now() + Duration::from_secs(5);
+    while child.try_wait().ok().flatten().is_none() && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+
+    let v = result.unwrap_or_else(|e| panic!("driving the page failed: {e}"));
+    let nums = |k: &str| -> Vec<f64> {
+        v[k].as_array()
+            .map(|a| a.iter().filter_map(Value::as_f64).collect())
+            .unwrap_or_default()
+    };
+    let (desc, asc) = (nums("desc"), nums("asc"));
+    assert!(desc.len() > 5, "{v}");
+    assert!(
+        desc.windows(2).all(|w| w[0] >= w[1]),
+        "not sorted descending: {desc:?}"
+    );
+    assert!(
+        asc.windows(2).all(|w| w[0] <= w[1]),
+        "not sorted ascending: {asc:?}"
+    );
+    let shown = v["shown"].as_array().cloned().unwrap_or_default();
+    assert!(
+        !shown.is_empty()
+            && shown
+                .iter()
+                .all(|n| n.as_str().is_some_and(|n| n.contains("session"))),
+        "the filter kept other classes: {shown:?}"
+    );
+    assert!(v["theme"] == "dark" || v["theme"] == "light", "{v}");
+    assert_ne!(v["before"], v["after"], "the theme button changed nothing");
+    assert_eq!(v["errors"], serde_json::json!([]), "script errors: {v}");
 }
 
 /// A server that keeps what its users send: notes with a token in them, and an object used
