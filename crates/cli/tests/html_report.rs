@@ -72,7 +72,11 @@ fn chromium_renders_the_report_of_a_real_hunt() {
     let dir = TempDir::new("html");
     let script = repo_root().join("examples/cache-leak/server.js");
     let html = dir.path().join("report.html");
-    let (run_dir, _) = hunt(&script, dir.path(), &["--html", &html.to_string_lossy()]);
+    let (run_dir, _) = hunt(
+        &script,
+        dir.path(),
+        &["--allocation-sites", "--html", &html.to_string_lossy()],
+    );
     let page = std::fs::read_to_string(&html).expect("hunt --html wrote the page");
     let doc: Value = serde_json::from_str(
         &std::fs::read_to_string(run_dir.join("report.json")).expect("report.json"),
@@ -91,7 +95,8 @@ fn chromium_renders_the_report_of_a_real_hunt() {
 
     let bin = chromium();
     let mut dump = chromium_cmd(&bin, &dir.path().join("profile-dom"));
-    dump.arg("--virtual-time-budget=3000").arg("--dump-dom")
+    dump.arg("--virtual-time-budget=3000")
+        .arg("--dump-dom")
         .arg(format!("file://{}", html.display()));
     let out = dump.output().expect("run chromium --dump-dom");
     assert!(
@@ -145,6 +150,14 @@ fn chromium_renders_the_report_of_a_real_hunt() {
     assert!(dom.contains("id=\"classes-table\""), "no class comparison");
     assert!(dom.contains("class=\"domtree\""), "no dominator tree");
     assert!(dom.contains("Session"), "the leaking class is not named");
+    assert!(
+        dom.contains("<svg class=\"flame\""),
+        "no allocation flame graph although allocation stacks were recorded"
+    );
+    assert!(
+        dom.contains("cache-leak/server.js:8:14"),
+        "no source link to the Session class"
+    );
 
     assert!(
         dom.contains("<button id=\"theme\" type=\"button\">"),
