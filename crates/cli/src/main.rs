@@ -3,6 +3,7 @@
 mod capture;
 mod commands;
 mod gate;
+mod html_out;
 mod load;
 
 use std::io::{IsTerminal, Write};
@@ -48,6 +49,10 @@ enum Command {
     Snapshot(commands::snapshot::Args),
     /// A memory-leak gate for CI: run a scenario in rounds, fail when what stays grows.
     Gate(commands::gate::Args),
+    /// Allocation sites of a sampling heap profile (.heapprofile), and its flame graph.
+    Profile(commands::profile::Args),
+    /// A self-contained HTML report of a run folder or a report.json.
+    Report(commands::report::Args),
 }
 
 fn main() -> ExitCode {
@@ -70,6 +75,8 @@ fn main() -> ExitCode {
         Command::Attach(a) => commands::attach::run(&ctx, a),
         Command::Snapshot(a) => commands::snapshot::run(&ctx, a),
         Command::Gate(a) => commands::gate::run(&ctx, a),
+        Command::Profile(a) => commands::profile::run(&ctx, a),
+        Command::Report(a) => commands::report::run(&ctx, a),
     };
     match result {
         Ok(code) => code,

@@ -62,10 +62,12 @@ fn a_slow_leak_fails_with_the_defaults_and_is_named() {
     let dir = tmp.path().join("run");
     let junit = tmp.path().join("gate.xml");
     let junit_arg = junit.to_string_lossy().into_owned();
+    let html = tmp.path().join("gate.html");
+    let html_arg = html.to_string_lossy().into_owned();
     let (doc, out) = gate_json(
         &dir,
         "tests/fixtures/gate/leaky.js",
-        &["--junit", &junit_arg],
+        &["--junit", &junit_arg, "--html", &html_arg],
     );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert_eq!(doc["verdict"], "fail", "{doc:#}");
@@ -114,6 +116,15 @@ fn a_slow_leak_fails_with_the_defaults_and_is_named() {
         "{top:#}"
     );
     assert_eq!(snapshots_in(&dir).len(), 3, "kept for the report");
+    assert_eq!(doc["command"], "node tests/fixtures/gate/leaky.js");
+    // The HTML report is redacted by default: gate reports travel.
+    let page = std::fs::read_to_string(&html).expect("html report");
+    assert!(
+        page.contains("data-verdict=\"fail\""),
+        "verdict in the page"
+    );
+    assert!(page.contains(">redacted<"), "redacted by default");
+    assert!(page.contains("AuditEntry"), "the suspect in the page");
     let xml = std::fs::read_to_string(&junit).expect("junit file");
     assert!(
         xml.contains("<testsuite name=\"heaphound gate\" tests=\"1\" failures=\"1\" errors=\"0\""),
@@ -304,5 +315,8 @@ fn the_node_test_runner_example_runs_the_gate() {
         .expect("node --test");
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}\n{}", stderr(&out));
-    assert!(text.contains("# pass 1") && text.contains("# fail 0"), "{text}");
+    assert!(
+        text.contains("# pass 1") && text.contains("# fail 0"),
+        "{text}"
+    );
 }

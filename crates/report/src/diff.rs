@@ -69,7 +69,8 @@ fn diff_row_json(r: &ClassDiff, scripts: &HashMap<u32, String>) -> Value {
     with_location(v, &r.class, scripts)
 }
 
-fn comparison_json(c: &Comparison) -> Value {
+/// One comparison without the document header.
+pub fn comparison_json(c: &Comparison) -> Value {
     json!({
         "before": c.before,
         "after": c.after,

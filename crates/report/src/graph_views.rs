@@ -333,13 +333,22 @@ pub fn retainers_text(
     out
 }
 
-/// One line per reference: the first names the object a root holds, each next one the
-/// edge taken and the object it reaches. A run of references that repeats (a linked list,
-/// a chain of closures) is shown once, with how many times it repeats.
-pub fn folded_path(g: &HeapGraph, a: &Analysis, p: &RetainerPath) -> Vec<String> {
-    let mut lines = Vec::with_capacity(p.steps.len() + 1);
+/// A retainer path as it is shown: the object a root holds, then each edge taken, with a
+/// run of references that repeats (a linked list, a chain of closures) kept once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Folded {
+    /// The first holder (a node).
+    Start(u32),
+    /// An edge taken, to the object it reaches.
+    Step(u32),
+    /// The `period` steps above repeat `times` times in all.
+    Repeat { period: usize, times: usize },
+}
+
+pub fn folded_steps(g: &HeapGraph, a: &Analysis, p: &RetainerPath) -> Vec<Folded> {
+    let mut out = Vec::with_capacity(p.steps.len() + 1);
     if let Some(first) = p.steps.first() {
-        lines.push(object_label(g, a, first.holder));
+        out.push(Folded::Start(first.holder));
     }
     // What makes two steps alike: the edge (numbers aside) and the class reached.
     let key = |i: usize| {
@@ -350,14 +359,6 @@ pub fn folded_path(g: &HeapGraph, a: &Analysis, p: &RetainerPath) -> Vec<String>
             String::new()
         };
         (g.edge_kind(e), name, a.class_name(g.edge_to[e as usize]))
-    };
-    let line = |i: usize| {
-        let e = p.steps[i].edge;
-        format!(
-            "{} → {}",
-            edge_label(g, e),
-            object_label(g, a, g.edge_to[e as usize])
-        )
     };
     let n = p.steps.len();
     let mut i = 0;
@@ -371,23 +372,62 @@ pub fn folded_path(g: &HeapGraph, a: &Analysis, p: &RetainerPath) -> Vec<String>
                 reps += 1;
             }
             if reps >= 3 {
-                for k in 0..period {
-                    lines.push(line(i + k));
-                }
-                lines.push(format!(
-                    "… the {period} reference(s) above repeat {reps} times in all"
-                ));
+                out.extend((0..period).map(|k| Folded::Step(p.steps[i + k].edge)));
+                out.push(Folded::Repeat {
+                    period,
+                    times: reps,
+                });
                 i += reps * period;
                 folded = true;
                 break;
             }
         }
         if !folded {
-            lines.push(line(i));
+            out.push(Folded::Step(p.steps[i].edge));
             i += 1;
         }
     }
-    lines
+    out
+}
+
+/// One line per reference: the first names the object a root holds, each next one the
+/// edge taken and the object it reaches.
+pub fn folded_path(g: &HeapGraph, a: &Analysis, p: &RetainerPath) -> Vec<String> {
+    folded_steps(g, a, p)
+        .into_iter()
+        .map(|f| match f {
+            Folded::Start(n) => object_label(g, a, n),
+            Folded::Step(e) => format!(
+                "{} → {}",
+                edge_label(g, e),
+                object_label(g, a, g.edge_to[e as usize])
+            ),
+            Folded::Repeat { period, times } => {
+                format!("… the {period} reference(s) above repeat {times} times in all")
+            }
+        })
+        .collect()
+}
+
+/// The folded path as JSON: `{"edge": null|".name", "edge_type", "object"}` per step and
+/// `{"repeat": {"references", "times"}}` where a run repeats.
+pub fn folded_path_json(g: &HeapGraph, a: &Analysis, p: &RetainerPath) -> Vec<Value> {
+    folded_steps(g, a, p)
+        .into_iter()
+        .map(|f| match f {
+            Folded::Start(n) => {
+                json!({ "edge": null, "edge_type": null, "object": object_json(g, a, n) })
+            }
+            Folded::Step(e) => json!({
+                "edge": edge_label(g, e),
+                "edge_type": g.edge_type_name(e),
+                "object": object_json(g, a, g.edge_to[e as usize]),
+            }),
+            Folded::Repeat { period, times } => {
+                json!({ "repeat": { "references": period, "times": times } })
+            }
+        })
+        .collect()
 }
 
 /// Where a node's code was defined, with the script name when the snapshot has it.

@@ -7,7 +7,7 @@ use heaphound_snapshot::{EdgeKind, HeapGraph};
 use serde_json::{json, Value};
 
 use crate::format::{group, human_delta, human_size, Style};
-use crate::graph_views::{folded_path, object_json, object_label};
+use crate::graph_views::{folded_path, folded_path_json, object_json, object_label};
 use crate::summary::short_path;
 use crate::SCHEMA_VERSION;
 
@@ -138,6 +138,7 @@ fn suspect_json(l: &LastSnapshot, rank: usize, s: &Suspect) -> Value {
         "off_heap_bytes": s.native_bytes,
         "sample": object_json(g, a, s.sample),
         "retainer_path": path_lines(l, s),
+        "retainer_chain": s.path.as_ref().map(|p| folded_path_json(l.graph, l.analysis, p)).unwrap_or_default(),
         "locations": s.locations.iter().map(location_json).collect::<Vec<_>>(),
         "allocation_stack": s.allocation_stack,
         "details": details_json(l, &s.details),

@@ -88,6 +88,8 @@ pub struct CaptureArgs {
     /// Print one JSON document instead of the report.
     #[arg(long, help_heading = "Report")]
     pub json: bool,
+    #[command(flatten)]
+    pub html: crate::html_out::HtmlArgs,
 }
 
 /// How the traffic is made, before the program's address is known.
@@ -118,6 +120,7 @@ pub struct Plan {
     pub top: usize,
     pub verbose: bool,
     pub json: bool,
+    pub html: crate::html_out::HtmlArgs,
     pub load: LoadPlan,
 }
 
@@ -210,6 +213,7 @@ impl CaptureArgs {
             top: self.top,
             verbose: self.verbose,
             json: self.json,
+            html: self.html.clone(),
             load,
         })
     }

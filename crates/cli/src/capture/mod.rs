@@ -7,6 +7,7 @@
 pub mod args;
 pub mod duration;
 pub mod header;
+mod html;
 pub mod listen;
 pub mod loader;
 pub mod program;
@@ -198,10 +199,13 @@ pub fn run(ctx: &Ctx, plan: Plan, mut program: Program, command_name: &str) -> R
         o.insert("load".into(), load_doc.clone());
         o.insert("fault".into(), json!(fault));
     }
+    // Kept in report.json so `heaphound report` can draw them without the snapshots.
+    crate::html_out::add_overview(&mut doc, &judged.loaded);
     let mut text = serde_json::to_string_pretty(&doc)?;
     text.push('\n');
     std::fs::write(plan.run_dir.join("report.json"), &text)
         .with_context(|| format!("{}: cannot write report.json", plan.run_dir.display()))?;
+    html::write(&plan, &doc, &judged, command_name, &ui)?;
     if plan.json {
         emit(&text)?;
     } else {

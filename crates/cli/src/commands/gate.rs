@@ -63,6 +63,13 @@ pub struct Args {
     /// Also write a JUnit XML report to FILE.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Also write a self-contained HTML report to FILE (redacted: string contents and
+    /// property values become their length and a hash, unless --no-redact).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Keep string contents and property values in the HTML report.
+    #[arg(long, requires = "html")]
+    pub no_redact: bool,
     /// Keep the snapshots when the gate passes (they are always kept on failure).
     #[arg(long)]
     pub keep_snapshots: bool,

@@ -5,6 +5,8 @@ pub mod gate;
 pub mod hunt;
 pub mod inspect;
 pub mod objects;
+pub mod profile;
+pub mod report;
 pub mod retainers;
 pub mod snapshot;
 pub mod summary;

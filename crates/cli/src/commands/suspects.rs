@@ -2,6 +2,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use heaphound_analysis::suspects::{self, Findings, Snap, Verdict};
+use heaphound_report::html::Report;
 use heaphound_report::suspects::{self as view, LastSnapshot, SnapshotInfo};
 use heaphound_report::Style;
 
@@ -23,6 +24,8 @@ pub struct Args {
     /// Print one JSON document instead of the report.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub html: crate::html_out::HtmlArgs,
 }
 
 /// Snapshots loaded and judged: what `suspects` and `hunt` report on.
@@ -92,6 +95,21 @@ impl Judged {
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     let judged = Judged::of(&args.files, ctx.quiet)?;
+    if let Some(path) = &args.html.html {
+        let mut doc = judged.to_json(args.top);
+        crate::html_out::add_overview(&mut doc, &judged.loaded);
+        let mut report = Report::from_json(&doc);
+        report.allocations = crate::html_out::allocations_of(&judged.loaded);
+        let report = crate::html_out::titled(report, "suspects");
+        let bytes = crate::html_out::write(report, path, args.html.redact)?;
+        if !ctx.quiet {
+            eprintln!(
+                "heaphound: HTML report {} ({})",
+                path.display(),
+                heaphound_report::human_size(bytes)
+            );
+        }
+    }
     if args.json {
         emit_json(&judged.to_json(args.top))?;
     } else {

@@ -3,6 +3,7 @@
 //! [`judge::judge`]; on failure, snapshots from the first, middle and last rounds go
 //! through the suspects analysis so the CI log says what leaks.
 
+mod html;
 pub mod judge;
 mod junit;
 
@@ -94,6 +95,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         warmup,
         rounds: Vec::new(),
         snapshots: Vec::new(),
+        snapshot_rounds: Vec::new(),
         unit: if http.is_some() { "request" } else { "call" },
         place: "start-up".into(),
     };
@@ -183,6 +185,36 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         let xml = junit::render(&name, elapsed.as_secs_f64(), &outcome, &gate.rounds_table());
         write_file(path, &xml)?;
     }
+    if let Some(path) = &args.html {
+        let page = html::Page {
+            name: &name,
+            judgement: &j,
+            rounds: &gate.rounds,
+            snapshot_rounds: &gate.snapshot_rounds,
+            suspects: suspects.as_ref(),
+            facts: vec![
+                ("command".into(), user_command(&args.command)),
+                (
+                    "rounds".into(),
+                    format!(
+                        "{} × {} rounds after {} warm-up, --max-growth {}",
+                        plural(args.iterations, gate.unit),
+                        args.rounds,
+                        plural(warmup, gate.unit),
+                        human_size(args.max_growth)
+                    ),
+                ),
+                ("run".into(), dir.display().to_string()),
+            ],
+        };
+        let bytes = html::write(page, args.top, path, !args.no_redact)?;
+        ui.note(&format!(
+            "HTML report {} ({}{})",
+            path.display(),
+            human_size(bytes),
+            if args.no_redact { "" } else { ", redacted" }
+        ));
+    }
     if args.json {
         let mut s = serde_json::to_string_pretty(&doc)?;
         s.push('\n');
@@ -242,6 +274,8 @@ struct Gate<'a> {
     warmup: u64,
     rounds: Vec<RoundMemory>,
     snapshots: Vec<PathBuf>,
+    /// The round after which each snapshot was taken.
+    snapshot_rounds: Vec<u32>,
     /// One iteration: `call` of a scenario, `request` to a server.
     unit: &'static str,
     /// Where we are, for messages.
@@ -340,13 +374,13 @@ impl Gate<'_> {
             ));
             self.rounds.push(m);
             if round == 1 || round == mid {
-                self.snapshot(session, program)?;
+                self.snapshot(session, program, round)?;
             }
         }
         let j = judge(&self.rounds, args.iterations, args.max_growth, self.unit);
         if !j.pass {
             self.place = "the last snapshot".into();
-            self.snapshot(session, program)?;
+            self.snapshot(session, program, args.rounds)?;
         }
         self.ui.clear();
         Ok(Some(j))
@@ -402,7 +436,12 @@ impl Gate<'_> {
         })
     }
 
-    fn snapshot(&mut self, session: &mut Session, program: &mut Program) -> Result<(), GateError> {
+    fn snapshot(
+        &mut self,
+        session: &mut Session,
+        program: &mut Program,
+        round: u32,
+    ) -> Result<(), GateError> {
         let k = self.snapshots.len() + 1;
         let path = self.dir.join(format!("{k}.heapsnapshot"));
         let title = format!("snapshot {k} ({})", self.place);
@@ -410,6 +449,7 @@ impl Gate<'_> {
         match session.take_heap_snapshot(&path, &mut progress) {
             Ok(_) => {
                 self.snapshots.push(path);
+                self.snapshot_rounds.push(round);
                 for _ in 0..2 {
                     session
                         .collect_garbage()
@@ -552,7 +592,7 @@ impl Gate<'_> {
             "reason": j.reason,
             "mode": if scenario { "scenario" } else { "http" },
             "scenario": name,
-            "command": program.command,
+            "command": user_command(&self.args.command),
             "iterations": a.iterations,
             "rounds": a.rounds,
             "warmup": self.warmup,
@@ -565,6 +605,15 @@ impl Gate<'_> {
             "elapsed_ms": elapsed.as_millis() as u64,
         })
     }
+}
+
+/// The command as the user gave it (the program runs with heaphound's harness in front of
+/// the scenario).
+fn user_command(argv: &[OsString]) -> String {
+    argv.iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn plural(n: u64, what: &str) -> String {

@@ -1,0 +1,50 @@
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use heaphound_analysis::heapprofile::{self, Profile};
+use heaphound_report::html::flame::{self, FlameTree};
+use heaphound_report::profile as view;
+
+use super::{emit, emit_json, Ctx};
+use crate::load::InputError;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// A sampling heap profile: the .heapprofile `node --heap-prof` writes, or the
+    /// `profile` HeapProfiler.stopSampling returns.
+    pub file: String,
+    /// Show the N largest allocation sites of each table.
+    #[arg(long, default_value_t = 15)]
+    pub top: usize,
+    /// Also write the allocation flame graph as an SVG file.
+    #[arg(long, value_name = "OUT.svg")]
+    pub flamegraph: Option<PathBuf>,
+    /// Print one JSON document instead of the tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Reads and parses a profile; errors name the file and say what is wrong.
+pub fn read(file: &str) -> Result<Profile> {
+    let bytes = std::fs::read(file).map_err(|e| InputError(format!("{file}: cannot read: {e}")))?;
+    heapprofile::parse(&bytes).map_err(|e| InputError(format!("{file}: {e}")).into())
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
+    let profile = read(&args.file)?;
+    if let Some(out) = &args.flamegraph {
+        let title = format!("Allocation sites of {}", crate::load::label(&args.file));
+        let svg = flame::svg(&FlameTree::from_profile(&profile), &title, 1200, true);
+        std::fs::write(out, svg).with_context(|| format!("{}: cannot write", out.display()))?;
+        if !ctx.quiet {
+            eprintln!("heaphound: flame graph written to {}", out.display());
+        }
+    }
+    if args.json {
+        emit_json(&view::to_json(&args.file, &profile, args.top))?;
+    } else {
+        emit(&view::to_text(&args.file, &profile, args.top, &ctx.style))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

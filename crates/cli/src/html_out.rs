@@ -1,0 +1,116 @@
+//! Writing the HTML report: the summaries a report needs from the snapshots (kept in
+//! report.json too), what the run folder adds (memory series, heap profiles), redaction,
+//! and the file itself. Shared by `report`, `hunt`/`attach` and `suspects`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use heaphound_analysis::scripts;
+use heaphound_report::html::flame::FlameTree;
+use heaphound_report::html::{self, redact, Allocations, MemorySeries, Report};
+use heaphound_report::overview;
+use serde_json::Value;
+
+use crate::commands::diff::compare;
+use crate::load::Loaded;
+
+/// `--html FILE` and `--redact`, as every command that writes a report takes them.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct HtmlArgs {
+    /// Also write a self-contained HTML report (no network: opens anywhere, offline).
+    #[arg(long, value_name = "FILE", help_heading = "Report")]
+    pub html: Option<PathBuf>,
+    /// Hide string contents and property values in the HTML report (their length and a
+    /// hash instead), so it can be shared outside the company.
+    #[arg(long, requires = "html", help_heading = "Report")]
+    pub redact: bool,
+}
+
+/// Adds `class_comparison` (first vs last snapshot) and `dominator_tree` (last snapshot)
+/// to a document; both are bounded summaries, whatever the heap size.
+pub fn add_overview(doc: &mut Value, loaded: &[Loaded]) {
+    let (Some(first), Some(last)) = (loaded.first(), loaded.last()) else {
+        return;
+    };
+    let rows = compare(first, last);
+    let names: HashMap<u32, String> = scripts::script_names(&last.graph);
+    let classes = overview::class_comparison_json(&first.label, &last.label, rows, &names);
+    let tree = overview::dominator_summary_json(&last.graph, &last.analysis, &last.label);
+    let sites = allocations_of(loaded).map(|a| {
+        let mut v = a.tree.pruned(0.001, 2000).to_json();
+        v["source"] = a.source.into();
+        v
+    });
+    if let Some(o) = doc.as_object_mut() {
+        o.insert("class_comparison".into(), classes);
+        o.insert("dominator_tree".into(), tree);
+        if let Some(v) = sites {
+            o.insert("allocation_sites".into(), v);
+        }
+    }
+}
+
+/// Allocation stacks of the last snapshot, when allocation tracking was on.
+pub fn allocations_of(loaded: &[Loaded]) -> Option<Allocations> {
+    let last = loaded.last()?;
+    Some(Allocations {
+        source: format!("the allocation stacks recorded in {}", last.label),
+        tree: FlameTree::from_trace(&last.graph)?,
+    })
+}
+
+/// What a run folder adds to a report: the memory series and the first heap profile.
+pub fn from_run_dir(r: &mut Report, dir: &Path, warn: &dyn Fn(&str)) {
+    let series = dir.join("memory.jsonl");
+    if r.memory.is_none() {
+        match std::fs::read_to_string(&series) {
+            Ok(text) => r.memory = Some(MemorySeries::from_jsonl(&text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => warn(&format!("{}: cannot read: {e}", series.display())),
+        }
+    }
+    if r.allocations.is_some() {
+        return;
+    }
+    let mut profiles: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "heapprofile"))
+        .collect();
+    profiles.sort();
+    if let Some(p) = profiles.first() {
+        let file = p.to_string_lossy().into_owned();
+        match crate::commands::profile::read(&file) {
+            Ok(profile) => {
+                r.allocations = Some(Allocations {
+                    source: format!("the sampling heap profile {file}"),
+                    tree: FlameTree::from_profile(&profile),
+                })
+            }
+            Err(e) => warn(&format!("{e:#}; the report has no allocation sites")),
+        }
+    }
+}
+
+/// Renders (redacted when asked) and writes the page.
+pub fn write(mut r: Report, path: &Path, redacted: bool) -> Result<u64> {
+    if redacted {
+        redact::apply(&mut r, &mut redact::Redactor::new());
+    }
+    let page = html::render(&r);
+    std::fs::write(path, &page).with_context(|| format!("{}: cannot write", path.display()))?;
+    Ok(page.len() as u64)
+}
+
+/// The title line of a report written by `command`.
+pub fn titled(mut r: Report, command: &str) -> Report {
+    if let Some(rest) = r.title.strip_prefix("heaphound: ") {
+        r.title = format!("heaphound {command}: {rest}");
+    } else if r.title == "heaphound report" {
+        r.title = format!("heaphound {command}");
+    }
+    r
+}

@@ -1,0 +1,404 @@
+//! The flame graph of allocation sites, as SVG. One renderer for both users: `profile
+//! --flamegraph` writes it as a file, the HTML report inlines it.
+
+use heaphound_analysis::heapprofile::Profile;
+use heaphound_snapshot::HeapGraph;
+
+use super::esc;
+use crate::format::human_size;
+
+/// A call tree weighted by bytes; node 0 is the root.
+#[derive(Debug, Clone, Default)]
+pub struct FlameTree {
+    pub nodes: Vec<FlameNode>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FlameNode {
+    pub name: String,
+    /// `file:line:column`, or `(native)`.
+    pub location: String,
+    pub self_size: u64,
+    pub total_size: u64,
+    pub children: Vec<usize>,
+}
+
+impl FlameTree {
+    pub fn from_profile(p: &Profile) -> FlameTree {
+        FlameTree {
+            nodes: p
+                .nodes
+                .iter()
+                .map(|n| FlameNode {
+                    name: n.frame.display_name().to_string(),
+                    location: n.frame.location(),
+                    self_size: n.self_size,
+                    total_size: n.total_size,
+                    children: n.children.iter().map(|&c| c as usize).collect(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The allocation stacks of a snapshot taken with allocation tracking on, weighted by
+    /// the self size of the objects still alive in it; `None` without tracking data.
+    pub fn from_trace(g: &HeapGraph) -> Option<FlameTree> {
+        let tree = &g.trace_tree;
+        if tree.is_empty() || g.node_trace_id.is_empty() {
+            return None;
+        }
+        let index: std::collections::HashMap<u32, usize> =
+            tree.id.iter().enumerate().map(|(i, &id)| (id, i)).collect();
+        // Node 0 is a root of our own: the trace may have several.
+        let mut nodes = vec![FlameNode {
+            name: "(root)".into(),
+            location: String::new(),
+            self_size: 0,
+            total_size: 0,
+            children: Vec::new(),
+        }];
+        for i in 0..tree.len() {
+            let f = g.trace_functions.get(tree.function_info[i] as usize);
+            let (name, location) = match f {
+                Some(f) => {
+                    let script = g.strings.get(f.script_name);
+                    let loc = match (script.is_empty(), f.line) {
+                        (true, _) => "(native)".to_string(),
+                        (false, 0) => script.into_owned(),
+                        (false, l) => format!("{script}:{l}:{}", f.column),
+                    };
+                    (g.strings.get(f.name).into_owned(), loc)
+                }
+                None => ("(unknown)".to_string(), String::new()),
+            };
+            nodes.push(FlameNode {
+                name: if name.is_empty() {
+                    "(anonymous)".into()
+                } else {
+                    name
+                },
+                location,
+                self_size: 0,
+                total_size: 0,
+                children: Vec::new(),
+            });
+        }
+        for (&t, &size) in g.node_trace_id.iter().zip(&g.node_self_size) {
+            if let Some(&i) = index.get(&t) {
+                nodes[i + 1].self_size += u64::from(size);
+            }
+        }
+        for i in 0..tree.len() {
+            let p = tree.parent[i];
+            let parent = if p == u32::MAX || p as usize >= tree.len() {
+                0
+            } else {
+                p as usize + 1
+            };
+            if parent != i + 1 {
+                nodes[parent].children.push(i + 1);
+            }
+        }
+        // Totals, children before parents: a post-order from the root, iteratively.
+        let mut order = Vec::with_capacity(nodes.len());
+        let mut seen = vec![false; nodes.len()];
+        let mut stack = vec![0usize];
+        while let Some(n) = stack.pop() {
+            if std::mem::replace(&mut seen[n], true) {
+                continue;
+            }
+            order.push(n);
+            stack.extend(nodes[n].children.iter().copied());
+        }
+        for &n in order.iter().rev() {
+            let t = nodes[n].self_size
+                + nodes[n]
+                    .children
+                    .iter()
+                    .map(|&c| nodes[c].total_size)
+                    .sum::<u64>();
+            nodes[n].total_size = t;
+        }
+        (nodes[0].total_size > 0).then_some(FlameTree { nodes })
+    }
+
+    /// The frames worth drawing: at least `min_fraction` of the total, at most `max_nodes`
+    /// of them (largest first), renumbered in pre-order. Keeps a stored tree small.
+    pub fn pruned(&self, min_fraction: f64, max_nodes: usize) -> FlameTree {
+        let total = self.total();
+        if total == 0 {
+            return FlameTree::default();
+        }
+        let floor = (total as f64 * min_fraction) as u64;
+        let mut out = FlameTree::default();
+        // (old node, new parent)
+        let mut stack: Vec<(usize, Option<usize>)> = vec![(0, None)];
+        while let Some((n, parent)) = stack.pop() {
+            if out.nodes.len() >= max_nodes {
+                break;
+            }
+            let Some(old) = self.nodes.get(n) else {
+                continue;
+            };
+            let me = out.nodes.len();
+            out.nodes.push(FlameNode {
+                children: Vec::new(),
+                ..old.clone()
+            });
+            if let Some(p) = parent {
+                out.nodes[p].children.push(me);
+            }
+            let mut kids: Vec<usize> = old
+                .children
+                .iter()
+                .copied()
+                .filter(|&c| {
+                    self.nodes
+                        .get(c)
+                        .is_some_and(|k| k.total_size >= floor.max(1))
+                })
+                .collect();
+            kids.sort_by_key(|&c| self.nodes[c].total_size);
+            stack.extend(kids.into_iter().map(|c| (c, Some(me))));
+        }
+        out
+    }
+
+    /// `{"nodes": [{"name","location","self_size","total_size","children"}]}`, node 0 the root.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "nodes": self.nodes.iter().map(|n| serde_json::json!({
+                "name": n.name,
+                "location": n.location,
+                "self_size": n.self_size,
+                "total_size": n.total_size,
+                "children": n.children,
+            })).collect::<Vec<_>>(),
+        })
+    }
+
+    pub fn from_json(v: &serde_json::Value) -> Option<FlameTree> {
+        let nodes = v.get("nodes")?.as_array()?;
+        let len = nodes.len();
+        let tree = FlameTree {
+            nodes: nodes
+                .iter()
+                .map(|n| FlameNode {
+                    name: n["name"].as_str().unwrap_or_default().to_string(),
+                    location: n["location"].as_str().unwrap_or_default().to_string(),
+                    self_size: n["self_size"].as_u64().unwrap_or(0),
+                    total_size: n["total_size"].as_u64().unwrap_or(0),
+                    // Only later nodes can be children: a stored tree cannot loop.
+                    children: n["children"]
+                        .as_array()
+                        .map(|c| {
+                            c.iter()
+                                .filter_map(|x| x.as_u64())
+                                .map(|x| x as usize)
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                })
+                .enumerate()
+                .map(|(i, mut n)| {
+                    n.children.retain(|&c| c > i && c < len);
+                    n
+                })
+                .collect(),
+        };
+        (!tree.nodes.is_empty()).then_some(tree)
+    }
+
+    pub fn total(&self) -> u64 {
+        self.nodes.first().map_or(0, |n| n.total_size)
+    }
+}
+
+const ROW: f64 = 17.0;
+const CHAR_W: f64 = 6.4;
+/// Frames narrower than this are left out (with everything above them).
+const MIN_W: f64 = 0.6;
+/// Frames drawn at most: keeps the SVG (and the report) a few hundred kB at worst.
+const MAX_FRAMES: usize = 4000;
+
+fn colour(name: &str, location: &str) -> String {
+    // A stable hash, so a frame keeps its colour from one report to the next.
+    let h = name
+        .bytes()
+        .fold(2166136261u32, |h, b| (h ^ b as u32).wrapping_mul(16777619));
+    let v = |shift: u32, range: u32| (h >> shift) % range;
+    if location == "(native)" {
+        format!(
+            "rgb({},{},{})",
+            190 + v(0, 40),
+            190 + v(8, 40),
+            60 + v(16, 40)
+        )
+    } else if location.starts_with("node:") {
+        format!(
+            "rgb({},{},{})",
+            80 + v(0, 50),
+            160 + v(8, 50),
+            190 + v(16, 50)
+        )
+    } else {
+        format!(
+            "rgb({},{},{})",
+            205 + v(0, 50),
+            80 + v(8, 110),
+            40 + v(16, 40)
+        )
+    }
+}
+
+fn fit(label: &str, width: f64) -> Option<String> {
+    let room = ((width - 6.0) / CHAR_W).floor() as usize;
+    if room < 3 {
+        return None;
+    }
+    if label.chars().count() <= room {
+        return Some(label.to_string());
+    }
+    let mut s: String = label.chars().take(room - 1).collect();
+    s.push('…');
+    Some(s)
+}
+
+/// The flame graph (root at the bottom, callees above their callers, width = bytes).
+/// `standalone` adds the XML namespace and its own styles, for a file of its own.
+pub fn svg(tree: &FlameTree, title: &str, width: u32, standalone: bool) -> String {
+    let total = tree.total();
+    let w = f64::from(width.max(200));
+    // Lay out first (x, width, depth per frame), to know the height.
+    let mut frames: Vec<(usize, f64, f64, usize)> = Vec::new();
+    if total > 0 {
+        // Level by level, so a cap on frames drops the deepest (thinnest) ones first.
+        let mut queue = std::collections::VecDeque::from([(0usize, 0.0f64, 0usize)]);
+        while let Some((n, x, depth)) = queue.pop_front() {
+            if frames.len() >= MAX_FRAMES {
+                break;
+            }
+            let node = &tree.nodes[n];
+            let fw = node.total_size as f64 / total as f64 * w;
+            if fw < MIN_W {
+                continue;
+            }
+            frames.push((n, x, fw, depth));
+            let mut kids: Vec<usize> = node
+                .children
+                .iter()
+                .copied()
+                .filter(|&c| c < tree.nodes.len())
+                .collect();
+            kids.sort_by(|a, b| {
+                tree.nodes[*b]
+                    .total_size
+                    .cmp(&tree.nodes[*a].total_size)
+                    .then_with(|| tree.nodes[*a].name.cmp(&tree.nodes[*b].name))
+            });
+            let mut cx = x;
+            for c in kids {
+                queue.push_back((c, cx, depth + 1));
+                cx += tree.nodes[c].total_size as f64 / total as f64 * w;
+            }
+        }
+    }
+    let depth = frames.iter().map(|f| f.3).max().unwrap_or(0) + 1;
+    let top = 24.0;
+    let h = top + depth as f64 * ROW + 4.0;
+    let mut s = String::new();
+    let ns = if standalone {
+        r#" xmlns="http://www.w3.org/2000/svg""#
+    } else {
+        ""
+    };
+    // A file of its own has a size; inline, the page's width decides.
+    let size = if standalone {
+        format!(r#"width="{w}" height="{h}""#)
+    } else {
+        r#"width="100%""#.to_string()
+    };
+    s.push_str(&format!(
+        r#"<svg{ns} class="flame" viewBox="0 0 {w} {h}" {size} role="img" aria-label="{}" preserveAspectRatio="xMinYMin meet">"#,
+        esc(title)
+    ));
+    if standalone {
+        s.push_str("<style>text{font:11px ui-monospace,Menlo,Consolas,monospace;fill:#111}.t{font:bold 13px sans-serif}rect{stroke:#fff;stroke-width:.5}</style><rect width=\"100%\" height=\"100%\" fill=\"#fff\" stroke=\"none\"/>");
+    }
+    s.push_str(&format!(
+        r#"<text class="t" x="4" y="16">{} — {} sampled</text>"#,
+        esc(title),
+        human_size(total)
+    ));
+    for (n, x, fw, d) in frames {
+        let node = &tree.nodes[n];
+        let y = h - 4.0 - (d as f64 + 1.0) * ROW;
+        let label = if n == 0 {
+            "all".to_string()
+        } else {
+            node.name.clone()
+        };
+        let pct = 100.0 * node.total_size as f64 / total as f64;
+        s.push_str(&format!(
+            r#"<g><title>{} {} — {} ({pct:.1}%), self {}</title><rect x="{x:.1}" y="{y:.1}" width="{fw:.1}" height="{}" rx="2" fill="{}"/>"#,
+            esc(&label),
+            esc(&node.location),
+            human_size(node.total_size),
+            human_size(node.self_size),
+            ROW - 1.0,
+            if n == 0 { "rgb(200,200,200)".into() } else { colour(&node.name, &node.location) },
+        ));
+        if let Some(t) = fit(&label, fw) {
+            s.push_str(&format!(
+                r#"<text x="{:.1}" y="{:.1}">{}</text>"#,
+                x + 3.0,
+                y + ROW - 5.0,
+                esc(&t)
+            ));
+        }
+        s.push_str("</g>");
+    }
+    s.push_str("</svg>");
+    if standalone {
+        s.push('\n');
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree() -> FlameTree {
+        let node = |name: &str, self_size, total_size, children| FlameNode {
+            name: name.into(),
+            location: "app.js:1:1".into(),
+            self_size,
+            total_size,
+            children,
+        };
+        FlameTree {
+            nodes: vec![
+                node("(root)", 0, 100, vec![1, 2]),
+                node("big <alloc>", 70, 70, vec![]),
+                node("tiny", 0, 30, vec![]),
+            ],
+        }
+    }
+
+    #[test]
+    fn frames_are_as_wide_as_their_bytes_and_escaped() {
+        let s = svg(&tree(), "sites", 1000, true);
+        assert!(s.starts_with("<svg xmlns="));
+        assert!(s.contains(r#"width="700.0""#), "{s}");
+        assert!(s.contains(r#"width="1000" height="#));
+        assert!(s.contains("big &lt;alloc&gt;"));
+        assert!(!s.contains("<alloc>"));
+    }
+
+    #[test]
+    fn an_empty_profile_still_draws() {
+        let s = svg(&FlameTree::default(), "none", 800, false);
+        assert!(s.contains("0 B sampled"));
+    }
+}

@@ -1,0 +1,208 @@
+//! The self-contained HTML report: one file, no network, readable with scripts off.
+//!
+//! Build a [`Report`] (by hand, or with [`Report::from_json`] from the JSON documents),
+//! optionally [`redact::apply`] it, then [`render`] it. Every section is optional; a
+//! missing one says so on the page.
+
+pub mod chart;
+pub mod flame;
+pub mod model;
+mod page;
+pub mod redact;
+mod sections;
+
+pub use model::{
+    Allocations, ChainItem, ClassRow, ClassTable, DomNode, MemorySeries, Object, Report, Sample,
+    SnapshotRow, SourceLink, Suspect, Verdict,
+};
+
+use crate::format::human_delta;
+
+/// Escapes text for HTML and XML, in content and in quoted attributes alike.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if c.is_control() && c != '\n' && c != '\t' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn memory_section(m: &MemorySeries) -> Result<String, String> {
+    let process =
+        chart::svg(m, chart::Panel::Process).ok_or("The memory series has no samples.")?;
+    let heap = chart::svg(m, chart::Panel::Heap).unwrap_or_default();
+    let mut s = String::from("<div class=\"legend\">");
+    for (class, name, _) in chart::SERIES {
+        s.push_str(&format!(
+            "<span><i style=\"background:var(--{class})\"></i>{name}</span>"
+        ));
+    }
+    s.push_str("<span><i style=\"background:var(--trend)\"></i>post-GC floor (heapUsed at each snapshot) and its trend</span></div>");
+    s.push_str(&process);
+    s.push_str(&heap);
+    let floor = chart::floor_points(m);
+    if let Some((slope, _)) = chart::theil_sen_fit(&floor) {
+        // Bytes per ms → per minute.
+        let per_min = slope * 60_000.0;
+        s.push_str(&format!(
+            "<p>The post-GC floor moves by <strong>{}</strong> per minute of the run (a Theil–Sen line through {} post-GC samples).</p>",
+            esc(&human_delta(per_min.round() as i64)),
+            floor.len()
+        ));
+    }
+    Ok(s)
+}
+
+/// The whole page.
+pub fn render(r: &Report) -> String {
+    let suspects = match &r.suspects {
+        Some(list) => Ok(sections::suspects(list)),
+        None => Err("This report has no suspects analysis.".to_string()),
+    };
+    let memory = match &r.memory {
+        Some(m) => memory_section(m),
+        None => Err("No memory series: it is recorded by `hunt` and `attach` (memory.jsonl in the run folder).".to_string()),
+    };
+    let classes = match &r.classes {
+        Some(t) => Ok(sections::classes(t)),
+        None => Err("No class comparison: it needs the snapshots, or a report.json that carries `class_comparison`.".to_string()),
+    };
+    let dominators = match &r.dominators {
+        Some(d) => Ok(sections::dominators(d)),
+        None => Err("No dominator tree: it needs the last snapshot, or a report.json that carries `dominator_tree`.".to_string()),
+    };
+    let allocations = match &r.allocations {
+        Some(a) => Ok(format!(
+            "<p class=\"muted\">From {}. Width is bytes still alive; each frame sits on its caller. Hover a frame for its size.</p>{}",
+            esc(&a.source),
+            flame::svg(&a.tree, "Allocation sites", 1180, false)
+        )),
+        None => Err("No allocation sites: run `hunt --allocation-sites`, or put a .heapprofile (node --heap-prof) in the run folder.".to_string()),
+    };
+    page::page(
+        r,
+        &[
+            ("suspects", "Suspects", suspects),
+            ("memory", "Memory over the run", memory),
+            ("classes", "Class comparison", classes),
+            (
+                "dominators",
+                "Largest retainers (dominator tree)",
+                dominators,
+            ),
+            ("allocations", "Allocation sites", allocations),
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::flame::{FlameNode, FlameTree};
+    use super::*;
+
+    /// Documents of the wrong shape render what they can: never a panic.
+    #[test]
+    fn odd_documents_render() {
+        for doc in [
+            serde_json::json!({}),
+            serde_json::json!({"verdict": 3, "suspects": [1, "x", null, {"retainer_chain": [{"repeat": 1}, 7]}]}),
+            serde_json::json!({"class_comparison": {"classes": [{}]}, "dominator_tree": {"tree": {"children": [1, {}]}}}),
+            serde_json::json!({"allocation_sites": {"nodes": [{"children": [0, 5, 1]}, {"total_size": 9}]}}),
+            serde_json::json!({"program": {"command": "<script>alert(1)</script>"}, "load": {"mode": 5}}),
+        ] {
+            let page = render(&Report::from_json(&doc));
+            assert!(page.ends_with("</html>\n"));
+            assert!(!page.contains("<script>alert"));
+        }
+    }
+
+    /// Every section at its bound, as from a long hunt over big snapshots: the page stays
+    /// a few MB (summaries, never the graph).
+    #[test]
+    fn a_report_at_every_bound_stays_small() {
+        let samples = (0..200_000u32)
+            .map(|i| Sample {
+                t_ms: f64::from(i) * 500.0,
+                rss: Some(u64::from(i) * 4096 + 50_000_000),
+                heap_used: Some(u64::from(i) * 1024),
+                heap_total: Some(u64::from(i) * 2048),
+                external: Some(1_000_000),
+                snapshot: (i % 50_000 == 0).then_some(i / 50_000 + 1),
+            })
+            .collect();
+        let rows = (0..200)
+            .map(|i| ClassRow {
+                name: format!("Class{i}"),
+                new_count: i,
+                deleted_count: 0,
+                count_delta: i,
+                size_delta: i * 100,
+                count_after: i,
+                retained_before: 0,
+                retained_after: i * 1000,
+                retained_delta: i * 1000,
+                location: Some(format!("/srv/app/lib/file{i}.js:{i}")),
+            })
+            .collect();
+        let mut root = DomNode::default();
+        for i in 0..25 {
+            let mut child = DomNode::default();
+            child.object.class = format!("Holder{i}");
+            for _ in 0..10 {
+                child.children.push(DomNode::default());
+            }
+            root.children.push(child);
+        }
+        // A wide, deep allocation tree: 100 callers of 50-deep stacks.
+        let mut nodes = vec![FlameNode {
+            name: "(root)".into(),
+            location: String::new(),
+            self_size: 0,
+            total_size: 100 * 1000,
+            children: Vec::new(),
+        }];
+        for _ in 0..100 {
+            let mut parent = 0;
+            for d in 0..50 {
+                let me = nodes.len();
+                nodes.push(FlameNode {
+                    name: format!("function_with_a_long_name_{d}"),
+                    location: format!("/srv/app/lib/deep/module{d}.js:{d}:1"),
+                    self_size: if d == 49 { 1000 } else { 0 },
+                    total_size: 1000,
+                    children: Vec::new(),
+                });
+                nodes[parent].children.push(me);
+                parent = me;
+            }
+        }
+        let r = Report {
+            title: "big".into(),
+            memory: Some(MemorySeries { samples }),
+            classes: Some(ClassTable {
+                before: "1.heapsnapshot".into(),
+                after: "4.heapsnapshot".into(),
+                class_count: 5000,
+                rows,
+            }),
+            dominators: Some(root),
+            allocations: Some(Allocations {
+                source: "test".into(),
+                tree: FlameTree { nodes },
+            }),
+            suspects: Some(Vec::new()),
+            ..Report::default()
+        };
+        let page = render(&r);
+        eprintln!("page at every bound: {} bytes", page.len());
+        assert!(page.len() < 3_000_000, "{} bytes", page.len());
+    }
+}
