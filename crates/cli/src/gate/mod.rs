@@ -566,7 +566,6 @@ impl Gate<'_> {
         &self,
         j: &Judgement,
         name: &str,
-        program: &Program,
         scenario: bool,
         suspects: Option<&Judged>,
         elapsed: Duration,
