@@ -166,14 +166,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             .then(|| Judged::of(&files, ctx.quiet))
             .transpose()?
     };
-    let doc = gate.to_json(
-        &j,
-        &name,
-        &program,
-        scenario.is_some(),
-        suspects.as_ref(),
-        elapsed,
-    );
+    let doc = gate.to_json(&j, &name, scenario.is_some(), suspects.as_ref(), elapsed);
     write_json(&dir.join("gate.json"), &doc)?;
     let text = gate.to_text(&j, &name, suspects.as_ref(), &ctx.style);
     if let Some(path) = &args.junit {
