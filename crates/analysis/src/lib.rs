@@ -17,6 +17,7 @@ pub mod shallow;
 pub mod summary;
 pub mod suspects;
 pub mod text;
+pub mod trend;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
