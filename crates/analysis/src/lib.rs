@@ -9,6 +9,7 @@ pub mod distances;
 pub mod dominators;
 pub mod edges;
 mod fxhash;
+pub mod gclog;
 pub mod paths;
 pub mod preds;
 pub mod retainers;

@@ -43,6 +43,10 @@ enum Command {
     Hunt(commands::hunt::Args),
     /// The hunt on a Node process that is already running (opens its inspector with SIGUSR1).
     Attach(commands::attach::Args),
+    /// Sample a process's memory over time and judge it: leak, plateau, spikes, off-heap.
+    Watch(commands::watch::Args),
+    /// Read `node --trace-gc` output: GC counts and pauses, the post-GC floor, a verdict.
+    Gclog(commands::gclog::Args),
     /// Write one heap snapshot of a live Node process (PID or ws:// inspector URL).
     Snapshot(commands::snapshot::Args),
 }
@@ -66,6 +70,8 @@ fn main() -> ExitCode {
         Command::Hunt(a) => commands::hunt::run(&ctx, a),
         Command::Attach(a) => commands::attach::run(&ctx, a),
         Command::Snapshot(a) => commands::snapshot::run(&ctx, a),
+        Command::Gclog(a) => commands::gclog::run(&ctx, a),
+        Command::Watch(a) => commands::watch::run(&ctx, a),
     };
     match result {
         Ok(code) => code,

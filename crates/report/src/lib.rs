@@ -6,6 +6,7 @@ pub mod format;
 pub mod graph_views;
 pub mod summary;
 pub mod suspects;
+pub mod trend;
 
 pub use format::{group, human_delta, human_size, Align, Style, Table};
 

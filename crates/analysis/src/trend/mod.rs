@@ -20,6 +20,8 @@ const PLATEAU_RATIO: f64 = 0.25;
 /// Off-heap growth this many times the heap floor's: the heap is not where memory goes.
 const OFF_HEAP_RATIO: f64 = 4.0;
 const MIB: f64 = 1024.0 * 1024.0;
+/// Sizes for people are decimal, as everywhere in heaphound (DevTools' units).
+const MB: f64 = 1e6;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VerdictKind {
@@ -100,7 +102,7 @@ impl Trend {
     }
 
     pub fn mb_per_hour(&self) -> f64 {
-        self.slope_bytes_per_s * 3600.0 / MIB
+        self.slope_bytes_per_s * 3600.0 / MB
     }
 
     pub fn to_json(&self) -> Value {
@@ -156,7 +158,7 @@ pub struct Verdict {
 
 impl Verdict {
     pub fn growth_mb_per_hour(&self) -> f64 {
-        self.slope_bytes_per_hour / MIB
+        self.slope_bytes_per_hour / MB
     }
 
     pub fn to_json(&self) -> Value {
@@ -209,7 +211,7 @@ fn span(points: &[Point]) -> f64 {
 }
 
 fn mb(bytes: f64) -> String {
-    let m = bytes / MIB;
+    let m = bytes / MB;
     if m.abs() >= 10.0 {
         format!("{m:.0} MB")
     } else {
@@ -464,13 +466,23 @@ pub fn judge(input: &TrendInput) -> Verdict {
         let small = 1.0 - (whole.growth().abs() / threshold).min(1.0);
         let enough = (floor.len() as f64 / (3 * MIN_FLOOR_POINTS) as f64).min(1.0);
         v.confidence = (0.5 + 0.5 * small) * (0.5 + 0.5 * enough);
+        let why = if whole.mk.rising(ALPHA) {
+            format!(
+                "a slight rise of {} is too small to matter (under {})",
+                mb(whole.growth()),
+                mb(threshold)
+            )
+        } else if whole.mk.falling(ALPHA) {
+            format!("it falls (Mann–Kendall p={:.2e})", whole.mk.p)
+        } else {
+            format!("no significant trend, p={:.2}", whole.mk.p)
+        };
         v.reason = format!(
-            "the post-GC floor stays at about {} ({} → {} over {:.0} s, no significant trend: p={:.2})",
+            "the post-GC floor stays at about {} ({} → {} over {:.0} s; {why})",
             mb(typical),
             mb(whole.first),
             mb(whole.last),
             whole.span_s,
-            whole.mk.p
         );
     } else {
         v.kind = VerdictKind::Inconclusive;

@@ -25,9 +25,9 @@ fn steady_rise_is_a_leak_with_its_rate() {
     let v = judge_floor(&floor);
     assert_eq!(v.kind, VerdictKind::Leak, "{}", v.reason);
     assert!(v.confidence > 0.95);
-    // 0.5 MB/s = 1800 MB/hour.
+    // 0.5 MiB/s = 1887 MB/hour (decimal MB).
     assert!(
-        (v.growth_mb_per_hour() - 1800.0).abs() < 100.0,
+        (v.growth_mb_per_hour() - 1887.0).abs() < 100.0,
         "{}",
         v.growth_mb_per_hour()
     );

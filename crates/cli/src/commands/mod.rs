@@ -1,6 +1,7 @@
 pub mod attach;
 pub mod diff;
 pub mod dominators;
+pub mod gclog;
 pub mod hunt;
 pub mod inspect;
 pub mod objects;
@@ -8,6 +9,7 @@ pub mod retainers;
 pub mod snapshot;
 pub mod summary;
 pub mod suspects;
+pub mod watch;
 
 use std::io::Write;
 
