@@ -286,12 +286,24 @@ pub fn analyse(log: &GcLog) -> GcReport {
             .iter()
             .map(|e| Point::new(at(e), e.after_bytes))
             .collect();
-        (trend::lower_envelope(&after), "all", after)
+        // Between full GCs the heap after a scavenge still holds old garbage, so it climbs
+        // even when nothing leaks; the next full GC shows how much of it was live. Capping
+        // each value at the next full GC's result keeps that garbage out of the floor.
+        let mut capped = after.clone();
+        let mut cap = f64::INFINITY;
+        for (p, e) in capped.iter_mut().zip(&log.events).rev() {
+            if e.class == GcClass::Full {
+                cap = e.after_bytes;
+            }
+            p.v = p.v.min(cap);
+        }
+        (trend::lower_envelope(&capped), "all", after)
     };
     let verdict = trend::judge(&TrendInput {
         heap: &heap,
         floor: Some(&floor),
         rss: &[],
+        heap_total: &[],
         external: &[],
         array_buffers: &[],
         source: Source::GcLog,

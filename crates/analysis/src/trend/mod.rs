@@ -67,6 +67,8 @@ pub struct TrendInput<'a> {
     pub floor: Option<&'a [Point]>,
     /// Resident memory (anonymous resident memory when known: file mappings do not leak).
     pub rss: &'a [Point],
+    /// Committed heap: resident too, so RSS growth is judged net of it. May be empty.
+    pub heap_total: &'a [Point],
     pub external: &'a [Point],
     pub array_buffers: &'a [Point],
     pub source: Source,
@@ -321,6 +323,7 @@ pub fn judge_floor(floor: &[Point]) -> Verdict {
         heap: &[],
         floor: Some(floor),
         rss: &[],
+        heap_total: &[],
         external: &[],
         array_buffers: &[],
         source: Source::Rounds,
@@ -379,7 +382,12 @@ pub fn judge(input: &TrendInput) -> Verdict {
     v.spikes = spikes(raw, (0.5 * typical).max(8.0 * MIB));
 
     let off = off_heap(input, &whole);
-    let rising = whole.mk.rising(ALPHA) && whole.growth() >= threshold;
+    let (early, late) = split(floor);
+    // A fast climb then a long flat stretch has a small median slope overall: measure the
+    // rise as the late level over the starting one too.
+    let rise = rise(floor, late.as_ref());
+    let rising = whole.mk.rising(ALPHA)
+        && (whole.growth() >= threshold || rise.is_some_and(|(r, _)| r >= threshold));
     if let Some((name, t)) = off {
         let heap_note = if rising {
             format!(
@@ -404,11 +412,13 @@ pub fn judge(input: &TrendInput) -> Verdict {
         return v;
     }
     if rising {
-        let (early, late) = split(floor);
-        let ratio = match (&early, &late) {
-            (Some(e), Some(l)) if e.slope_bytes_per_s > 0.0 => {
-                Some(l.slope_bytes_per_s / e.slope_bytes_per_s)
-            }
+        // The late slope against how fast the floor rose before it.
+        let before = early
+            .as_ref()
+            .map_or(0.0, |e| e.slope_bytes_per_s)
+            .max(rise.map_or(0.0, |(_, rate)| rate));
+        let ratio = match &late {
+            Some(l) if before > 0.0 => Some(l.slope_bytes_per_s / before),
             _ => None,
         };
         v.early = early;
@@ -432,13 +442,21 @@ pub fn judge(input: &TrendInput) -> Verdict {
             }
             _ => {
                 let slowing = ratio.map_or(1.0, |r| (r / 0.5).min(1.0));
+                // Between GCs the heap also holds garbage not collected yet: a floor read
+                // off such samples is an estimate, and says so.
+                let estimated = input.floor.is_none_or(<[Point]>::is_empty);
                 v.kind = VerdictKind::Leak;
-                v.confidence = (1.0 - whole.mk.p) * slowing;
+                v.confidence = (1.0 - whole.mk.p) * slowing * if estimated { 0.85 } else { 1.0 };
                 v.reason = format!(
-                    "the post-GC floor rises steadily: {} MB/hour ({grew}, Theil–Sen; Mann–Kendall Z={:.1}, p={:.2e})",
+                    "the post-GC floor rises steadily: {} MB/hour ({grew}, Theil–Sen; Mann–Kendall Z={:.1}, p={:.2e}){}",
                     fmt_rate(whole.mb_per_hour()),
                     whole.mk.z,
-                    whole.mk.p
+                    whole.mk.p,
+                    if estimated {
+                        "; the floor is the low points of samples without forced GCs, where garbage not yet collected can pass for growth"
+                    } else {
+                        ""
+                    }
                 );
             }
         }
@@ -448,16 +466,7 @@ pub fn judge(input: &TrendInput) -> Verdict {
     if v.spikes.count >= 2 {
         v.kind = VerdictKind::Periodic;
         v.confidence = (v.spikes.count as f64 / 4.0).min(1.0) * (1.0 - whole.mk.p.min(0.5));
-        v.reason = format!(
-            "{} spikes of up to {} above a flat floor ({}), each back down{}: a sawtooth of transient allocations, not a leak",
-            v.spikes.count,
-            mb(v.spikes.max_height),
-            mb(typical),
-            v.spikes
-                .period_s
-                .map(|p| format!(", about every {p:.1} s"))
-                .unwrap_or_default()
-        );
+        v.reason = periodic_reason(&v.spikes, typical);
         v.floor = Some(whole);
         return v;
     }
@@ -502,6 +511,19 @@ pub fn judge(input: &TrendInput) -> Verdict {
     v
 }
 
+fn periodic_reason(spikes: &Spikes, typical: f64) -> String {
+    format!(
+        "{} spikes of up to {} above a flat floor ({}), each back down{}: a sawtooth of transient allocations, not a leak",
+        spikes.count,
+        mb(spikes.max_height),
+        mb(typical),
+        spikes
+            .period_s
+            .map(|p| format!(", about every {p:.1} s"))
+            .unwrap_or_default()
+    )
+}
+
 fn fmt_rate(mb_per_hour: f64) -> String {
     if mb_per_hour.abs() >= 100.0 {
         format!("{mb_per_hour:.0}")
@@ -524,13 +546,45 @@ fn split(floor: &[Point]) -> (Option<Trend>, Option<Trend>) {
     (Trend::of(early), Trend::of(late))
 }
 
+/// How much the floor's late part sits above its start (median of the last 40% over the
+/// median of the first tenth), and that rise per second.
+fn rise(floor: &[Point], late: Option<&Trend>) -> Option<(f64, f64)> {
+    late?;
+    let n = floor.len();
+    let head = &floor[..(n / 10).max(3).min(n)];
+    let cut = n - n * 4 / 10;
+    let tail = &floor[cut.min(n.saturating_sub(1))..];
+    let level = |p: &[Point]| {
+        let mut v: Vec<f64> = p.iter().map(|q| q.v).collect();
+        median(&mut v)
+    };
+    let mid = |p: &[Point]| {
+        let mut v: Vec<f64> = p.iter().map(|q| q.t).collect();
+        median(&mut v)
+    };
+    let r = level(tail)? - level(head)?;
+    let dt = mid(tail)? - mid(head)?;
+    (dt > 0.0).then(|| (r, r / dt))
+}
+
 /// The off-heap metric that grows much faster than the heap floor, if any.
 fn off_heap(input: &TrendInput, heap: &Trend) -> Option<(&'static str, Trend)> {
     let heap_growth = heap.growth().max(0.0);
+    // Resident memory less the committed heap: what RSS holds outside V8's heap.
+    let outside: Vec<Point> = if input.heap_total.len() == input.rss.len() {
+        input
+            .rss
+            .iter()
+            .zip(input.heap_total)
+            .map(|(r, h)| Point::new(r.t, r.v - h.v))
+            .collect()
+    } else {
+        input.rss.to_vec()
+    };
     for (name, series) in [
         ("arrayBuffers", input.array_buffers),
         ("external", input.external),
-        ("rss", input.rss),
+        ("rss", outside.as_slice()),
     ] {
         if series.len() < MIN_FLOOR_POINTS {
             continue;
@@ -549,14 +603,16 @@ fn off_heap(input: &TrendInput, heap: &Trend) -> Option<(&'static str, Trend)> {
 
 /// Without heap figures: RSS alone can show growth but cannot say where it is.
 fn judge_rss_only(input: &TrendInput, mut v: Verdict) -> Verdict {
-    let envelope = lower_envelope(input.rss);
-    let Some(t) = Trend::of(&envelope).filter(|_| envelope.len() >= MIN_FLOOR_POINTS) else {
+    // RSS has no GC sawtooth to see through: every sample counts.
+    let rss = input.rss;
+    v.floor_metric = "rss";
+    let Some(t) = Trend::of(rss).filter(|_| rss.len() >= MIN_FLOOR_POINTS) else {
         v.reason = "too few RSS samples to judge".into();
-        v.needed = Some(needed(input.source, envelope.len()));
+        v.needed = Some(needed(input.source, rss.len()));
         return v;
     };
     v.slope_bytes_per_hour = t.slope_bytes_per_s * 3600.0;
-    let threshold = material(&envelope).max(4.0 * MIB);
+    let threshold = material(rss).max(4.0 * MIB);
     if t.mk.rising(ALPHA) && t.growth() >= threshold {
         v.kind = VerdictKind::Leak;
         v.confidence = (1.0 - t.mk.p) * 0.8;
@@ -586,7 +642,6 @@ fn judge_rss_only(input: &TrendInput, mut v: Verdict) -> Verdict {
         );
         v.needed = Some("a longer run, or heap figures (--inspect)".into());
     }
-    v.floor_metric = "rss";
     v.floor = Some(t);
     v
 }

@@ -17,6 +17,7 @@ pub struct Points {
     /// Samples taken right after a forced GC.
     pub post_gc: Vec<Point>,
     pub rss: Vec<Point>,
+    pub heap_total: Vec<Point>,
     pub external: Vec<Point>,
     pub array_buffers: Vec<Point>,
 }
@@ -39,6 +40,7 @@ impl Points {
                 .collect(),
             // Anonymous memory is what leaks; file mappings (the node binary) stay put.
             rss: col(&|s| s.rss_anon.unwrap_or(s.rss)),
+            heap_total: col(&|s| s.heap_total),
             external: col(&|s| s.external),
             array_buffers: col(&|s| s.array_buffers),
         }
@@ -57,6 +59,7 @@ impl Points {
             heap: &self.heap,
             floor,
             rss: &self.rss,
+            heap_total: &self.heap_total,
             external: &self.external,
             array_buffers: &self.array_buffers,
             source: Source::Series {

@@ -18,12 +18,13 @@ use crate::load::{label, InputError};
 Examples:
   node --trace-gc app.js > gc.log; heaphound gclog gc.log
   node --trace-gc app.js | heaphound gclog -
+  heaphound gclog gc.log.gz
 
 Lines that are not GC lines (the program's own output) are skipped. Node 18 to 24 formats
 are read, and --trace-gc-nvp too. Exit codes: 0 no leak, 1 leak, 2 unreadable input or no
 GC lines.")]
 pub struct Args {
-    /// A file of `node --trace-gc` output, or `-` for stdin.
+    /// A file of `node --trace-gc` output (gzipped or not), or `-` for stdin.
     pub file: String,
     /// Print one JSON document instead of the report.
     #[arg(long)]
@@ -40,6 +41,16 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         b
     } else {
         std::fs::read(&args.file).map_err(|e| InputError(format!("{name}: cannot read: {e}")))?
+    };
+    // Rotated logs are often gzipped.
+    let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut plain = Vec::new();
+        flate2::read::MultiGzDecoder::new(&bytes[..])
+            .read_to_end(&mut plain)
+            .map_err(|e| InputError(format!("{name}: not a readable gzip file: {e}")))?;
+        plain
+    } else {
+        bytes
     };
     // Program output may be in any encoding; GC lines are ASCII.
     let text = String::from_utf8_lossy(&bytes);

@@ -453,6 +453,7 @@ fn trend_of_rss(rss: &[Point], interval: Duration) -> Verdict {
         heap: &[],
         floor: None,
         rss,
+        heap_total: &[],
         external: &[],
         array_buffers: &[],
         source: Source::Series {
