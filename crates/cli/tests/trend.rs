@@ -290,3 +290,38 @@ fn gclog_reads_stdin_and_rejects_logs_without_gc_lines() {
     assert_eq!(from_stdin["verdict"], from_file["verdict"]);
     assert_eq!(from_stdin["file"], "<stdin>");
 }
+
+#[test]
+fn hunt_reports_the_series_trend_and_stays_honest_when_short() {
+    let (root, tmp) = (repo_root(), TempDir::new("hunt-trend"));
+    let mut cmd = Command::new(heaphound());
+    cmd.current_dir(&root)
+        .args([
+            "hunt",
+            "--json",
+            "-q",
+            "--load",
+            "/items?user=7",
+            "-n",
+            "300",
+        ])
+        .arg("--out")
+        .arg(tmp.path().join("run"))
+        .args(["--", "node", "examples/cache-leak/server.js", "0"]);
+    let o = run(cmd);
+    let doc = parse_json(&o, "hunt");
+    assert_eq!(doc["verdict"], "leak", "the snapshots still judge the leak");
+    let t = &doc["trend"];
+    // A hunt lasts seconds: three post-GC points and a handful of samples say too little.
+    assert_eq!(t["kind"], "inconclusive", "{t}");
+    assert!(
+        t["needed"].as_str().unwrap_or("").contains("at least"),
+        "{t}"
+    );
+    assert!(t["samples"].as_u64().unwrap_or(0) >= 3, "{t}");
+    assert!(t["agrees_with_snapshots"].is_null());
+    // The report on disk carries it too.
+    let report = std::fs::read_to_string(tmp.path().join("run/report.json")).expect("report.json");
+    let report: Value = serde_json::from_str(&report).expect("report.json is JSON");
+    assert_eq!(report["trend"]["kind"], "inconclusive");
+}

@@ -87,7 +87,16 @@ pub fn for_hunt(
         .lock()
         .map(|s| s.samples().to_vec())
         .unwrap_or_default();
-    let v = Points::of(&samples).verdict(interval, false);
+    judge_hunt(&samples, interval, snapshots_say_leak, style)
+}
+
+fn judge_hunt(
+    samples: &[Sample],
+    interval: Duration,
+    snapshots_say_leak: bool,
+    style: &Style,
+) -> HuntTrend {
+    let v = Points::of(samples).verdict(interval, false);
     let series_flat = matches!(v.kind, VerdictKind::Plateau | VerdictKind::Stable);
     let warning = if snapshots_say_leak && series_flat {
         Some(format!(
@@ -117,5 +126,52 @@ pub fn for_hunt(
         line,
         json,
         warning,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A long hunt's series: `f(i)` heap bytes at sample i, every 500 ms; every 10th sample
+    /// taken after a forced GC, as before a snapshot.
+    fn samples(n: u64, f: impl Fn(u64) -> u64) -> Vec<Sample> {
+        (0..n)
+            .map(|i| Sample {
+                t_ms: i * 500,
+                phase: "load".into(),
+                rss: 80_000_000,
+                rss_anon: None,
+                heap_total: 120_000_000,
+                heap_used: f(i),
+                external: 1_000_000,
+                array_buffers: 100_000,
+                snapshot: (i % 10 == 0).then_some((i / 10) as u32 + 1),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn warns_when_snapshots_say_leak_but_the_series_flattens() {
+        let mb = 1_000_000;
+        let plateau = samples(200, |i| (20 + i.min(40)) * mb + (i % 3) * 100_000);
+        let h = judge_hunt(
+            &plateau,
+            Duration::from_millis(500),
+            true,
+            &Style::default(),
+        );
+        assert_eq!(h.json["kind"], "plateau", "{}", h.json);
+        assert!(h.warning.as_deref().unwrap_or("").contains("plateau"));
+        assert!(h.line.contains("warning"));
+        assert_eq!(h.json["agrees_with_snapshots"], false);
+
+        let leak = samples(200, |i| 20 * mb + i * 400_000);
+        let h = judge_hunt(&leak, Duration::from_millis(500), false, &Style::default());
+        assert_eq!(h.json["kind"], "leak");
+        assert!(h.warning.is_some());
+        let h = judge_hunt(&leak, Duration::from_millis(500), true, &Style::default());
+        assert!(h.warning.is_none());
+        assert_eq!(h.json["agrees_with_snapshots"], true);
     }
 }
