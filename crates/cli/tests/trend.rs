@@ -84,7 +84,7 @@ fn watch_growing_map_is_a_leak() {
     assert_eq!(kind(&doc), "leak", "{}", reason(&doc));
     assert_eq!(o.status.code(), Some(1));
     let v = &doc["verdict"];
-    assert!(v["confidence"].as_f64().unwrap_or(0.0) > 0.7, "{v}");
+    assert!(v["confidence"].as_f64().unwrap_or(0.0) > 0.5, "{v}");
     assert!(
         v["growth_mb_per_hour"].as_f64().unwrap_or(0.0) > 100.0,
         "{v}"
