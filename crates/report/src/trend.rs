@@ -15,7 +15,11 @@ pub fn verdict_word(v: &Verdict, style: &Style) -> String {
     let sure = if v.kind == VerdictKind::Inconclusive {
         String::new()
     } else {
-        format!(" ({:.0}% confidence)", v.confidence * 100.0)
+        // Never "100%": a trend test gives odds, not certainty.
+        format!(
+            " ({:.0}% confidence)",
+            (v.confidence * 100.0).floor().min(99.0)
+        )
     };
     format!("{}{sure}", style.bold(&word))
 }

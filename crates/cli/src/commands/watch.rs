@@ -2,6 +2,7 @@
 //! judge the series: leak, plateau, periodic spikes, off-heap growth or stable.
 
 use std::ffi::OsString;
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime};
@@ -18,6 +19,7 @@ use serde_json::{json, Value};
 
 use super::{emit, emit_json, gclog::exit_code, Ctx};
 use crate::capture::duration::{parse_duration, show};
+use crate::capture::loader::status_text;
 use crate::capture::sampler::{Series, SharedSeries};
 use crate::capture::trend::Points;
 use crate::capture::ui::{self, Ui};
@@ -433,13 +435,18 @@ fn sample_loop(
 fn finish(w: &mut Watched) -> String {
     match &mut w.target {
         Target::Spawned(node) => {
-            let r = match node.try_exit_status() {
-                Ok(Some(status)) => Ok(Some(status)),
-                _ => node.stop(),
-            };
+            if let Ok(Some(status)) = node.try_exit_status() {
+                signals::set_child(0);
+                return status_text(&status);
+            }
+            let r = node.stop();
             signals::set_child(0);
             match r {
-                Ok(Some(status)) => status.to_string(),
+                Ok(Some(status)) => match status.signal() {
+                    Some(libc::SIGTERM) => "stopped by heaphound (SIGTERM)".into(),
+                    Some(libc::SIGKILL) => "killed by heaphound (SIGKILL after SIGTERM)".into(),
+                    _ => status_text(&status),
+                },
                 _ => "could not be stopped".into(),
             }
         }
