@@ -194,8 +194,8 @@ fn round_sig(p: f64) -> f64 {
     if p <= 0.0 || !p.is_finite() {
         return p;
     }
-    let mag = p.log10().floor() as i32;
-    round(p, 2 - mag)
+    // Through text, so the JSON shows 1.33e-24 and not 1.3299999999999999e-24.
+    format!("{p:.2e}").parse().unwrap_or(p)
 }
 
 fn span(points: &[Point]) -> f64 {
@@ -266,6 +266,13 @@ pub fn judge_floor(floor: &[Point]) -> Verdict {
 
 /// The verdict on a memory series or GC log.
 pub fn judge(input: &TrendInput) -> Verdict {
+    let mut v = judge_unclamped(input);
+    // A trend test gives odds, never certainty.
+    v.confidence = v.confidence.clamp(0.0, 0.999);
+    v
+}
+
+fn judge_unclamped(input: &TrendInput) -> Verdict {
     let envelope;
     let floor: &[Point] = match input.floor {
         Some(f) if !f.is_empty() => f,
