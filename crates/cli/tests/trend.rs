@@ -80,9 +80,15 @@ fn watch_growing_map_is_a_leak() {
     let (root, tmp) = (repo_root(), TempDir::new("watch-leak"));
     let args = drive("cache-leak");
     let a: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (doc, o) = watch(&root, &tmp, "leak", false, 3, &a);
+    // The program stops itself after 3 s, well before --duration: watch ends with it.
+    let mut a = a;
+    a.push("3");
+    let (doc, o) = watch(&root, &tmp, "leak", false, 30, &a);
     assert_eq!(kind(&doc), "leak", "{}", reason(&doc));
     assert_eq!(o.status.code(), Some(1));
+    assert_eq!(doc["stopped"], "the process exited", "{}", doc["target"]);
+    assert_eq!(doc["target"]["ended"], "exited with status 0");
+    assert!(doc["duration_s"].as_f64().unwrap_or(99.0) < 10.0);
     let v = &doc["verdict"];
     assert!(v["confidence"].as_f64().unwrap_or(0.0) > 0.5, "{v}");
     assert!(
@@ -91,7 +97,6 @@ fn watch_growing_map_is_a_leak() {
     );
     assert!(v["floor"]["mann_kendall"]["p"].as_f64().unwrap_or(1.0) < 0.01);
     assert_eq!(doc["target"]["source"], "inspector");
-    assert_eq!(doc["stopped"], "duration reached");
 }
 
 #[test]
@@ -324,4 +329,35 @@ fn hunt_reports_the_series_trend_and_stays_honest_when_short() {
     let report = std::fs::read_to_string(tmp.path().join("run/report.json")).expect("report.json");
     let report: Value = serde_json::from_str(&report).expect("report.json is JSON");
     assert_eq!(report["trend"]["kind"], "inconclusive");
+}
+
+#[test]
+fn watch_usage_errors_name_the_problem() {
+    let me = std::process::id().to_string();
+    for (args, says) in [
+        (vec!["watch"], "give a PID"),
+        (
+            vec!["watch", "abc"],
+            "neither a PID nor a ws:// inspector URL",
+        ),
+        (vec!["watch", "999999999"], "no process with PID 999999999"),
+        // This test's own process has no inspector: --gc cannot work from /proc.
+        (
+            vec!["watch", me.as_str(), "--gc"],
+            "--gc needs the inspector",
+        ),
+        (
+            vec!["watch", "--interval", "0s", "1"],
+            "--interval must be above zero",
+        ),
+        (vec!["watch", "--duration", "5x", "1"], "unknown unit"),
+    ] {
+        let mut cmd = Command::new(heaphound());
+        cmd.args(&args);
+        let o = run(cmd);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(o.stdout.is_empty(), "{args:?}");
+    }
 }

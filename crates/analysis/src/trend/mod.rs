@@ -6,7 +6,7 @@
 mod shape;
 mod stats;
 
-pub use shape::{lower_envelope, spikes, Spikes};
+pub use shape::{lower_envelope, rolling_min, spikes, Spikes};
 pub use stats::{erfc, mann_kendall, median, theil_sen, MannKendall, Point};
 
 use shape::{rise, split};
@@ -306,13 +306,6 @@ fn judge_unclamped(input: &TrendInput) -> Verdict {
         v.needed = Some(needed(input.source, floor.len()));
         return v;
     }
-    let Some(whole) = Trend::of(floor) else {
-        v.reason = "the samples all have the same time".into();
-        v.needed = Some(needed(input.source, 0));
-        return v;
-    };
-    let threshold = material(floor);
-    v.slope_bytes_per_hour = whole.slope_bytes_per_s * 3600.0;
     let raw = if input.heap.is_empty() {
         floor
     } else {
@@ -320,7 +313,24 @@ fn judge_unclamped(input: &TrendInput) -> Verdict {
     };
     let mut typical: Vec<f64> = floor.iter().map(|p| p.v).collect();
     let typical = median(&mut typical).unwrap_or(0.0);
-    v.spikes = spikes(raw, (0.5 * typical).max(8.0 * MIB));
+    let height = (0.5 * typical).max(8.0 * MIB);
+    v.spikes = spikes(raw, height);
+    // Spikes caught in the floor itself (forced GCs while a big transient is still live)
+    // are not the floor: judge the level under them.
+    let smoothed;
+    let floor: &[Point] = if spikes(floor, height).count >= 2 {
+        smoothed = rolling_min(floor, (floor.len() / 16).max(2));
+        &smoothed
+    } else {
+        floor
+    };
+    let Some(whole) = Trend::of(floor) else {
+        v.reason = "the samples all have the same time".into();
+        v.needed = Some(needed(input.source, 0));
+        return v;
+    };
+    let threshold = material(floor);
+    v.slope_bytes_per_hour = whole.slope_bytes_per_s * 3600.0;
 
     let off = off_heap(input, &whole);
     let (early, late) = split(floor);

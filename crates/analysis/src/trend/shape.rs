@@ -30,6 +30,27 @@ pub fn lower_envelope(points: &[Point]) -> Vec<Point> {
         .collect()
 }
 
+/// Half-width of a window wide enough to reach past one spike.
+pub(super) fn spike_window(n: usize) -> usize {
+    (n / 8).max(5)
+}
+
+/// Each point replaced by the minimum within `w` points either side.
+pub fn rolling_min(points: &[Point], w: usize) -> Vec<Point> {
+    let n = points.len();
+    (0..n)
+        .map(|i| {
+            let lo = i.saturating_sub(w);
+            let hi = (i + w + 1).min(n);
+            let v = points[lo..hi]
+                .iter()
+                .map(|p| p.v)
+                .fold(f64::INFINITY, f64::min);
+            Point::new(points[i].t, v)
+        })
+        .collect()
+}
+
 /// Rises of `raw` above a rolling-minimum base by at least `threshold` that fall back below
 /// half of it.
 pub fn spikes(raw: &[Point], threshold: f64) -> Spikes {
@@ -41,17 +62,9 @@ pub fn spikes(raw: &[Point], threshold: f64) -> Spikes {
     if n < 5 {
         return out;
     }
-    // The base at i: the minimum over a window wide enough to reach past one spike.
-    let w = (n / 8).max(5);
-    let base: Vec<f64> = (0..n)
-        .map(|i| {
-            let lo = i.saturating_sub(w);
-            let hi = (i + w + 1).min(n);
-            raw[lo..hi]
-                .iter()
-                .map(|p| p.v)
-                .fold(f64::INFINITY, f64::min)
-        })
+    let base: Vec<f64> = rolling_min(raw, spike_window(n))
+        .iter()
+        .map(|p| p.v)
         .collect();
     let mut starts = Vec::new();
     let mut inside: Option<(f64, f64)> = None; // (start t, peak height)

@@ -126,3 +126,27 @@ fn json_has_the_numbers() {
     assert!(j["floor"]["mann_kendall"]["p"].as_f64().unwrap_or(1.0) < 1e-3);
     assert!(j["growth_mb_per_hour"].as_f64().unwrap_or(0.0) > 3000.0);
 }
+
+#[test]
+fn spikes_caught_by_forced_gcs_are_periodic_not_a_plateau() {
+    // Every sample post-GC, but 40% of them taken while a 20 MB report is still held, and
+    // a lower start before the first report: the floor under the spikes is flat.
+    let floor = pts(80, 0.05, |t| {
+        let base = if t < 0.3 { 3.4 * MB } else { 4.2 * MB };
+        base + if t >= 0.3 && (t / 0.6).fract() < 0.4 {
+            20.0 * MB
+        } else {
+            0.0
+        }
+    });
+    let v = judge(&TrendInput {
+        heap: &floor,
+        floor: Some(&floor),
+        rss: &[],
+        heap_total: &[],
+        external: &[],
+        array_buffers: &[],
+        source: Source::Series { interval_s: 0.05 },
+    });
+    assert_eq!(v.kind, VerdictKind::Periodic, "{}", v.reason);
+}

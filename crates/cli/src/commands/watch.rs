@@ -119,6 +119,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     }
     let started = Instant::now();
     let series = Series::create(&out, w.pid, started)?;
+    if let Ok(mut s) = series.lock() {
+        s.set_phase("watch");
+    }
     let session = match &w.ws_url {
         Some(url) => Some(
             Session::connect(url, &ConnectOptions::default())
@@ -383,7 +386,15 @@ fn sample_loop(
                     }
                     Err(InspectorError::Timeout { .. }) => String::new(),
                     Err(e) => {
-                        std::thread::sleep(Duration::from_millis(200));
+                        // A program on its way out loses its JS context first, then waits
+                        // for the debugger to leave before it exits: let it go.
+                        if let Some(s) = session.take() {
+                            s.close();
+                        }
+                        let until = Instant::now() + Duration::from_secs(2);
+                        while Instant::now() < until && !gone(w) {
+                            std::thread::sleep(Duration::from_millis(20));
+                        }
                         if gone(w) {
                             break "the process exited".to_string();
                         }
