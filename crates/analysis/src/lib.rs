@@ -9,6 +9,7 @@ pub mod distances;
 pub mod dominators;
 pub mod edges;
 mod fxhash;
+pub mod gclog;
 pub mod heapprofile;
 pub mod paths;
 pub mod preds;
@@ -18,6 +19,7 @@ pub mod shallow;
 pub mod summary;
 pub mod suspects;
 pub mod text;
+pub mod trend;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;

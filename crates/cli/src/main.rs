@@ -45,6 +45,10 @@ enum Command {
     Hunt(commands::hunt::Args),
     /// The hunt on a Node process that is already running (opens its inspector with SIGUSR1).
     Attach(commands::attach::Args),
+    /// Sample a process's memory over time and judge it: leak, plateau, spikes, off-heap.
+    Watch(commands::watch::Args),
+    /// Read `node --trace-gc` output: GC counts and pauses, the post-GC floor, a verdict.
+    Gclog(commands::gclog::Args),
     /// Write one heap snapshot of a live Node process (PID or ws:// inspector URL).
     Snapshot(commands::snapshot::Args),
     /// A memory-leak gate for CI: run a scenario in rounds, fail when what stays grows.
@@ -77,6 +81,8 @@ fn main() -> ExitCode {
         Command::Gate(a) => commands::gate::run(&ctx, a),
         Command::Profile(a) => commands::profile::run(&ctx, a),
         Command::Report(a) => commands::report::run(&ctx, a),
+        Command::Gclog(a) => commands::gclog::run(&ctx, a),
+        Command::Watch(a) => commands::watch::run(&ctx, a),
     };
     match result {
         Ok(code) => code,

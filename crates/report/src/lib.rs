@@ -9,6 +9,7 @@ pub mod overview;
 pub mod profile;
 pub mod summary;
 pub mod suspects;
+pub mod trend;
 
 pub use format::{group, human_delta, human_size, Align, Style, Table};
 

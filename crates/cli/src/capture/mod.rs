@@ -14,6 +14,7 @@ pub mod program;
 pub mod ready;
 pub mod sampler;
 pub mod signals;
+pub mod trend;
 pub mod ui;
 
 pub use program::{alive, cmdline, Program};
@@ -182,8 +183,14 @@ pub fn run(ctx: &Ctx, plan: Plan, mut program: Program, command_name: &str) -> R
         .lock()
         .map(|s| s.summary(&files))
         .unwrap_or(Value::Null);
+    let leak = judged.findings.verdict == heaphound_analysis::suspects::Verdict::Leak;
+    let trend = trend::for_hunt(&series, plan.interval, leak, &ctx.style);
+    if let Some(w) = &trend.warning {
+        ui.warn(w);
+    }
     let mut doc = judged.to_json(plan.top);
     if let Some(o) = doc.as_object_mut() {
+        o.insert("trend".into(), trend.json.clone());
         o.insert("run_dir".into(), json!(plan.run_dir.to_string_lossy()));
         o.insert(
             "program".into(),
@@ -218,6 +225,7 @@ pub fn run(ctx: &Ctx, plan: Plan, mut program: Program, command_name: &str) -> R
             &plan.run_dir,
             &fault,
         );
+        out.push_str(&trend.line);
         out.push('\n');
         out.push_str(&judged.to_text(plan.top, plan.verbose, &ctx.style));
         emit(&out)?;

@@ -111,8 +111,30 @@ impl Series {
             array_buffers: m.array_buffers,
             snapshot,
         };
+        self.write_line(&s.to_json());
+        self.samples.push(s);
+    }
+
+    pub fn samples(&self) -> &[Sample] {
+        &self.samples
+    }
+
+    /// Records RSS alone (no inspector): written to the file, returned, not kept as a
+    /// [`Sample`] since it has no heap figures.
+    pub fn record_rss(&mut self) -> Option<(u64, u64, Option<u64>)> {
+        let (rss, anon) = proc_rss(self.pid)?;
+        let t_ms = self.start.elapsed().as_millis() as u64;
+        let mut v = json!({"t_ms": t_ms, "phase": self.phase, "rss": rss});
+        if let Some(a) = anon {
+            v["rss_anon"] = json!(a);
+        }
+        self.write_line(&v);
+        Some((t_ms, rss, anon))
+    }
+
+    fn write_line(&mut self, v: &Value) {
         if self.write_error.is_none() {
-            let mut line = s.to_json().to_string();
+            let mut line = v.to_string();
             line.push('\n');
             if let Err(e) = self
                 .file
@@ -122,7 +144,6 @@ impl Series {
                 self.write_error = Some(e.to_string());
             }
         }
-        self.samples.push(s);
     }
 
     pub fn write_error(&self) -> Option<&str> {

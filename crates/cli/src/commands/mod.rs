@@ -2,6 +2,7 @@ pub mod attach;
 pub mod diff;
 pub mod dominators;
 pub mod gate;
+pub mod gclog;
 pub mod hunt;
 pub mod inspect;
 pub mod objects;
@@ -11,6 +12,7 @@ pub mod retainers;
 pub mod snapshot;
 pub mod summary;
 pub mod suspects;
+pub mod watch;
 
 use std::io::Write;
 

@@ -1,0 +1,177 @@
+//! The trend verdict on a sampled memory series: what `watch` ends with and what `hunt`
+//! adds to its report beside the snapshots' verdict.
+
+use std::time::Duration;
+
+use heaphound_analysis::trend::{self, Point, Source, TrendInput, Verdict, VerdictKind};
+use heaphound_report::trend::verdict_line;
+use heaphound_report::Style;
+use serde_json::{json, Value};
+
+use super::sampler::{Sample, SharedSeries};
+
+/// A series as the trend analysis takes it.
+#[derive(Default)]
+pub struct Points {
+    pub heap: Vec<Point>,
+    /// Samples taken right after a forced GC.
+    pub post_gc: Vec<Point>,
+    pub rss: Vec<Point>,
+    pub heap_total: Vec<Point>,
+    pub external: Vec<Point>,
+    pub array_buffers: Vec<Point>,
+}
+
+impl Points {
+    pub fn of(samples: &[Sample]) -> Points {
+        let t = |s: &Sample| s.t_ms as f64 / 1000.0;
+        let col = |f: &dyn Fn(&Sample) -> u64| -> Vec<Point> {
+            samples
+                .iter()
+                .map(|s| Point::new(t(s), f(s) as f64))
+                .collect()
+        };
+        Points {
+            heap: col(&|s| s.heap_used),
+            post_gc: samples
+                .iter()
+                .filter(|s| s.snapshot.is_some())
+                .map(|s| Point::new(t(s), s.heap_used as f64))
+                .collect(),
+            // Anonymous memory is what leaks; file mappings (the node binary) stay put.
+            rss: col(&|s| s.rss_anon.unwrap_or(s.rss)),
+            heap_total: col(&|s| s.heap_total),
+            external: col(&|s| s.external),
+            array_buffers: col(&|s| s.array_buffers),
+        }
+    }
+
+    /// `all_post_gc`: every sample followed a forced GC (`watch --gc`).
+    pub fn verdict(&self, interval: Duration, all_post_gc: bool) -> Verdict {
+        let floor = if all_post_gc {
+            Some(self.heap.as_slice())
+        } else if self.post_gc.len() >= trend::MIN_FLOOR_POINTS {
+            Some(self.post_gc.as_slice())
+        } else {
+            None
+        };
+        trend::judge(&TrendInput {
+            heap: &self.heap,
+            floor,
+            rss: &self.rss,
+            heap_total: &self.heap_total,
+            external: &self.external,
+            array_buffers: &self.array_buffers,
+            source: Source::Series {
+                interval_s: interval.as_secs_f64(),
+            },
+        })
+    }
+}
+
+/// What the hunt adds: the `trend` JSON value, its header line, and a warning when the
+/// series and the snapshots disagree.
+pub struct HuntTrend {
+    pub json: Value,
+    pub line: String,
+    pub warning: Option<String>,
+}
+
+pub fn for_hunt(
+    series: &SharedSeries,
+    interval: Duration,
+    snapshots_say_leak: bool,
+    style: &Style,
+) -> HuntTrend {
+    let samples = series
+        .lock()
+        .map(|s| s.samples().to_vec())
+        .unwrap_or_default();
+    judge_hunt(&samples, interval, snapshots_say_leak, style)
+}
+
+fn judge_hunt(
+    samples: &[Sample],
+    interval: Duration,
+    snapshots_say_leak: bool,
+    style: &Style,
+) -> HuntTrend {
+    let v = Points::of(samples).verdict(interval, false);
+    let series_flat = matches!(v.kind, VerdictKind::Plateau | VerdictKind::Stable);
+    let warning = if snapshots_say_leak && series_flat {
+        Some(format!(
+            "the snapshots point at a leak but the memory series says {}: the growth may be a cache filling up or a warm-up; run longer (or `heaphound watch`) to confirm before chasing it",
+            v.kind.as_str()
+        ))
+    } else if !snapshots_say_leak && v.kind == VerdictKind::Leak {
+        Some(
+            "the memory series says leak but the snapshots found no growing suspect: the growth may be outside the JS heap or between snapshots; try `heaphound watch --gc`"
+                .to_string(),
+        )
+    } else {
+        None
+    };
+    let mut json = v.to_json();
+    json["samples"] = json!(samples.len());
+    json["warning"] = json!(warning);
+    json["agrees_with_snapshots"] = match v.kind {
+        VerdictKind::Inconclusive => Value::Null,
+        _ => json!(warning.is_none()),
+    };
+    let mut line = format!("  trend    {}\n", verdict_line(&v, style));
+    if let Some(w) = &warning {
+        line.push_str(&format!("  warning  {w}\n"));
+    }
+    HuntTrend {
+        line,
+        json,
+        warning,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A long hunt's series: `f(i)` heap bytes at sample i, every 500 ms; every 10th sample
+    /// taken after a forced GC, as before a snapshot.
+    fn samples(n: u64, f: impl Fn(u64) -> u64) -> Vec<Sample> {
+        (0..n)
+            .map(|i| Sample {
+                t_ms: i * 500,
+                phase: "load".into(),
+                rss: 80_000_000,
+                rss_anon: None,
+                heap_total: 120_000_000,
+                heap_used: f(i),
+                external: 1_000_000,
+                array_buffers: 100_000,
+                snapshot: (i % 10 == 0).then_some((i / 10) as u32 + 1),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn warns_when_snapshots_say_leak_but_the_series_flattens() {
+        let mb = 1_000_000;
+        let plateau = samples(200, |i| (20 + i.min(40)) * mb + (i % 3) * 100_000);
+        let h = judge_hunt(
+            &plateau,
+            Duration::from_millis(500),
+            true,
+            &Style::default(),
+        );
+        assert_eq!(h.json["kind"], "plateau", "{}", h.json);
+        assert!(h.warning.as_deref().unwrap_or("").contains("plateau"));
+        assert!(h.line.contains("warning"));
+        assert_eq!(h.json["agrees_with_snapshots"], false);
+
+        let leak = samples(200, |i| 20 * mb + i * 400_000);
+        let h = judge_hunt(&leak, Duration::from_millis(500), false, &Style::default());
+        assert_eq!(h.json["kind"], "leak");
+        assert!(h.warning.is_some());
+        let h = judge_hunt(&leak, Duration::from_millis(500), true, &Style::default());
+        assert!(h.warning.is_none());
+        assert_eq!(h.json["agrees_with_snapshots"], true);
+    }
+}

@@ -1,0 +1,550 @@
+//! `heaphound watch PID|ws://URL|-- node app.js`: sample a process's memory over time and
+//! judge the series: leak, plateau, periodic spikes, off-heap growth or stable.
+
+use std::ffi::OsString;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{Context, Result};
+use heaphound_analysis::trend::{Point, Source, TrendInput, Verdict};
+use heaphound_inspector::{
+    attach, discover_timeout, spawn_node, ConnectOptions, InspectorError, Output, Session,
+    SpawnOptions, Spawned,
+};
+use heaphound_report::trend::verdict_text;
+use heaphound_report::{human_size, SCHEMA_VERSION};
+use serde_json::{json, Value};
+
+use super::{emit, emit_json, gclog::exit_code, Ctx};
+use crate::capture::duration::{parse_duration, show};
+use crate::capture::loader::status_text;
+use crate::capture::sampler::{Series, SharedSeries};
+use crate::capture::trend::Points;
+use crate::capture::ui::{self, Ui};
+use crate::capture::{alive, args::utc_stamp, cmdline, listen, signals};
+use crate::load::InputError;
+
+#[derive(clap::Args)]
+#[command(after_help = "\
+Examples:
+  heaphound watch 4242 --duration 10m          # RSS from /proc only: no inspector opened
+  heaphound watch 4242 --inspect --gc          # heap figures too (opens the inspector)
+  heaphound watch ws://127.0.0.1:9229/3f0c…    # an inspector that is already open
+  heaphound watch --interval 200ms -- node server.js 3000
+
+A PID whose inspector is closed is watched through /proc/PID/status (RSS only) unless
+--inspect opens it with SIGUSR1 (Node keeps it open until the process exits). Without --gc
+the heap floor is the lower envelope of the samples; --gc forces a full GC before each
+sample, which makes every sample a true post-GC floor but costs the program a pause.
+Watching ends at --duration, when the process exits, or on Ctrl-C; a program started by
+watch is then stopped. Exit codes: 0 no leak, 1 leak, 2 usage or input error.")]
+pub struct Args {
+    /// A Node process: its PID or its inspector's ws:// URL (or give a command after --).
+    pub target: Option<String>,
+    /// Time between samples (e.g. 500ms, 1s).
+    #[arg(long, default_value = "1s", value_parser = parse_duration, value_name = "DURATION")]
+    pub interval: Duration,
+    /// How long to watch (e.g. 25s, 10m).
+    #[arg(long, default_value = "10m", value_parser = parse_duration, value_name = "DURATION")]
+    pub duration: Duration,
+    /// Force a full GC before each sample (needs the inspector).
+    #[arg(long)]
+    pub gc: bool,
+    /// With a PID whose inspector is closed: open it (SIGUSR1) for heap figures.
+    #[arg(long)]
+    pub inspect: bool,
+    /// With a PID: the port its inspector opens on.
+    #[arg(long, default_value_t = 9229)]
+    pub port: u16,
+    /// Where the series goes, one JSON line per sample
+    /// [default: ./heaphound-runs/<UTC time>/memory.jsonl].
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Print one JSON document instead of the report.
+    #[arg(long)]
+    pub json: bool,
+    /// The program to run, after `--`: `node app.js [args]` (started with the inspector).
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<OsString>,
+}
+
+/// How the process is reached.
+enum Target {
+    Spawned(Spawned),
+    /// Through the inspector of a process we did not start.
+    Inspector {
+        opened_by_us: bool,
+    },
+    /// /proc only.
+    Proc,
+}
+
+struct Watched {
+    pid: u32,
+    command: String,
+    target: Target,
+    ws_url: Option<String>,
+}
+
+fn usage(msg: String) -> anyhow::Error {
+    InputError(msg).into()
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
+    if args.interval.is_zero() {
+        return Err(usage("--interval must be above zero".into()));
+    }
+    if args.duration.is_zero() {
+        return Err(usage("--duration must be above zero".into()));
+    }
+    let out = series_path(args.out.as_deref())?;
+    let ui = Ui::new(ctx.quiet);
+    signals::install();
+    let mut w = open_target(&args, &ui)?;
+    if matches!(w.target, Target::Proc) && args.gc {
+        return Err(usage(format!(
+            "--gc needs the inspector: PID {} has it closed; add --inspect to open it",
+            w.pid
+        )));
+    }
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| {
+            usage(format!(
+                "{}: cannot create the folder: {e}",
+                parent.display()
+            ))
+        })?;
+    }
+    let started = Instant::now();
+    let series = Series::create(&out, w.pid, started)?;
+    if let Ok(mut s) = series.lock() {
+        s.set_phase("watch");
+    }
+    let session = match &w.ws_url {
+        Some(url) => Some(
+            Session::connect(url, &ConnectOptions::default())
+                .map_err(|e| usage(format!("watch: the inspector of PID {}: {e}", w.pid)))?,
+        ),
+        None => None,
+    };
+    ui.note(&format!(
+        "watching `{}` (PID {}) every {} for up to {}{}; series in {}",
+        w.command,
+        w.pid,
+        show(args.interval),
+        show(args.duration),
+        match (&w.target, args.gc) {
+            (Target::Proc, _) => {
+                ", RSS from /proc only (the inspector is closed; --inspect opens it for heap figures)"
+            }
+            (_, true) => ", a full GC before each sample",
+            _ => "",
+        },
+        out.display()
+    ));
+    let mut rss_only: Vec<Point> = Vec::new();
+    let ended = sample_loop(&args, &ui, &mut w, session, &series, &mut rss_only, started);
+    ui.clear();
+    let how = finish(&mut w);
+    if let Some(e) = series
+        .lock()
+        .ok()
+        .and_then(|s| s.write_error().map(String::from))
+    {
+        ui.warn(&format!("{}: incomplete: {e}", out.display()));
+    }
+    if let Target::Inspector { opened_by_us: true } = w.target {
+        ui.note(&format!(
+            "PID {} keeps its inspector open on 127.0.0.1:{} until it exits (Node cannot close it from outside)",
+            w.pid, args.port
+        ));
+    }
+    let samples = series
+        .lock()
+        .map(|s| s.samples().to_vec())
+        .unwrap_or_default();
+    let verdict = if matches!(w.target, Target::Proc) {
+        trend_of_rss(&rss_only, args.interval)
+    } else {
+        Points::of(&samples).verdict(args.interval, args.gc)
+    };
+    let count = samples.len().max(rss_only.len());
+    let summary = summary(&samples, &rss_only);
+    let elapsed = started.elapsed().as_secs_f64();
+    if args.json {
+        emit_json(&json!({
+            "schema_version": SCHEMA_VERSION,
+            "command": "watch",
+            "target": {
+                "pid": w.pid,
+                "command": w.command,
+                "source": if matches!(w.target, Target::Proc) { "proc" } else { "inspector" },
+                "spawned": matches!(w.target, Target::Spawned(_)),
+                "inspector": w.ws_url,
+                "ended": how,
+            },
+            "interval_ms": args.interval.as_millis() as u64,
+            "duration_s": (elapsed * 1000.0).round() / 1000.0,
+            "stopped": ended,
+            "gc_forced": args.gc,
+            "out": out.to_string_lossy(),
+            "samples": count,
+            "series": summary,
+            "verdict": verdict.to_json(),
+        }))?;
+    } else {
+        emit(&text(
+            &w, &how, &ended, count, elapsed, &summary, &out, &verdict, ctx,
+        ))?;
+    }
+    if ended == "interrupted (Ctrl-C)" {
+        return Ok(ExitCode::from(130));
+    }
+    Ok(exit_code(verdict.kind))
+}
+
+/// `--out`, or `./heaphound-runs/<UTC time>/memory.jsonl` in a fresh folder.
+fn series_path(out: Option<&Path>) -> Result<PathBuf> {
+    if let Some(p) = out {
+        if p.is_dir() {
+            return Err(usage(format!(
+                "{}: is a folder (--out names the series file)",
+                p.display()
+            )));
+        }
+        return Ok(p.to_path_buf());
+    }
+    let base = Path::new("heaphound-runs").join(utc_stamp(SystemTime::now()));
+    let mut dir = base.clone();
+    let mut n = 2;
+    while dir.exists() {
+        dir = PathBuf::from(format!("{}-{n}", base.display()));
+        n += 1;
+    }
+    Ok(dir.join("memory.jsonl"))
+}
+
+fn open_target(args: &Args, ui: &Ui) -> Result<Watched> {
+    match (&args.target, args.command.is_empty()) {
+        (Some(_), false) => Err(usage(
+            "watch: give a PID, a ws:// URL or a command after --, not both".into(),
+        )),
+        (None, true) => Err(usage(
+            "watch: give a PID, a ws:// URL, or the program to run after -- (e.g. `heaphound watch -- node app.js`)".into(),
+        )),
+        (None, false) => spawn(args),
+        (Some(t), true) if t.starts_with("ws://") => {
+            let mut s = Session::connect(t, &ConnectOptions::default())
+                .map_err(|e| usage(format!("watch: {e}")))?;
+            let pid = s
+                .evaluate("process.pid")
+                .ok()
+                .and_then(|v| v.as_u64())
+                .and_then(|p| u32::try_from(p).ok())
+                .unwrap_or(0);
+            s.close();
+            Ok(Watched {
+                pid,
+                command: cmdline(pid),
+                target: Target::Inspector {
+                    opened_by_us: false,
+                },
+                ws_url: Some(t.clone()),
+            })
+        }
+        (Some(t), true) => {
+            let pid: u32 = t
+                .parse()
+                .map_err(|_| usage(format!("'{t}' is neither a PID nor a ws:// inspector URL")))?;
+            if !alive(pid) {
+                return Err(usage(format!("watch: no process with PID {pid}")));
+            }
+            let command = cmdline(pid);
+            // An inspector that is already open is used as it is: nothing changes for the
+            // process.
+            let open = listen::listeners(pid, 0)
+                .iter()
+                .any(|l| l.addr.port() == args.port)
+                .then(|| discover_timeout("127.0.0.1", args.port, Duration::from_secs(2)).ok())
+                .flatten()
+                .and_then(|ts| ts.into_iter().find_map(|t| t.web_socket_debugger_url));
+            if let Some(url) = open {
+                return Ok(Watched {
+                    pid,
+                    command,
+                    target: Target::Inspector {
+                        opened_by_us: false,
+                    },
+                    ws_url: Some(url),
+                });
+            }
+            if !args.inspect {
+                return Ok(Watched {
+                    pid,
+                    command,
+                    target: Target::Proc,
+                    ws_url: None,
+                });
+            }
+            ui.status(&format!("opening the inspector of PID {pid}…"));
+            let url = attach(pid, args.port).map_err(|e| usage(format!("watch: {e}")))?;
+            Ok(Watched {
+                pid,
+                command,
+                target: Target::Inspector { opened_by_us: true },
+                ws_url: Some(url),
+            })
+        }
+    }
+}
+
+fn spawn(args: &Args) -> Result<Watched> {
+    let mut argv = args.command.clone();
+    if argv.first().is_some_and(|a| {
+        let a = a.to_string_lossy();
+        [".js", ".mjs", ".cjs"].iter().any(|ext| a.ends_with(ext))
+    }) {
+        argv.insert(0, "node".into());
+    }
+    let command = argv
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let node = spawn_node(
+        &argv,
+        SpawnOptions {
+            // The program's own output, on our stderr: stdout stays clean for --json.
+            stdout: Output::Lines(Box::new(ui::line)),
+            stderr: Output::Lines(Box::new(ui::line)),
+            ..SpawnOptions::default()
+        },
+    )
+    .map_err(|e| match e {
+        e @ (InspectorError::Spawn { .. }
+        | InspectorError::ProcessExited { .. }
+        | InspectorError::NoInspectorUrl { .. }) => usage(format!("{command}: {e}")),
+        e => anyhow::Error::new(e),
+    })
+    .context("starting the program")?;
+    signals::set_child(node.pid());
+    Ok(Watched {
+        pid: node.pid(),
+        ws_url: Some(node.ws_url().to_string()),
+        command,
+        target: Target::Spawned(node),
+    })
+}
+
+fn gone(w: &mut Watched) -> bool {
+    match &mut w.target {
+        Target::Spawned(node) => matches!(node.try_exit_status(), Ok(Some(_))),
+        _ => !alive(w.pid),
+    }
+}
+
+/// Samples until the duration is up, the process ends or Ctrl-C; says which.
+fn sample_loop(
+    args: &Args,
+    ui: &Ui,
+    w: &mut Watched,
+    mut session: Option<Session>,
+    series: &SharedSeries,
+    rss_only: &mut Vec<Point>,
+    started: Instant,
+) -> String {
+    let mut next = Instant::now();
+    let ended = loop {
+        if signals::interrupted() {
+            break "interrupted (Ctrl-C)".to_string();
+        }
+        if started.elapsed() >= args.duration {
+            break "duration reached".to_string();
+        }
+        if gone(w) {
+            break "the process exited".to_string();
+        }
+        let live = match session.as_mut() {
+            Some(s) => {
+                let m = (if args.gc { s.collect_garbage() } else { Ok(()) })
+                    .and_then(|_| s.memory_usage());
+                match m {
+                    Ok(m) => {
+                        if let Ok(mut sr) = series.lock() {
+                            sr.record(&m, None);
+                        }
+                        format!(
+                            "rss {}  heap {} / {}  external {}  arrayBuffers {}",
+                            human_size(m.rss),
+                            human_size(m.heap_used),
+                            human_size(m.heap_total),
+                            human_size(m.external),
+                            human_size(m.array_buffers)
+                        )
+                    }
+                    Err(InspectorError::Timeout { .. }) => String::new(),
+                    Err(e) => {
+                        // A program on its way out loses its JS context first, then waits
+                        // for the debugger to leave before it exits: let it go.
+                        if let Some(s) = session.take() {
+                            s.close();
+                        }
+                        let until = Instant::now() + Duration::from_secs(2);
+                        while Instant::now() < until && !gone(w) {
+                            std::thread::sleep(Duration::from_millis(20));
+                        }
+                        if gone(w) {
+                            break "the process exited".to_string();
+                        }
+                        break format!("the inspector failed: {e}");
+                    }
+                }
+            }
+            None => match series.lock().ok().and_then(|mut s| s.record_rss()) {
+                Some((t_ms, rss, anon)) => {
+                    rss_only.push(Point::new(t_ms as f64 / 1000.0, anon.unwrap_or(rss) as f64));
+                    format!(
+                        "rss {}{}",
+                        human_size(rss),
+                        anon.map(|a| format!(" (anonymous {})", human_size(a)))
+                            .unwrap_or_default()
+                    )
+                }
+                None => break "the process exited".to_string(),
+            },
+        };
+        let n = series
+            .lock()
+            .map(|s| s.samples().len())
+            .unwrap_or(0)
+            .max(rss_only.len());
+        ui.status(&format!(
+            "{}  {live}  ({n} samples)",
+            show(started.elapsed())
+        ));
+        next += args.interval;
+        let now = Instant::now();
+        if next < now {
+            next = now;
+        }
+        while Instant::now() < next && !signals::interrupted() {
+            std::thread::sleep(
+                next.saturating_duration_since(Instant::now())
+                    .min(Duration::from_millis(20)),
+            );
+        }
+    };
+    if let Some(s) = session {
+        s.close();
+    }
+    ended
+}
+
+/// Stops a program watch started; says how the process ended (or that it runs on).
+fn finish(w: &mut Watched) -> String {
+    match &mut w.target {
+        Target::Spawned(node) => {
+            if let Ok(Some(status)) = node.try_exit_status() {
+                signals::set_child(0);
+                return status_text(&status);
+            }
+            let r = node.stop();
+            signals::set_child(0);
+            match r {
+                Ok(Some(status)) => match status.signal() {
+                    Some(libc::SIGTERM) => "stopped by heaphound (SIGTERM)".into(),
+                    Some(libc::SIGKILL) => "killed by heaphound (SIGKILL after SIGTERM)".into(),
+                    _ => status_text(&status),
+                },
+                _ => "could not be stopped".into(),
+            }
+        }
+        _ if alive(w.pid) => "still running".into(),
+        _ => "exited".into(),
+    }
+}
+
+fn trend_of_rss(rss: &[Point], interval: Duration) -> Verdict {
+    heaphound_analysis::trend::judge(&TrendInput {
+        heap: &[],
+        floor: None,
+        rss,
+        heap_total: &[],
+        external: &[],
+        array_buffers: &[],
+        source: Source::Series {
+            interval_s: interval.as_secs_f64(),
+        },
+    })
+}
+
+fn stat(v: impl Iterator<Item = u64>) -> Value {
+    let v: Vec<u64> = v.collect();
+    match (v.first(), v.last()) {
+        (Some(first), Some(last)) => json!({
+            "first": first,
+            "last": last,
+            "min": v.iter().min(),
+            "max": v.iter().max(),
+        }),
+        _ => Value::Null,
+    }
+}
+
+fn summary(samples: &[crate::capture::sampler::Sample], rss_only: &[Point]) -> Value {
+    if samples.is_empty() {
+        return json!({ "rss": stat(rss_only.iter().map(|p| p.v as u64)) });
+    }
+    json!({
+        "rss": stat(samples.iter().map(|s| s.rss)),
+        "rss_anon": stat(samples.iter().filter_map(|s| s.rss_anon)),
+        "heap_total": stat(samples.iter().map(|s| s.heap_total)),
+        "heap_used": stat(samples.iter().map(|s| s.heap_used)),
+        "external": stat(samples.iter().map(|s| s.external)),
+        "array_buffers": stat(samples.iter().map(|s| s.array_buffers)),
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn text(
+    w: &Watched,
+    how: &str,
+    ended: &str,
+    count: usize,
+    elapsed: f64,
+    summary: &Value,
+    out: &Path,
+    verdict: &Verdict,
+    ctx: &Ctx,
+) -> String {
+    let mut s = format!(
+        "heaphound watch: {} (PID {}, {how})\n  samples  {count} over {elapsed:.1} s, {ended}\n  series   {}\n",
+        w.command,
+        w.pid,
+        out.display()
+    );
+    let size = |v: &Value| v.as_u64().map(human_size).unwrap_or_else(|| "?".into());
+    for (key, name) in [
+        ("rss", "rss"),
+        ("heap_used", "heap used"),
+        ("heap_total", "heap total"),
+        ("external", "external"),
+        ("array_buffers", "arrayBufs"),
+    ] {
+        let m = &summary[key];
+        if m.is_object() {
+            s.push_str(&format!(
+                "  {name:<10} {} → {} (min {}, max {})\n",
+                size(&m["first"]),
+                size(&m["last"]),
+                size(&m["min"]),
+                size(&m["max"])
+            ));
+        }
+    }
+    s.push('\n');
+    s.push_str(&verdict_text(verdict, &ctx.style));
+    s
+}

@@ -1,0 +1,162 @@
+//! The trend verdict and the GC log report as text.
+
+use heaphound_analysis::gclog::{GcLog, GcReport, FUTILE_SHARE};
+use heaphound_analysis::trend::{Trend, Verdict, VerdictKind};
+
+use crate::{group, human_size, Align, Style, Table};
+
+fn size(bytes: f64) -> String {
+    human_size(bytes.max(0.0).round() as u64)
+}
+
+/// `leak (99% sure)`, in bold.
+pub fn verdict_word(v: &Verdict, style: &Style) -> String {
+    let word = v.kind.as_str().to_uppercase();
+    let sure = if v.kind == VerdictKind::Inconclusive {
+        String::new()
+    } else {
+        // Never "100%": a trend test gives odds, not certainty.
+        format!(
+            " ({:.0}% confidence)",
+            (v.confidence * 100.0).floor().min(99.0)
+        )
+    };
+    format!("{}{sure}", style.bold(&word))
+}
+
+/// One line for a report header: `leak (97% confidence): the post-GC floor rises …`.
+pub fn verdict_line(v: &Verdict, style: &Style) -> String {
+    let mut s = format!("{}: {}", verdict_word(v, style), v.reason);
+    if let Some(n) = &v.needed {
+        s.push_str(&format!("; needs {n}"));
+    }
+    s
+}
+
+fn trend_row(t: &Trend) -> String {
+    format!(
+        "{} → {} over {:.1} s, {:+.1} MB/hour (Theil–Sen), Mann–Kendall S={} Z={:.2} p={:.2e}, {} points",
+        size(t.first),
+        size(t.last),
+        t.span_s,
+        t.mb_per_hour(),
+        t.mk.s,
+        t.mk.z,
+        t.mk.p,
+        t.points
+    )
+}
+
+/// The verdict block that ends `watch` and `gclog`.
+pub fn verdict_text(v: &Verdict, style: &Style) -> String {
+    let mut s = format!("verdict   {}\n", verdict_word(v, style));
+    s.push_str(&format!("          {}\n", v.reason));
+    if let Some(n) = &v.needed {
+        s.push_str(&format!("needed    {n}\n"));
+    }
+    if let Some(f) = &v.floor {
+        let what = if v.floor_metric == "rss" {
+            "rss floor"
+        } else {
+            "floor    "
+        };
+        s.push_str(&format!("{what} {}\n", trend_row(f)));
+    }
+    if let (Some(e), Some(l)) = (&v.early, &v.late) {
+        s.push_str(&format!(
+            "          early {:+.1} MB/hour, late {:+.1} MB/hour\n",
+            e.mb_per_hour(),
+            l.mb_per_hour()
+        ));
+    }
+    if let Some((name, t)) = &v.off_heap {
+        s.push_str(&format!("{name:<9} {}\n", trend_row(t)));
+    }
+    if v.spikes.count > 0 {
+        s.push_str(&format!(
+            "spikes    {} above {} (highest {}{})\n",
+            v.spikes.count,
+            size(v.spikes.threshold),
+            size(v.spikes.max_height),
+            v.spikes
+                .period_s
+                .map(|p| format!(", every {p:.1} s"))
+                .unwrap_or_default()
+        ));
+    }
+    s
+}
+
+/// `gclog`'s report: collections by kind, futile full GCs, the floor, the verdict.
+pub fn gclog_text(label: &str, log: &GcLog, r: &GcReport, style: &Style) -> String {
+    let first = log.events.first();
+    let mut s = format!(
+        "heaphound gclog {label}: {} collections over {:.1} s (PID {}), {} other lines skipped",
+        group(log.events.len() as u64),
+        r.span_s,
+        first.map_or(0, |e| e.pid),
+        group(log.skipped as u64),
+    );
+    if log.other_isolates > 0 {
+        s.push_str(&format!(
+            ", {} other isolate{} left out",
+            log.other_isolates,
+            if log.other_isolates == 1 { "" } else { "s" }
+        ));
+    }
+    s.push_str("\n\n");
+    let mut t = Table::new(&[
+        ("kind", Align::Left),
+        ("count", Align::Right),
+        ("pause total", Align::Right),
+        ("pause max", Align::Right),
+        ("freed", Align::Right),
+    ]);
+    for k in &r.by_kind {
+        t.row(vec![
+            k.label.clone(),
+            group(k.count as u64),
+            format!("{:.1} ms", k.pause_total_ms),
+            format!("{:.1} ms", k.pause_max_ms),
+            size(k.reclaimed_bytes),
+        ]);
+    }
+    s.push_str(&t.render(style));
+    s.push('\n');
+    s.push_str(&format!(
+        "full GCs  {} of which {} freed under {:.0}% of the heap",
+        r.full_gcs,
+        r.futile.len(),
+        FUTILE_SHARE * 100.0
+    ));
+    if let Some(mu) = r.last_average_mu {
+        s.push_str(&format!("; mutator utilization {mu:.3} at the end"));
+    }
+    s.push('\n');
+    for e in r.futile.iter().take(5) {
+        s.push_str(&format!(
+            "          line {}: {} ms {} {} → {} ({})\n",
+            e.line,
+            e.t_ms,
+            e.label,
+            size(e.before_bytes),
+            size(e.after_bytes),
+            e.reason
+        ));
+    }
+    if r.futile.len() > 5 {
+        s.push_str(&format!("          … and {} more\n", r.futile.len() - 5));
+    }
+    s.push_str(&format!(
+        "floor     after {} ({} points)\n",
+        if r.floor_from == "full" {
+            "each full GC"
+        } else {
+            "every GC, lower envelope (too few full GCs)"
+        },
+        r.floor.len()
+    ));
+    s.push('\n');
+    s.push_str(&verdict_text(&r.verdict, style));
+    s
+}
