@@ -290,6 +290,27 @@ fn start_plain_node(args: &[&str]) -> (Child, u16) {
 
 struct Kill(Child);
 
+/// `node --inspect=127.0.0.1:0 -e SCRIPT`, and the inspector URL it announced.
+fn start_inspected_node(script: &str) -> (Kill, String) {
+    let mut node = Command::new("node")
+        .args(["--inspect=127.0.0.1:0", "-e", script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("node");
+    let mut line = String::new();
+    BufReader::new(node.stderr.as_mut().expect("stderr"))
+        .read_line(&mut line)
+        .expect("announcement");
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("ws://"))
+        .unwrap_or_else(|| panic!("no ws:// URL in {line:?}"))
+        .to_string();
+    (Kill(node), url)
+}
+
 impl Drop for Kill {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -376,27 +397,8 @@ fn attach_to_a_running_process() {
 fn snapshot_by_inspector_url() {
     let tmp = TempDir::new("snapshot-url");
     // A node started with the inspector on a port of its own choosing announces the URL.
-    let mut node = Command::new("node")
-        .args([
-            "--inspect=127.0.0.1:0",
-            "-e",
-            "globalThis.keep = [1, 2, 3]; setInterval(() => {}, 1000)",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("node");
-    let mut line = String::new();
-    BufReader::new(node.stderr.as_mut().expect("stderr"))
-        .read_line(&mut line)
-        .expect("announcement");
-    let node = Kill(node);
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("ws://"))
-        .unwrap_or_else(|| panic!("no ws:// URL in {line:?}"))
-        .to_string();
+    let (node, url) =
+        start_inspected_node("globalThis.keep = [1, 2, 3]; setInterval(() => {}, 1000)");
     let snap = tmp.path().join("s.heapsnapshot");
     let out = output({
         let mut cmd = Command::new(heaphound());
@@ -567,23 +569,12 @@ fn attach_faults() {
     drop(squatter);
 
     // The port is another node's inspector: never profile the wrong process.
-    let mut other = Command::new("node")
-        .args(["--inspect=127.0.0.1:0", "-e", "setInterval(() => {}, 1000)"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("node");
-    let mut line = String::new();
-    BufReader::new(other.stderr.as_mut().expect("stderr"))
-        .read_line(&mut line)
-        .expect("announcement");
-    let other = Kill(other);
-    let other_port = line
+    let (other, url) = start_inspected_node("setInterval(() => {}, 1000)");
+    let other_port = url
         .split("ws://127.0.0.1:")
         .nth(1)
         .and_then(|r| r.split('/').next())
-        .unwrap_or_else(|| panic!("no port in {line:?}"))
+        .unwrap_or_else(|| panic!("no port in {url:?}"))
         .to_string();
     let out = run(&[&pid, "--port", &other_port]);
     assert_eq!(out.status.code(), Some(2));

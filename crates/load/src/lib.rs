@@ -20,6 +20,7 @@ use serde_json::{json, Value};
 
 pub use command::{run_command, run_command_until, CommandOutcome};
 pub use error::{LoadError, Result};
+pub use url::{parse_parts, resolve_host, UrlParts};
 
 /// What to send, how hard, and for how long.
 #[derive(Debug, Clone)]

@@ -29,7 +29,19 @@ impl Target {
     }
 }
 
-pub(crate) fn parse(url: &str) -> Result<Target> {
+/// What a URL says before defaults apply: the host and port may be missing (`/items`,
+/// `http://localhost/x`), the path is never empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UrlParts {
+    /// Without IPv6 brackets.
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    /// Path and query, starting with `/`.
+    pub path: String,
+}
+
+/// Splits an `http://` URL (the scheme may be left out) into its parts.
+pub fn parse_parts(url: &str) -> Result<UrlParts> {
     let bad = |reason: &str| LoadError::BadUrl {
         url: url.to_string(),
         reason: reason.to_string(),
@@ -79,46 +91,65 @@ pub(crate) fn parse(url: &str) -> Result<Target> {
             None => (authority, None),
         }
     };
-    if host.is_empty() {
+    let port = match port {
+        None | Some("") => None,
+        Some(p) => match p.parse::<u16>() {
+            Ok(0) => return Err(bad("port 0")),
+            Ok(n) => Some(n),
+            Err(_) => return Err(bad("bad port")),
+        },
+    };
+    if host.is_empty() && port.is_some() {
         return Err(bad("no host"));
     }
-    let port = match port {
-        Some(p) => p.parse::<u16>().map_err(|_| bad("bad port"))?,
-        None => 80,
-    };
-    if port == 0 {
-        return Err(bad("port 0"));
-    }
-    Ok(Target {
-        host: host.to_string(),
+    Ok(UrlParts {
+        host: (!host.is_empty()).then(|| host.to_string()),
         port,
         path,
+    })
+}
+
+pub(crate) fn parse(url: &str) -> Result<Target> {
+    let parts = parse_parts(url)?;
+    let host = parts.host.ok_or_else(|| LoadError::BadUrl {
+        url: url.to_string(),
+        reason: "no host".into(),
+    })?;
+    Ok(Target {
+        host,
+        port: parts.port.unwrap_or(80),
+        path: parts.path,
     })
 }
 
 /// Resolves the target. Unless `allow_remote`, every address must be loopback: load is only
 /// ever sent to this machine unless the caller says otherwise.
 pub(crate) fn resolve(t: &Target, allow_remote: bool) -> Result<Vec<SocketAddr>> {
-    let addrs: Vec<SocketAddr> = match t.host.parse::<IpAddr>() {
-        Ok(ip) => vec![SocketAddr::new(ip, t.port)],
-        Err(_) => (t.host.as_str(), t.port)
+    resolve_host(&t.host, t.port, allow_remote)
+}
+
+/// The addresses of `host` with `port`; unless `allow_remote`, every one must be loopback.
+pub fn resolve_host(host: &str, port: u16, allow_remote: bool) -> Result<Vec<SocketAddr>> {
+    let addrs: Vec<SocketAddr> = match host.parse::<IpAddr>() {
+        Ok(ip) => vec![SocketAddr::new(ip, port)],
+        Err(_) => (host, port)
             .to_socket_addrs()
             .map_err(|source| LoadError::Resolve {
-                host: t.host.clone(),
+                host: host.to_string(),
                 source,
             })?
             .collect(),
     };
     if addrs.is_empty() {
         return Err(LoadError::Resolve {
-            host: t.host.clone(),
+            host: host.to_string(),
             source: std::io::Error::new(std::io::ErrorKind::NotFound, "no address"),
         });
     }
     if !allow_remote {
         if let Some(a) = addrs.iter().find(|a| !a.ip().is_loopback()) {
             return Err(LoadError::RemoteRefused {
-                host: t.host.clone(),
+                host: host.to_string(),
                 addr: a.ip().to_string(),
             });
         }

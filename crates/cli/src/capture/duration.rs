@@ -2,16 +2,21 @@
 
 use std::time::Duration;
 
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
+/// `"1.5 MB"` → `(1.5, "MB")`: a non-negative number and what follows it, trimmed; `None`
+/// without a number in front. Durations and sizes are both typed this way.
+pub fn number_and_unit(s: &str) -> Option<(f64, &str)> {
     let t = s.trim();
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("'{s}' is not a duration (e.g. 500ms, 2s, 1m)"))?;
-    let secs = match unit.trim() {
+    Some((num.parse().ok()?, unit.trim()))
+}
+
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (value, unit) = number_and_unit(s)
+        .ok_or_else(|| format!("'{s}' is not a duration (e.g. 500ms, 2s, 1m)"))?;
+    let secs = match unit {
         "ms" => value / 1000.0,
         "" | "s" | "sec" | "secs" => value,
         "m" | "min" => value * 60.0,

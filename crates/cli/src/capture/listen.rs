@@ -2,7 +2,9 @@
 //! in advance), and the `--load` URL with the port filled in.
 
 use std::collections::HashSet;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
+
+use heaphound_load::LoadError;
 use std::time::Duration;
 
 /// A TCP socket in state LISTEN that belongs to the process.
@@ -152,66 +154,15 @@ pub struct LoadUrl {
 
 impl LoadUrl {
     pub fn parse(url: &str) -> Result<LoadUrl, String> {
-        let bad = |why: &str| format!("--load {url:?}: {why}");
-        let u = url.trim();
-        let rest = match u.split_once("://") {
-            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => rest,
-            Some((scheme, _)) if scheme.eq_ignore_ascii_case("https") => {
-                return Err(bad("https is not supported; load a local plain-HTTP port"))
-            }
-            Some(_) => return Err(bad("only http:// URLs are supported")),
-            None => u,
-        };
-        let rest = rest.split('#').next().unwrap_or("");
-        let (authority, path) = match rest.find(['/', '?']) {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, "/"),
-        };
-        let path = if path.starts_with('?') {
-            format!("/{path}")
-        } else {
-            path.to_string()
-        };
-        if authority.is_empty() {
-            return Ok(LoadUrl {
-                host: None,
-                port: None,
-                path,
-            });
+        match heaphound_load::parse_parts(url.trim()) {
+            Ok(p) => Ok(LoadUrl {
+                host: p.host,
+                port: p.port,
+                path: p.path,
+            }),
+            Err(LoadError::BadUrl { reason, .. }) => Err(format!("--load {url:?}: {reason}")),
+            Err(e) => Err(format!("--load {url:?}: {e}")),
         }
-        if authority.contains('@') {
-            return Err(bad("user info in the URL is not supported"));
-        }
-        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-            let end = v6.find(']').ok_or_else(|| bad("unclosed [ in the host"))?;
-            let after = &v6[end + 1..];
-            let port = match after.strip_prefix(':') {
-                Some(p) => Some(p),
-                None if after.is_empty() => None,
-                None => return Err(bad("junk after the IPv6 address")),
-            };
-            (&v6[..end], port)
-        } else {
-            match authority.rsplit_once(':') {
-                Some((h, _)) if h.contains(':') => {
-                    return Err(bad("put an IPv6 address in brackets: http://[::1]:3000/"))
-                }
-                Some((h, p)) => (h, Some(p)),
-                None => (authority, None),
-            }
-        };
-        let port = match port {
-            None | Some("") => None,
-            Some(p) => match p.parse::<u16>() {
-                Ok(0) | Err(_) => return Err(bad("bad port")),
-                Ok(n) => Some(n),
-            },
-        };
-        Ok(LoadUrl {
-            host: (!host.is_empty()).then(|| host.to_string()),
-            port,
-            path,
-        })
     }
 
     /// The full URL once the address is known.
@@ -232,25 +183,12 @@ impl LoadUrl {
     /// not allowed.
     pub fn resolve(&self, port: u16, allow_remote: bool) -> Result<Vec<SocketAddr>, String> {
         let host = self.host.as_deref().unwrap_or("127.0.0.1");
-        let addrs: Vec<SocketAddr> = match host.parse::<IpAddr>() {
-            Ok(ip) => vec![SocketAddr::new(ip, port)],
-            Err(_) => (host, port)
-                .to_socket_addrs()
-                .map_err(|e| format!("cannot resolve {host}: {e}"))?
-                .collect(),
-        };
-        if addrs.is_empty() {
-            return Err(format!("cannot resolve {host}: no address"));
-        }
-        if !allow_remote {
-            if let Some(a) = addrs.iter().find(|a| !a.ip().is_loopback()) {
-                return Err(format!(
-                    "refusing to send load to {host} ({}): not a loopback address; pass --allow-remote-load to load another machine",
-                    a.ip()
-                ));
-            }
-        }
-        Ok(addrs)
+        heaphound_load::resolve_host(host, port, allow_remote).map_err(|e| match e {
+            LoadError::RemoteRefused { host, addr } => format!(
+                "refusing to send load to {host} ({addr}): not a loopback address; pass --allow-remote-load to load another machine"
+            ),
+            e => e.to_string(),
+        })
     }
 }
 

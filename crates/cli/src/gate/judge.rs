@@ -2,6 +2,7 @@
 //! external), its growth over the rounds measured robustly, and whether that growth is a
 //! trend or noise.
 
+use heaphound_analysis::trend::{mann_kendall, theil_sen, Point};
 use serde_json::{json, Value};
 
 /// Memory after one round, once garbage is collected.
@@ -50,10 +51,15 @@ pub fn judge(rounds: &[RoundMemory], iterations: u64, max_growth: u64, unit: &st
     let ys: Vec<f64> = rounds.iter().map(|r| r.retained() as f64).collect();
     let n = ys.len();
     let last = n.saturating_sub(1);
-    let per_round = theil_sen(&ys);
+    let points: Vec<Point> = ys
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| Point::new(i as f64, v))
+        .collect();
+    let per_round = theil_sen(&points).map_or(0.0, |(slope, _)| slope);
     let growth = (per_round * last as f64).round() as i64;
     let raw_growth = ys[last] as i64 - ys[0] as i64;
-    let p_value = mann_kendall_increasing(&ys);
+    let p_value = rising_p(&points);
     let per_call = per_round / iterations.max(1) as f64;
     let material = growth as f64 > MATERIAL * max_growth as f64;
     let trend = if p_value < SIGNIFICANCE && material {
@@ -125,103 +131,22 @@ impl Judgement {
     }
 }
 
-/// The median of the slopes between every two points, x being the index.
-fn theil_sen(ys: &[f64]) -> f64 {
-    let mut slopes = Vec::with_capacity(ys.len() * ys.len() / 2);
-    for i in 0..ys.len() {
-        for j in i + 1..ys.len() {
-            slopes.push((ys[j] - ys[i]) / (j - i) as f64);
-        }
-    }
-    if slopes.is_empty() {
-        return 0.0;
-    }
-    slopes.sort_by(f64::total_cmp);
-    let m = slopes.len() / 2;
-    if slopes.len() % 2 == 1 {
-        slopes[m]
+/// One-sided Mann–Kendall p-value for "rises round after round".
+fn rising_p(points: &[Point]) -> f64 {
+    let mk = mann_kendall(points);
+    if points.len() < 3 || mk.s <= 0 {
+        1.0
     } else {
-        (slopes[m - 1] + slopes[m]) / 2.0
-    }
-}
-
-/// One-sided p-value of the Mann–Kendall test for an increasing series (normal
-/// approximation with continuity and tie corrections).
-fn mann_kendall_increasing(ys: &[f64]) -> f64 {
-    let n = ys.len();
-    if n < 3 {
-        return 1.0;
-    }
-    let mut s = 0i64;
-    for i in 0..n {
-        for j in i + 1..n {
-            s += match ys[j].total_cmp(&ys[i]) {
-                std::cmp::Ordering::Greater => 1,
-                std::cmp::Ordering::Less => -1,
-                std::cmp::Ordering::Equal => 0,
-            };
-        }
-    }
-    let mut sorted = ys.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let mut ties = 0.0;
-    let mut k = 0;
-    while k < n {
-        let mut t = 1;
-        while k + t < n && sorted[k + t] == sorted[k] {
-            t += 1;
-        }
-        let t = t as f64;
-        ties += t * (t - 1.0) * (2.0 * t + 5.0);
-        k += t as usize;
-    }
-    let nf = n as f64;
-    let var = (nf * (nf - 1.0) * (2.0 * nf + 5.0) - ties) / 18.0;
-    if var <= 0.0 {
-        return 1.0;
-    }
-    let z = if s > 0 {
-        (s as f64 - 1.0) / var.sqrt()
-    } else {
-        return 1.0;
-    };
-    0.5 * erfc(z / std::f64::consts::SQRT_2)
-}
-
-/// Complementary error function (Numerical Recipes' erfcc, |error| < 1.2e-7).
-fn erfc(x: f64) -> f64 {
-    let z = x.abs();
-    let t = 1.0 / (1.0 + 0.5 * z);
-    let r = t
-        * (-z * z - 1.265_512_23
-            + t * (1.000_023_68
-                + t * (0.374_091_96
-                    + t * (0.096_784_18
-                        + t * (-0.186_288_06
-                            + t * (0.278_868_07
-                                + t * (-1.135_203_98
-                                    + t * (1.488_515_87
-                                        + t * (-0.822_152_23 + t * 0.170_872_77)))))))))
-            .exp();
-    if x >= 0.0 {
-        r
-    } else {
-        2.0 - r
+        mk.p / 2.0
     }
 }
 
 /// `1MB`, `512kB`, `2MiB`, `500000`: decimal units as heaphound prints them, binary ones
 /// when asked for.
 pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("'{s}' is not a size (e.g. 500kB, 1MB, 2MiB)"))?;
-    let factor = match unit.trim().to_ascii_lowercase().as_str() {
+    let (value, unit) = crate::capture::duration::number_and_unit(s)
+        .ok_or_else(|| format!("'{s}' is not a size (e.g. 500kB, 1MB, 2MiB)"))?;
+    let factor = match unit.to_ascii_lowercase().as_str() {
         "" | "b" => 1.0,
         "k" | "kb" => 1e3,
         "m" | "mb" => 1e6,
@@ -290,10 +215,16 @@ mod tests {
     #[test]
     fn mann_kendall_matches_the_textbook() {
         // n = 7 strictly increasing: S = 21, var = 7·6·19/18, z = 20/√44.33 = 3.004.
-        let p = mann_kendall_increasing(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]);
+        let pts = |v: &[f64]| -> Vec<Point> {
+            v.iter()
+                .enumerate()
+                .map(|(i, &y)| Point::new(i as f64, y))
+                .collect()
+        };
+        let p = rising_p(&pts(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]));
         assert!((p - 0.001332).abs() < 1e-4, "{p}");
-        assert_eq!(mann_kendall_increasing(&[3.0, 2.0, 1.0]), 1.0);
-        assert_eq!(mann_kendall_increasing(&[1.0, 1.0, 1.0, 1.0]), 1.0);
+        assert_eq!(rising_p(&pts(&[3.0, 2.0, 1.0])), 1.0);
+        assert_eq!(rising_p(&pts(&[1.0, 1.0, 1.0, 1.0])), 1.0);
     }
 
     #[test]

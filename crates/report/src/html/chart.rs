@@ -3,6 +3,7 @@
 use super::esc;
 use super::model::{MemorySeries, Sample};
 use crate::format::human_size;
+use heaphound_analysis::trend::{theil_sen, Point};
 
 const W: f64 = 960.0;
 const H: f64 = 250.0;
@@ -49,36 +50,11 @@ pub const SERIES: [(&str, &str, Field); 4] = [
     ("external", "external", |s| s.external),
 ];
 
-/// A straight line through points: Theil–Sen (median of pairwise slopes), which a single
-/// odd sample cannot tilt. A small local fit for the chart, not a trend verdict.
+/// A straight line through points, `(slope, intercept)`: the trend module's Theil–Sen
+/// fit, which a single odd sample cannot tilt.
 pub fn theil_sen_fit(points: &[(f64, f64)]) -> Option<(f64, f64)> {
-    if points.len() < 2 {
-        return None;
-    }
-    let mut slopes = Vec::new();
-    for (i, a) in points.iter().enumerate() {
-        for b in &points[i + 1..] {
-            if (b.0 - a.0).abs() > f64::EPSILON {
-                slopes.push((b.1 - a.1) / (b.0 - a.0));
-            }
-        }
-    }
-    let slope = median(&mut slopes)?;
-    let mut icepts: Vec<f64> = points.iter().map(|p| p.1 - slope * p.0).collect();
-    Some((slope, median(&mut icepts)?))
-}
-
-fn median(v: &mut [f64]) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(|a, b| a.total_cmp(b));
-    let m = v.len() / 2;
-    Some(if v.len().is_multiple_of(2) {
-        (v[m - 1] + v[m]) / 2.0
-    } else {
-        v[m]
-    })
+    let points: Vec<Point> = points.iter().map(|&(t, v)| Point::new(t, v)).collect();
+    theil_sen(&points)
 }
 
 fn thin(samples: &[Sample]) -> Vec<Sample> {
