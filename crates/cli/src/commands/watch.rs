@@ -65,6 +65,8 @@ pub struct Args {
     /// Print one JSON document instead of the report.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub html: crate::html_out::HtmlArgs,
     /// The program to run, after `--`: `node app.js [args]` (started with the inspector).
     #[arg(last = true, value_name = "COMMAND")]
     pub command: Vec<OsString>,
@@ -173,6 +175,25 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     let count = samples.len().max(rss_only.len());
     let summary = summary(&samples, &rss_only);
     let elapsed = started.elapsed().as_secs_f64();
+    if let Some(path) = &args.html.html {
+        let facts = vec![
+            (
+                "process".into(),
+                format!("PID {} `{}` ({how})", w.pid, w.command),
+            ),
+            (
+                "samples".into(),
+                format!("{count} every {} over {elapsed:.1}s", show(args.interval)),
+            ),
+            ("series".into(), out.display().to_string()),
+        ];
+        let bytes = write_html(path, &args, &out, &verdict, &w.command, facts)?;
+        ui.note(&format!(
+            "HTML report {} ({})",
+            path.display(),
+            human_size(bytes)
+        ));
+    }
     if args.json {
         emit_json(&json!({
             "schema_version": SCHEMA_VERSION,
@@ -203,6 +224,31 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         return Ok(ExitCode::from(130));
     }
     Ok(exit_code(verdict.kind))
+}
+
+/// `--html`: the verdict and the series as a chart.
+fn write_html(
+    path: &Path,
+    args: &Args,
+    series: &Path,
+    verdict: &Verdict,
+    command: &str,
+    facts: Vec<(String, String)>,
+) -> Result<u64> {
+    let text = std::fs::read_to_string(series).unwrap_or_default();
+    let report = heaphound_report::html::Report {
+        title: format!("heaphound watch: {command}"),
+        facts,
+        verdict: Some(heaphound_report::html::Verdict {
+            verdict: verdict.kind.as_str().into(),
+            reason: verdict.reason.clone(),
+            leaked_objects: None,
+            leaked_bytes: None,
+        }),
+        memory: Some(heaphound_report::html::MemorySeries::from_jsonl(&text)),
+        ..Default::default()
+    };
+    crate::html_out::write(report, path, args.html.redact)
 }
 
 /// `--out`, or `./heaphound-runs/<UTC time>/memory.jsonl` in a fresh folder.
