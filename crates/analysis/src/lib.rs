@@ -86,6 +86,7 @@ impl Analysis {
         };
         step("classifying edges");
         let eph = edges::Ephemerons::build(&g);
+        step("counting retainers");
         // Without the dominator search to overlap, distances move to this thread so both
         // finish together.
         let (side, essential, counts) = std::thread::scope(|s| {

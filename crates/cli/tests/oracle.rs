@@ -318,6 +318,42 @@ fn check_node_version(major: u32) {
     );
 }
 
+/// The same comparison on one snapshot named by HEAPHOUND_ORACLE_FILE (the benchmark
+/// corpus's medium file, say), with DevTools' engine given room for it. Out of the default
+/// run: `HEAPHOUND_ORACLE_FILE=/tmp/heaphound-corpus/medium.heapsnapshot cargo test
+/// --release -p heaphound-cli --test oracle -- --ignored`.
+#[test]
+#[ignore]
+fn matches_devtools_on_a_named_file() {
+    let root = repo_root();
+    require_oracle(&root);
+    let file = std::env::var("HEAPHOUND_ORACLE_FILE")
+        .expect("set HEAPHOUND_ORACLE_FILE to the snapshot to compare");
+    let mut cmd = Command::new("node");
+    cmd.arg("--max-old-space-size=16000")
+        .arg(root.join("tests/oracle/oracle.mjs"))
+        .arg(&file)
+        .arg(TOP.to_string());
+    let oracle = spawn(cmd);
+    let mut cmd = Command::new(heaphound());
+    cmd.args(["summary", "--json", "--quiet"]).arg(&file);
+    let summary = parse_json(&run(cmd), "heaphound summary");
+    let mut cmd = Command::new(heaphound());
+    cmd.args(["objects", "--top", &TOP.to_string(), "--json", "--quiet"])
+        .arg(&file);
+    let objects = parse_json(&run(cmd), "heaphound objects");
+    let oracle = parse_json(&finish(oracle), "oracle");
+    let report = compare(&summary, &objects, &oracle);
+    assert!(
+        report.is_empty(),
+        "heaphound disagrees with DevTools' engine on {file}:\n{report}"
+    );
+    eprintln!(
+        "{file}: {} nodes, {} classes, total {} bytes: heaphound and DevTools agree",
+        summary["node_count"], summary["class_count"], summary["total_size"]
+    );
+}
+
 #[test]
 fn matches_devtools_node18() {
     check_node_version(18);
