@@ -1,14 +1,14 @@
 use std::collections::HashMap;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::ValueEnum;
 use heaphound_analysis::diff::{self, ClassDiff, DiffSide};
 use heaphound_analysis::{scripts, summarize, summarize_with, ClassInfo};
 use heaphound_report::diff::{self as view, Between, Comparison, Growing};
 
 use super::{emit, emit_json, Ctx};
-use crate::load::{load_all, InputError, Loaded};
+use crate::load::{load_all, Loaded};
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum Sort {
@@ -84,14 +84,7 @@ fn sort_rows(rows: &mut [ClassDiff], sort: Sort) {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
-    let filter = match &args.filter {
-        Some(f) => Some(
-            regex::Regex::new(f)
-                .map_err(|e| InputError(format!("--filter: invalid regular expression: {e}")))
-                .context("bad arguments")?,
-        ),
-        None => None,
-    };
+    let filter = super::class_filter(args.filter.as_deref())?;
     let keep = |info: &ClassInfo| filter.as_ref().is_none_or(|re| re.is_match(&info.name));
     let top = args.top.unwrap_or(usize::MAX);
     let loaded = load_all(&args.files, ctx.quiet)?;

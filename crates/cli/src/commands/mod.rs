@@ -41,6 +41,20 @@ pub fn emit_json(v: &serde_json::Value) -> Result<()> {
     emit(&s)
 }
 
+/// `--filter REGEX`, checked before any snapshot is loaded.
+pub fn class_filter(filter: Option<&str>) -> Result<Option<regex::Regex>> {
+    filter
+        .map(|f| {
+            regex::Regex::new(f).map_err(|e| {
+                anyhow::Error::new(InputError(format!(
+                    "--filter: invalid regular expression: {e}"
+                )))
+                .context("bad arguments")
+            })
+        })
+        .transpose()
+}
+
 /// Object ids are written `@123` as in DevTools; the `@` is optional. Checked before the
 /// snapshot is loaded, so a typo costs nothing; the error names the file it was meant for.
 pub fn parse_object_id(file: &str, s: &str) -> Result<u32> {

@@ -1,11 +1,11 @@
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::ValueEnum;
 use heaphound_report::summary::{self, SortKey, SummaryDoc};
 
 use super::{emit, emit_json, Ctx};
-use crate::load::{load_for_summary, InputError};
+use crate::load::load_for_summary;
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum Sort {
@@ -33,14 +33,7 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
-    let filter = match &args.filter {
-        Some(f) => Some(
-            regex::Regex::new(f)
-                .map_err(|e| InputError(format!("--filter: invalid regular expression: {e}")))
-                .context("bad arguments")?,
-        ),
-        None => None,
-    };
+    let filter = super::class_filter(args.filter.as_deref())?;
     let l = load_for_summary(&args.file, ctx.quiet)?;
     let (facts, a) = (&l.facts, &l.analysis);
     let started = std::time::Instant::now();
