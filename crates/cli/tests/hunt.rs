@@ -771,3 +771,102 @@ fn ctrl_c_stops_the_program_and_reports_what_was_captured() {
     assert!(!alive(pid), "the program was left running");
     assert!(!dir.join("3.heapsnapshot").exists());
 }
+
+/// One request per connection, `n` times, as a person's traffic would come.
+fn get_many(port: u16, path: &str, n: usize) {
+    use std::io::Write as _;
+    for _ in 0..n {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        )
+        .expect("send");
+        let mut reply = Vec::new();
+        s.read_to_end(&mut reply).expect("reply");
+        assert!(
+            reply.starts_with(b"HTTP/1.1 200"),
+            "{}",
+            String::from_utf8_lossy(&reply)
+        );
+    }
+}
+
+#[test]
+fn attach_without_load_waits_for_enter_between_snapshots() {
+    use std::io::Write as _;
+    let inspect = free_port();
+    let (child, port) = start_plain_node(&[
+        &format!("--inspect-port={inspect}"),
+        "examples/cache-leak/server.js",
+        "0",
+    ]);
+    let node = Kill(child);
+    let tmp = TempDir::new("attach-manual");
+    let dir = tmp.path().join("run");
+    // A terminal for heaphound to wait on: `script` runs it on a pseudo-terminal and
+    // passes our writes on as keystrokes.
+    let cmdline = format!(
+        "{} attach {} --port {inspect} -q --out {}",
+        heaphound(),
+        node.0.id(),
+        dir.display()
+    );
+    let mut session = Command::new("script")
+        .args(["-qfec", &cmdline, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("script");
+    let out = session.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut keys = session.stdin.take().expect("stdin");
+    let mut seen = Vec::new();
+    for (prompt, requests) in [
+        ("press Enter to take snapshot 1 of 3", 200),
+        ("Snapshot 1 taken.", 500),
+        ("Snapshot 2 taken.", 500),
+    ] {
+        loop {
+            let line = rx
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap_or_else(|_| panic!("no prompt {prompt:?}; saw {seen:?}"));
+            let hit = line.contains(prompt);
+            seen.push(line);
+            if hit {
+                break;
+            }
+        }
+        get_many(port, "/items?user=4", requests);
+        keys.write_all(b"\n").expect("Enter");
+        keys.flush().expect("flush");
+    }
+    let status = session.wait().expect("script");
+    let report: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("report.json"))
+            .unwrap_or_else(|e| panic!("report.json: {e}; saw {seen:?}")),
+    )
+    .expect("report.json is JSON");
+    assert_eq!(status.code(), Some(1), "a leak: {report:#}");
+    assert_eq!(report["verdict"], "leak", "{report:#}");
+    assert_eq!(report["load"]["mode"], "manual", "{report:#}");
+    assert_eq!(report["load"]["phases"].as_array().map(Vec::len), Some(3));
+    let counts = &report["suspects"][0]["counts"];
+    assert_eq!(
+        counts[2].as_i64().unwrap_or(0) - counts[0].as_i64().unwrap_or(0),
+        1000,
+        "one Session per request sent between the snapshots: {report:#}"
+    );
+    assert!(
+        alive(u64::from(node.0.id())),
+        "attached processes keep running"
+    );
+}
