@@ -219,21 +219,24 @@ impl CaptureArgs {
     }
 }
 
+/// `./heaphound-runs/<UTC time>`, with `-2`, `-3`, … when that exists.
+pub fn fresh_run_dir() -> PathBuf {
+    let base = Path::new("heaphound-runs").join(utc_stamp(SystemTime::now()));
+    let mut dir = base.clone();
+    let mut n = 2;
+    while dir.exists() {
+        dir = PathBuf::from(format!("{}-{n}", base.display()));
+        n += 1;
+    }
+    dir
+}
+
 /// The run folder: `--out`, or `./heaphound-runs/<UTC time>` (with `-2`, `-3`, … when
 /// that exists). Existing snapshots are never overwritten.
 pub fn run_dir(out: Option<&Path>, snapshots: u32) -> Result<PathBuf> {
     let dir = match out {
         Some(d) => d.to_path_buf(),
-        None => {
-            let base = Path::new("heaphound-runs").join(utc_stamp(SystemTime::now()));
-            let mut dir = base.clone();
-            let mut n = 2;
-            while dir.exists() {
-                dir = PathBuf::from(format!("{}-{n}", base.display()));
-                n += 1;
-            }
-            dir
-        }
+        None => fresh_run_dir(),
     };
     if dir.exists() && !dir.is_dir() {
         return Err(usage(format!(

@@ -12,6 +12,40 @@ use heaphound_inspector::{spawn_node, InspectorError, Output, SpawnOptions, Spaw
 use super::{loader, signals, ui};
 use crate::load::InputError;
 
+/// Starts `argv` (`node app.js …`, or `app.js …` for `node app.js …`) with the
+/// inspector on a free loopback port. Its stdout and stderr go to our stderr, so our
+/// stdout stays clean for `--json`. Call `signals::install()` first.
+pub fn spawn(mut argv: Vec<OsString>, startup_timeout: Duration) -> Result<(Spawned, String)> {
+    if argv.first().is_some_and(|a| {
+        let a = a.to_string_lossy();
+        [".js", ".mjs", ".cjs"].iter().any(|ext| a.ends_with(ext))
+    }) {
+        argv.insert(0, "node".into());
+    }
+    let command = argv
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let node = spawn_node(
+        &argv,
+        SpawnOptions {
+            startup_timeout: startup_timeout.max(Duration::from_secs(1)),
+            stdout: Output::Lines(Box::new(ui::line)),
+            stderr: Output::Lines(Box::new(ui::line)),
+            ..SpawnOptions::default()
+        },
+    )
+    .map_err(|e| match e {
+        e @ (InspectorError::Spawn { .. }
+        | InspectorError::ProcessExited { .. }
+        | InspectorError::NoInspectorUrl { .. }) => InputError(format!("{command}: {e}")).into(),
+        e => anyhow::Error::new(e),
+    })
+    .context("starting the program")?;
+    Ok((node, command))
+}
+
 /// The process under study.
 pub struct Program {
     kind: Kind,
@@ -38,39 +72,9 @@ fn ws_port(url: &str) -> u16 {
 }
 
 impl Program {
-    /// Starts `argv` (`node app.js …`, or `app.js …` for `node app.js …`) with the
-    /// inspector on a free loopback port. Its stdout and stderr go to our stderr, so our
-    /// stdout stays clean for `--json`. Call `signals::install()` first.
-    pub fn start(mut argv: Vec<OsString>, startup_timeout: Duration) -> Result<Program> {
-        if argv.first().is_some_and(|a| {
-            let a = a.to_string_lossy();
-            [".js", ".mjs", ".cjs"].iter().any(|ext| a.ends_with(ext))
-        }) {
-            argv.insert(0, "node".into());
-        }
-        let command = argv
-            .iter()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect::<Vec<_>>()
-            .join(" ");
-        let node = spawn_node(
-            &argv,
-            SpawnOptions {
-                startup_timeout: startup_timeout.max(Duration::from_secs(1)),
-                stdout: Output::Lines(Box::new(ui::line)),
-                stderr: Output::Lines(Box::new(ui::line)),
-                ..SpawnOptions::default()
-            },
-        )
-        .map_err(|e| match e {
-            e @ (InspectorError::Spawn { .. }
-            | InspectorError::ProcessExited { .. }
-            | InspectorError::NoInspectorUrl { .. }) => {
-                InputError(format!("{command}: {e}")).into()
-            }
-            e => anyhow::Error::new(e),
-        })
-        .context("starting the program")?;
+    /// Starts the program (see [`spawn`]).
+    pub fn start(argv: Vec<OsString>, startup_timeout: Duration) -> Result<Program> {
+        let (node, command) = spawn(argv, startup_timeout)?;
         Ok(Program::spawned(node, command))
     }
 

@@ -152,18 +152,7 @@ impl Series {
 
     /// `{samples, rss: {first,last,min,max}, heap_used: {…}, at_snapshots: [...]}`.
     pub fn summary(&self, snapshot_files: &[String]) -> Value {
-        let stat = |f: &dyn Fn(&Sample) -> u64| {
-            let v: Vec<u64> = self.samples.iter().map(f).collect();
-            match (v.first(), v.last()) {
-                (Some(first), Some(last)) => json!({
-                    "first": first,
-                    "last": last,
-                    "min": v.iter().min(),
-                    "max": v.iter().max(),
-                }),
-                _ => Value::Null,
-            }
-        };
+        let stat = |f: &dyn Fn(&Sample) -> u64| first_last_min_max(self.samples.iter().map(f));
         let at: Vec<Value> = (1..=snapshot_files.len() as u32)
             .map(|k| {
                 let s = self
@@ -194,6 +183,20 @@ impl Series {
     fn nearest_phase(&self, k: u32) -> Option<&Sample> {
         let phase = format!("snapshot-{k}");
         self.samples.iter().rev().find(|s| s.phase == phase)
+    }
+}
+
+/// `{first, last, min, max}` of a series, or null when it is empty.
+pub fn first_last_min_max(v: impl Iterator<Item = u64>) -> Value {
+    let v: Vec<u64> = v.collect();
+    match (v.first(), v.last()) {
+        (Some(first), Some(last)) => json!({
+            "first": first,
+            "last": last,
+            "min": v.iter().min(),
+            "max": v.iter().max(),
+        }),
+        _ => Value::Null,
     }
 }
 

@@ -5,13 +5,12 @@ use std::ffi::OsString;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use heaphound_analysis::trend::{Point, Source, TrendInput, Verdict};
 use heaphound_inspector::{
-    attach, discover_timeout, spawn_node, ConnectOptions, InspectorError, Output, Session,
-    SpawnOptions, Spawned,
+    attach, discover_timeout, ConnectOptions, InspectorError, Session, SpawnOptions, Spawned,
 };
 use heaphound_report::trend::verdict_text;
 use heaphound_report::{human_size, SCHEMA_VERSION};
@@ -22,8 +21,8 @@ use crate::capture::duration::{parse_duration, show};
 use crate::capture::loader::status_text;
 use crate::capture::sampler::{Series, SharedSeries};
 use crate::capture::trend::Points;
-use crate::capture::ui::{self, Ui};
-use crate::capture::{alive, args::utc_stamp, cmdline, listen, signals};
+use crate::capture::ui::Ui;
+use crate::capture::{alive, cmdline, listen, signals};
 use crate::load::InputError;
 
 #[derive(clap::Args)]
@@ -262,14 +261,7 @@ fn series_path(out: Option<&Path>) -> Result<PathBuf> {
         }
         return Ok(p.to_path_buf());
     }
-    let base = Path::new("heaphound-runs").join(utc_stamp(SystemTime::now()));
-    let mut dir = base.clone();
-    let mut n = 2;
-    while dir.exists() {
-        dir = PathBuf::from(format!("{}-{n}", base.display()));
-        n += 1;
-    }
-    Ok(dir.join("memory.jsonl"))
+    Ok(crate::capture::args::fresh_run_dir().join("memory.jsonl"))
 }
 
 fn open_target(args: &Args, ui: &Ui) -> Result<Watched> {
@@ -347,34 +339,10 @@ fn open_target(args: &Args, ui: &Ui) -> Result<Watched> {
 }
 
 fn spawn(args: &Args) -> Result<Watched> {
-    let mut argv = args.command.clone();
-    if argv.first().is_some_and(|a| {
-        let a = a.to_string_lossy();
-        [".js", ".mjs", ".cjs"].iter().any(|ext| a.ends_with(ext))
-    }) {
-        argv.insert(0, "node".into());
-    }
-    let command = argv
-        .iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join(" ");
-    let node = spawn_node(
-        &argv,
-        SpawnOptions {
-            // The program's own output, on our stderr: stdout stays clean for --json.
-            stdout: Output::Lines(Box::new(ui::line)),
-            stderr: Output::Lines(Box::new(ui::line)),
-            ..SpawnOptions::default()
-        },
-    )
-    .map_err(|e| match e {
-        e @ (InspectorError::Spawn { .. }
-        | InspectorError::ProcessExited { .. }
-        | InspectorError::NoInspectorUrl { .. }) => usage(format!("{command}: {e}")),
-        e => anyhow::Error::new(e),
-    })
-    .context("starting the program")?;
+    let (node, command) = crate::capture::program::spawn(
+        args.command.clone(),
+        SpawnOptions::default().startup_timeout,
+    )?;
     signals::set_child(node.pid());
     Ok(Watched {
         pid: node.pid(),
@@ -526,30 +494,17 @@ fn trend_of_rss(rss: &[Point], interval: Duration) -> Verdict {
     })
 }
 
-fn stat(v: impl Iterator<Item = u64>) -> Value {
-    let v: Vec<u64> = v.collect();
-    match (v.first(), v.last()) {
-        (Some(first), Some(last)) => json!({
-            "first": first,
-            "last": last,
-            "min": v.iter().min(),
-            "max": v.iter().max(),
-        }),
-        _ => Value::Null,
-    }
-}
-
 fn summary(samples: &[crate::capture::sampler::Sample], rss_only: &[Point]) -> Value {
     if samples.is_empty() {
-        return json!({ "rss": stat(rss_only.iter().map(|p| p.v as u64)) });
+        return json!({ "rss": crate::capture::sampler::first_last_min_max(rss_only.iter().map(|p| p.v as u64)) });
     }
     json!({
-        "rss": stat(samples.iter().map(|s| s.rss)),
-        "rss_anon": stat(samples.iter().filter_map(|s| s.rss_anon)),
-        "heap_total": stat(samples.iter().map(|s| s.heap_total)),
-        "heap_used": stat(samples.iter().map(|s| s.heap_used)),
-        "external": stat(samples.iter().map(|s| s.external)),
-        "array_buffers": stat(samples.iter().map(|s| s.array_buffers)),
+        "rss": crate::capture::sampler::first_last_min_max(samples.iter().map(|s| s.rss)),
+        "rss_anon": crate::capture::sampler::first_last_min_max(samples.iter().filter_map(|s| s.rss_anon)),
+        "heap_total": crate::capture::sampler::first_last_min_max(samples.iter().map(|s| s.heap_total)),
+        "heap_used": crate::capture::sampler::first_last_min_max(samples.iter().map(|s| s.heap_used)),
+        "external": crate::capture::sampler::first_last_min_max(samples.iter().map(|s| s.external)),
+        "array_buffers": crate::capture::sampler::first_last_min_max(samples.iter().map(|s| s.array_buffers)),
     })
 }
 
