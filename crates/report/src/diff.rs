@@ -122,7 +122,7 @@ pub fn triple_json(
     })
 }
 
-fn signed(n: i64) -> String {
+pub(crate) fn signed(n: i64) -> String {
     if n > 0 {
         format!("+{}", group(n as u64))
     } else if n < 0 {

@@ -143,15 +143,7 @@ fn num_cell(v: i64, text: String) -> String {
     format!("<td class=\"n\" data-v=\"{v}\">{}</td>", esc(&text))
 }
 
-fn signed(n: i64) -> String {
-    if n > 0 {
-        format!("+{}", group(n as u64))
-    } else if n < 0 {
-        format!("-{}", group(n.unsigned_abs()))
-    } else {
-        "0".into()
-    }
-}
+use crate::diff::signed;
 
 pub fn classes(t: &ClassTable) -> String {
     let mut s = format!(
