@@ -4,6 +4,7 @@
 
 use super::esc;
 use super::model::{ChainItem, ClassTable, DomNode, Object, SourceLink, Suspect};
+use crate::diff::signed;
 use crate::format::{group, human_delta, human_size};
 use crate::summary::short_path;
 
@@ -142,8 +143,6 @@ pub fn suspects(list: &[Suspect]) -> String {
 fn num_cell(v: i64, text: String) -> String {
     format!("<td class=\"n\" data-v=\"{v}\">{}</td>", esc(&text))
 }
-
-use crate::diff::signed;
 
 pub fn classes(t: &ClassTable) -> String {
     let mut s = format!(
