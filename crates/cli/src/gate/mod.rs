@@ -6,6 +6,7 @@
 mod html;
 pub mod judge;
 mod junit;
+mod render;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -14,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use heaphound_inspector::{ConnectOptions, InspectorError, Session};
-use heaphound_report::{group, human_delta, human_size, Align, Table};
-use serde_json::{json, Value};
+use heaphound_report::human_size;
+use serde_json::json;
 
 use crate::capture::args::{run_dir, LoadPlan};
 use crate::capture::header::write_json;
@@ -29,6 +30,7 @@ use crate::commands::suspects::Judged;
 use crate::commands::{emit, Ctx};
 use crate::load::InputError;
 use judge::{judge, Judgement, RoundMemory};
+use render::{plural, user_command};
 
 const HARNESS: &str = include_str!("harness.js");
 
@@ -498,116 +500,4 @@ impl Gate<'_> {
             e => self.fault(program, e),
         }
     }
-
-    fn rounds_table(&self) -> String {
-        let mut t = Table::new(&[
-            ("Round", Align::Left),
-            ("Retained", Align::Right),
-            ("Δ baseline", Align::Right),
-            ("Heap used", Align::Right),
-            ("External", Align::Right),
-            ("Time", Align::Right),
-        ]);
-        let base = self.rounds.first().map_or(0, RoundMemory::retained) as i64;
-        for r in &self.rounds {
-            t.row(vec![
-                if r.round == 0 {
-                    "baseline".into()
-                } else {
-                    r.round.to_string()
-                },
-                human_size(r.retained()),
-                human_delta(r.retained() as i64 - base),
-                human_size(r.heap_used),
-                human_size(r.external),
-                format!("{:.1}s", r.elapsed_ms as f64 / 1000.0),
-            ]);
-        }
-        t.render(&heaphound_report::Style { color: false })
-    }
-
-    fn to_text(
-        &self,
-        j: &Judgement,
-        name: &str,
-        suspects: Option<&Judged>,
-        style: &heaphound_report::Style,
-    ) -> String {
-        let a = self.args;
-        let mut s = format!(
-            "heaphound gate: {name} ({} × {} rounds after {} warm-up)\n\n",
-            plural(a.iterations, self.unit),
-            a.rounds,
-            plural(self.warmup, self.unit)
-        );
-        s.push_str(&self.rounds_table());
-        s.push('\n');
-        s.push_str(&format!(
-            "{} — {}\n  run      {}\n",
-            if j.pass { "PASS" } else { "FAIL" },
-            j.reason,
-            self.dir.display()
-        ));
-        if let Some(judged) = suspects {
-            s.push('\n');
-            s.push_str(&judged.to_text(a.top, false, style));
-        }
-        s
-    }
-
-    fn to_json(
-        &self,
-        j: &Judgement,
-        name: &str,
-        scenario: bool,
-        suspects: Option<&Judged>,
-        elapsed: Duration,
-    ) -> Value {
-        let a = self.args;
-        let measurements: Vec<Value> = self
-            .rounds
-            .iter()
-            .map(|r| {
-                json!({
-                    "round": r.round,
-                    "retained": r.retained(),
-                    "heap_used": r.heap_used,
-                    "heap_total": r.heap_total,
-                    "external": r.external,
-                    "elapsed_ms": r.elapsed_ms,
-                })
-            })
-            .collect();
-        json!({
-            "schema_version": heaphound_report::SCHEMA_VERSION,
-            "verdict": if j.pass { "pass" } else { "fail" },
-            "reason": j.reason,
-            "mode": if scenario { "scenario" } else { "http" },
-            "scenario": name,
-            "command": user_command(&self.args.command),
-            "iterations": a.iterations,
-            "rounds": a.rounds,
-            "warmup": self.warmup,
-            "max_growth": a.max_growth,
-            "measurements": measurements,
-            "growth": j.to_json(),
-            "run_dir": self.dir.to_string_lossy(),
-            "snapshots": self.snapshots.iter().map(|p| p.to_string_lossy()).collect::<Vec<_>>(),
-            "suspects": suspects.map(|s| s.to_json(a.top)),
-            "elapsed_ms": elapsed.as_millis() as u64,
-        })
-    }
-}
-
-/// The command as the user gave it (the program runs with heaphound's harness in front of
-/// the scenario).
-fn user_command(argv: &[OsString]) -> String {
-    argv.iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-fn plural(n: u64, what: &str) -> String {
-    format!("{} {what}{}", group(n), if n == 1 { "" } else { "s" })
 }
