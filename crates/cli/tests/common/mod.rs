@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod leaks;
+pub mod live;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

@@ -1,0 +1,228 @@
+//! Helpers for the tests that drive live node processes through heaphound: running
+//! `hunt`, starting node with or without its inspector, sending requests, watching a
+//! capture from outside.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::{describe, heaphound, repo_root};
+
+pub fn hunt_cmd(dir: &Path, args: &[&str], program: &[&str]) -> Command {
+    let mut cmd = Command::new(heaphound());
+    cmd.current_dir(repo_root())
+        .arg("hunt")
+        .arg("--out")
+        .arg(dir)
+        .args(args)
+        .arg("--")
+        .args(program);
+    cmd
+}
+
+pub fn output(mut cmd: Command) -> Output {
+    let what = describe(&cmd);
+    cmd.stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run `{what}`: {e}"))
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+pub fn alive(pid: u64) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit_once(')')
+                .and_then(|(_, r)| r.trim_start().chars().next())
+        })
+        .is_some_and(|st| st != 'Z' && st != 'X')
+}
+
+/// A node process started without --inspect, once it listens: (child, its HTTP port).
+pub fn start_plain_node(args: &[&str]) -> (Child, u16) {
+    let mut child = Command::new("node")
+        .current_dir(repo_root())
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start node");
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read the listening line");
+    let port = line
+        .trim()
+        .rsplit(|c: char| !c.is_ascii_digit())
+        .find(|s| !s.is_empty())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {line:?}"));
+    (child, port)
+}
+
+pub struct Kill(pub Child);
+
+/// `node --inspect=127.0.0.1:0 -e SCRIPT`, and the inspector URL it announced.
+pub fn start_inspected_node(script: &str) -> (Kill, String) {
+    let mut node = Command::new("node")
+        .args(["--inspect=127.0.0.1:0", "-e", script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("node");
+    let mut line = String::new();
+    BufReader::new(node.stderr.as_mut().expect("stderr"))
+        .read_line(&mut line)
+        .expect("announcement");
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("ws://"))
+        .unwrap_or_else(|| panic!("no ws:// URL in {line:?}"))
+        .to_string();
+    (Kill(node), url)
+}
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+pub fn unsafe_geteuid() -> u32 {
+    // The effective uid from /proc, without a libc dependency in the tests.
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|r| r.split_whitespace().nth(1))
+                .and_then(|n| n.parse().ok())
+        })
+        .expect("euid")
+}
+
+/// Starts a hunt whose stderr is read on a thread; returns the child and a receiver of its
+/// stderr lines.
+pub fn spawn_hunt(cmd: Command) -> (Child, std::sync::mpsc::Receiver<String>) {
+    let mut cmd = cmd;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start heaphound");
+    let err = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(err).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (child, rx)
+}
+
+pub fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let end = Instant::now() + limit;
+    while !done() {
+        assert!(Instant::now() < end, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+pub fn finish_child(mut child: Child, rx: &std::sync::mpsc::Receiver<String>) -> (Output, String) {
+    let mut stdout = Vec::new();
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_end(&mut stdout)
+        .expect("read stdout");
+    let status = child.wait().expect("wait");
+    let err: Vec<String> = rx.iter().collect();
+    (
+        Output {
+            status,
+            stdout,
+            stderr: Vec::new(),
+        },
+        err.join("\n"),
+    )
+}
+
+/// One request per connection, `n` times, as a person's traffic would come.
+pub fn get_many(port: u16, path: &str, n: usize) {
+    use std::io::Write as _;
+    for _ in 0..n {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        )
+        .expect("send");
+        let mut reply = Vec::new();
+        s.read_to_end(&mut reply).expect("reply");
+        assert!(
+            reply.starts_with(b"HTTP/1.1 200"),
+            "{}",
+            String::from_utf8_lossy(&reply)
+        );
+    }
+}
+
+/// What every finished hunt leaves behind: three whole snapshots, the memory series with a
+/// post-GC sample per snapshot, the load figures and the report, the same as stdout.
+pub fn check_run_dir(doc: &Value, dir: &Path, snapshots: u32) {
+    assert_eq!(doc["run_dir"], dir.to_string_lossy().as_ref(), "{doc:#}");
+    for k in 1..=snapshots {
+        let f = dir.join(format!("{k}.heapsnapshot"));
+        let len = std::fs::metadata(&f).map(|m| m.len()).unwrap_or(0);
+        assert!(
+            len > 100_000,
+            "{} is missing or tiny ({len} bytes)",
+            f.display()
+        );
+        assert!(!dir.join(format!("{k}.heapsnapshot.partial")).exists());
+    }
+    let series = std::fs::read_to_string(dir.join("memory.jsonl")).expect("memory.jsonl");
+    let samples: Vec<Value> = series
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("memory.jsonl: {e}: {l}")))
+        .collect();
+    for k in 1..=snapshots {
+        let s = samples
+            .iter()
+            .find(|s| s["snapshot"] == k)
+            .unwrap_or_else(|| panic!("no post-GC sample for snapshot {k}: {series}"));
+        for key in ["rss", "heap_used", "heap_total", "external"] {
+            assert!(s[key].as_u64().unwrap_or(0) > 0, "{key} in {s}");
+        }
+    }
+    assert_eq!(doc["memory"]["samples"], samples.len(), "{doc:#}");
+    let load: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("load.json")).expect("load.json"))
+            .expect("load.json is JSON");
+    assert_eq!(load, doc["load"]);
+    let report: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("report.json")).expect("report.json"),
+    )
+    .expect("report.json is JSON");
+    assert_eq!(&report, doc);
+}
