@@ -88,8 +88,9 @@ fn read_graph(path: &str, quiet: bool) -> Result<(HeapGraph, String, Bar, Instan
     let graph = graph.map_err(|e| InputError(format!("{label}: {e}")))?;
     if std::env::var_os("HEAPHOUND_TIMINGS").is_some() {
         eprintln!(
-            "timing: read {:.3}s, graph {} MB (strings {} MB)",
+            "timing: read {:.3}s (cpu {}), graph {} MB (strings {} MB)",
             started.elapsed().as_secs_f64(),
+            cpu_so_far(),
             graph.heap_bytes() >> 20,
             graph.strings.heap_bytes() >> 20
         );
@@ -105,7 +106,11 @@ fn analyse<T>(bar: &mut Bar, run: impl FnOnce(&mut dyn FnMut(&'static str)) -> T
     let mut prev: &'static str = "";
     let mut phase = |name: &'static str| {
         if timings && !prev.is_empty() {
-            eprintln!("timing: {prev} {:.3}s", last.elapsed().as_secs_f64());
+            eprintln!(
+                "timing: {prev} {:.3}s (cpu so far {})",
+                last.elapsed().as_secs_f64(),
+                cpu_so_far()
+            );
         }
         last = Instant::now();
         prev = name;
@@ -114,6 +119,19 @@ fn analyse<T>(bar: &mut Bar, run: impl FnOnce(&mut dyn FnMut(&'static str)) -> T
     let result = run(&mut phase);
     phase("");
     result
+}
+
+/// The process's user and system CPU time so far: system time is where page faults and
+/// memory zeroing show.
+fn cpu_so_far() -> String {
+    // SAFETY: getrusage fills the zeroed struct it is given.
+    let u = unsafe {
+        let mut u: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut u);
+        u
+    };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    format!("user {:.2}s, sys {:.2}s", secs(u.ru_utime), secs(u.ru_stime))
 }
 
 /// Reads all of stdin or a file (for small JSON inputs).
