@@ -96,7 +96,15 @@ fn judge_hunt(
     snapshots_say_leak: bool,
     style: &Style,
 ) -> HuntTrend {
-    let v = Points::of(samples).verdict(interval, false);
+    let points = Points::of(samples);
+    let mut v = points.verdict(interval, false);
+    if v.kind == VerdictKind::Inconclusive && points.post_gc.len() < trend::MIN_FLOOR_POINTS {
+        // A hunt forces a GC only before each snapshot: more time alone adds no floor points.
+        v.needed = Some(format!(
+            "more post-GC points: a hunt takes one per snapshot, so use --snapshots {} or more, or follow the process with `heaphound watch --gc`",
+            trend::MIN_FLOOR_POINTS
+        ));
+    }
     let series_flat = matches!(v.kind, VerdictKind::Plateau | VerdictKind::Stable);
     let warning = if snapshots_say_leak && series_flat {
         Some(format!(
