@@ -131,7 +131,11 @@ fn cpu_so_far() -> String {
         u
     };
     let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    format!("user {:.2}s, sys {:.2}s", secs(u.ru_utime), secs(u.ru_stime))
+    format!(
+        "user {:.2}s, sys {:.2}s",
+        secs(u.ru_utime),
+        secs(u.ru_stime)
+    )
 }
 
 /// Reads all of stdin or a file (for small JSON inputs).

@@ -321,7 +321,10 @@ fn hunt_reports_the_series_trend_and_stays_honest_when_short() {
     assert_eq!(t["kind"], "inconclusive", "{t}");
     // What would settle it, in a hunt's terms: more snapshots, or a watch.
     assert!(
-        t["needed"].as_str().unwrap_or("").contains("--snapshots 10"),
+        t["needed"]
+            .as_str()
+            .unwrap_or("")
+            .contains("--snapshots 10"),
         "{t}"
     );
     assert!(t["samples"].as_u64().unwrap_or(0) >= 3, "{t}");

@@ -121,7 +121,7 @@ fn parse_with<R: Read>(
             }
             b"strings" => {
                 let mut sb = StringsBuilder::new();
-                sc.string_array("\"strings\"", &mut sb)?;
+                sc.string_array("\"strings\"", &mut sb, plan.window.release)?;
                 g.strings = sb.build();
                 seen_strings = true;
             }

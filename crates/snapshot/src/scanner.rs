@@ -352,11 +352,19 @@ impl<'p, 'a, R: Read> Scanner<'p, 'a, R> {
     }
 
     /// Reads an array of strings into `strings`.
+    /// Reads a JSON array of strings. Over a mapped input, `release(offset, len)` is told
+    /// of each 16 MiB parsed, so its pages can go back to the OS: the strings of a big
+    /// snapshot run to gigabytes, and holding the text beside its decoded copy would
+    /// double them.
     pub fn string_array(
         &mut self,
         context: &'static str,
         strings: &mut StringsBuilder,
+        release: &dyn Fn(usize, usize),
     ) -> Result<()> {
+        const RELEASE_EVERY: usize = 16 << 20;
+        let borrowed = matches!(self.buf, Buf::Borrowed(_));
+        let mut released = self.pos;
         self.expect(b'[', context)?;
         if self.next_token(context)? == b']' {
             self.bump();
@@ -366,6 +374,10 @@ impl<'p, 'a, R: Read> Scanner<'p, 'a, R> {
             self.expect(b'"', context)?;
             self.string_body(strings.bytes_mut(), context)?;
             strings.finish_one();
+            if borrowed && self.pos - released >= RELEASE_EVERY {
+                release(released, self.pos - released);
+                released = self.pos;
+            }
             match self.next_token(context)? {
                 b',' => self.bump(),
                 b']' => {
