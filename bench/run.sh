@@ -61,7 +61,7 @@ for t in $tools; do [[ " $all_tools " == *" $t "* ]] || die "unknown tool $t (kn
 command -v node >/dev/null || die "needs node on PATH"
 
 header_js=""
-for c in "${HEAPHOUND_SHARED:-}/bench/header.js" "$root/../shared/bench/header.js" /work/shared/bench/header.js; do
+for c in "${HEAPHOUND_SHARED:-}/bench/header.js" "$root/../shared/bench/header.js"; do
   [ -f "$c" ] && { header_js=$c; break; }
 done
 
