@@ -14,15 +14,21 @@ use common::leaks;
 use common::live::*;
 use common::*;
 
-#[test]
-fn attach_to_a_running_process() {
+/// The cache-leak app started without its inspector but with the port SIGUSR1 will open
+/// it on: (process, inspector port, HTTP port).
+fn cache_leak_to_attach() -> (Kill, u16, u16) {
     let inspect = free_port();
     let (child, port) = start_plain_node(&[
         &format!("--inspect-port={inspect}"),
         "examples/cache-leak/server.js",
         "0",
     ]);
-    let node = Kill(child);
+    (Kill(child), inspect, port)
+}
+
+#[test]
+fn attach_to_a_running_process() {
+    let (node, inspect, port) = cache_leak_to_attach();
     let pid = node.0.id();
     let tmp = TempDir::new("attach");
     let dir = tmp.path().join("run");
@@ -199,13 +205,7 @@ fn attach_faults() {
 #[test]
 fn attach_without_load_waits_for_enter_between_snapshots() {
     use std::io::Write as _;
-    let inspect = free_port();
-    let (child, port) = start_plain_node(&[
-        &format!("--inspect-port={inspect}"),
-        "examples/cache-leak/server.js",
-        "0",
-    ]);
-    let node = Kill(child);
+    let (node, inspect, port) = cache_leak_to_attach();
     let tmp = TempDir::new("attach-manual");
     let dir = tmp.path().join("run");
     // A terminal for heaphound to wait on: `script` runs it on a pseudo-terminal and

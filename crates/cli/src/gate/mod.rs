@@ -130,25 +130,24 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     };
     let how = program.finish();
     let elapsed = started.elapsed();
-    let (judgement, session_error) = match outcome {
-        Ok(j) => (j, None),
-        Err(GateError::Msg(msg)) => (None, Some(msg)),
-        Err(GateError::Ended(place)) => (None, Some(format!("the program {how} during {place}"))),
-    };
-    if let Some(msg) = session_error {
-        if let Some(path) = &args.junit {
-            let xml = junit::render(
-                &name,
-                elapsed.as_secs_f64(),
-                &junit::Outcome::Error(&msg),
-                "",
-            );
-            write_file(path, &xml)?;
+    let j = match outcome {
+        Ok(j) => j,
+        Err(e) => {
+            let msg = match e {
+                GateError::Msg(msg) => msg,
+                GateError::Ended(place) => format!("the program {how} during {place}"),
+            };
+            if let Some(path) = &args.junit {
+                let xml = junit::render(
+                    &name,
+                    elapsed.as_secs_f64(),
+                    &junit::Outcome::Error(&msg),
+                    "",
+                );
+                write_file(path, &xml)?;
+            }
+            return Err(InputError(format!("gate: {msg}")).into());
         }
-        return Err(InputError(format!("gate: {msg}")).into());
-    }
-    let Some(j) = judgement else {
-        return Err(InputError("gate: no measurements".into()).into());
     };
     let suspects = if j.pass {
         if !args.keep_snapshots {
@@ -279,8 +278,8 @@ struct Gate<'a> {
 
 impl Gate<'_> {
     /// The warm-up, the baseline and every round; snapshots at the first and middle rounds,
-    /// and at the last when the gate fails. `None` never comes back with `Ok`.
-    fn run(&mut self, program: &mut Program, work: Work) -> Result<Option<Judgement>, GateError> {
+    /// and at the last when the gate fails.
+    fn run(&mut self, program: &mut Program, work: Work) -> Result<Judgement, GateError> {
         let opts = ConnectOptions {
             idle_timeout: self.args.timeout,
             ..ConnectOptions::default()
@@ -302,7 +301,7 @@ impl Gate<'_> {
         session: &mut Session,
         program: &mut Program,
         work: &Work,
-    ) -> Result<Option<Judgement>, GateError> {
+    ) -> Result<Judgement, GateError> {
         let args = self.args;
         if let Work::Scenario { name } = work {
             self.place = "loading the scenario".into();
@@ -378,7 +377,7 @@ impl Gate<'_> {
             self.snapshot(session, program, args.rounds)?;
         }
         self.ui.clear();
-        Ok(Some(j))
+        Ok(j)
     }
 
     fn load_round(
