@@ -172,6 +172,21 @@ pub fn classify(g: &HeapGraph, detached: BitSet) -> Classes {
 /// comparison names the base snapshot's objects by the shapes of the snapshot it is
 /// compared with, as DevTools' Comparison view does, so both sides share class keys.
 pub fn classify_with(g: &HeapGraph, detached: BitSet, interfaces: Option<&[Interface]>) -> Classes {
+    classify_into(g, detached, interfaces, Vec::new())
+}
+
+/// `classify`, building the per-node class ids in `scratch`'s memory (its contents do not
+/// matter: every node's slot is written).
+pub fn classify_reusing(g: &HeapGraph, detached: BitSet, scratch: Vec<u32>) -> Classes {
+    classify_into(g, detached, None, scratch)
+}
+
+fn classify_into(
+    g: &HeapGraph,
+    detached: BitSet,
+    interfaces: Option<&[Interface]>,
+    mut scratch: Vec<u32>,
+) -> Classes {
     let n = g.node_count();
     let mut names = Names::default();
     let system = names.intern("(system)");
@@ -189,7 +204,12 @@ pub fn classify_with(g: &HeapGraph, detached: BitSet, interfaces: Option<&[Inter
     let mut by_string = vec![NONE; g.strings.len()];
     let mut detached_by_string: HashMap<u32, u32> = HashMap::new();
 
-    let mut name_of = heaphound_snapshot::column::zeroed::<u32>(n);
+    let mut name_of = if scratch.capacity() >= n {
+        scratch.resize(n, 0);
+        scratch
+    } else {
+        heaphound_snapshot::column::zeroed::<u32>(n)
+    };
     for i in 0..n as u32 {
         name_of[i as usize] = match g.kind(i) {
             NodeKind::Hidden => system,

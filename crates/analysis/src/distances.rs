@@ -1,6 +1,8 @@
 //! Distance from the user's roots, by DevTools' rules: BFS from the global object(s) over
 //! non-weak edges, then from the root for what only the VM holds (those get 100,000,000+).
 
+use std::collections::VecDeque;
+
 use heaphound_snapshot::{EdgeKind, HeapGraph, NodeKind};
 
 use crate::bits::BitSet;
@@ -16,16 +18,17 @@ pub fn distances(g: &HeapGraph, eph: &Ephemerons) -> Vec<u32> {
 }
 
 /// `distances`, using `queue`'s memory for the BFS queue.
-pub fn distances_with_queue(g: &HeapGraph, eph: &Ephemerons, mut queue: Vec<u32>) -> Vec<u32> {
+pub fn distances_with_queue(g: &HeapGraph, eph: &Ephemerons, queue: Vec<u32>) -> Vec<u32> {
     let n = g.node_count();
     let mut dist = heaphound_snapshot::column::filled(n, UNREACHABLE);
+    // A ring: it holds the frontier, not every node the search has seen.
+    let mut queue = VecDeque::from(queue);
     queue.clear();
-    queue.reserve(n);
     for e in g.edges(g.root) {
         let t = g.edge_to[e as usize];
         if is_user_root(g, t) {
             dist[t as usize] = 1;
-            queue.push(t);
+            queue.push_back(t);
         }
     }
     let had_user_roots = !queue.is_empty();
@@ -37,7 +40,7 @@ pub fn distances_with_queue(g: &HeapGraph, eph: &Ephemerons, mut queue: Vec<u32>
         0
     };
     queue.clear();
-    queue.push(g.root);
+    queue.push_back(g.root);
     bfs(g, eph, &mut dist, &mut queue, &mut pending);
     dist
 }
@@ -46,13 +49,10 @@ fn bfs(
     g: &HeapGraph,
     eph: &Ephemerons,
     dist: &mut [u32],
-    queue: &mut Vec<u32>,
+    queue: &mut VecDeque<u32>,
     pending: &mut BitSet,
 ) {
-    let mut head = 0;
-    while head < queue.len() {
-        let node = queue[head];
-        head += 1;
+    while let Some(node) = queue.pop_front() {
         let d = dist[node as usize] + 1;
         for e in g.edges(node) {
             if g.edge_kind(e) == EdgeKind::Weak {
@@ -66,7 +66,7 @@ fn bfs(
                 continue;
             }
             dist[t as usize] = d;
-            queue.push(t);
+            queue.push_back(t);
         }
     }
 }

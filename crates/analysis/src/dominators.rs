@@ -7,6 +7,7 @@ use heaphound_snapshot::HeapGraph;
 
 use crate::bits::BitSet;
 use crate::preds::Preds;
+use crate::spare::Spare;
 
 /// The dominator tree: `idom[i]` is node i's immediate dominator (the root's is itself),
 /// `order` the nodes in DFS preorder (the root first), and `unreachable` how many nodes
@@ -23,10 +24,16 @@ pub struct Dominators {
 /// Computes dominators over the edges whose bit is set in `essential`; `preds` are the
 /// essential predecessors (consumed: they are relabelled in place).
 pub fn compute(g: &HeapGraph, preds: Preds, essential: &BitSet) -> Dominators {
-    let d = dfs(&g.first_edge, &g.edge_to, g.root, essential, |v| {
-        !preds.of(v).is_empty()
-    });
-    semi_nca(d, preds)
+    let mut spare = Spare::default();
+    let d = dfs(
+        &g.first_edge,
+        &g.edge_to,
+        g.root,
+        essential,
+        |v| !preds.of(v).is_empty(),
+        &mut spare,
+    );
+    semi_nca(d, preds, &mut spare)
 }
 
 /// The depth-first numbering the search starts from. Vertices are numbered from 1 (0
@@ -47,19 +54,21 @@ pub struct Dfs {
 /// The DFS over essential edges from the root; then, as DevTools does, from every node
 /// with no essential retainer (`has_pred` false), and last each node still unvisited.
 /// Reads only the edge lists, so it can run while the predecessor lists are being built.
+/// Its four arrays come from `spare` when it has them.
 pub fn dfs(
     first_edge: &[u32],
     edge_to: &[u32],
     graph_root: u32,
     essential: &BitSet,
     has_pred: impl Fn(u32) -> bool,
+    spare: &mut Spare,
 ) -> Dfs {
     let n = first_edge.len() - 1;
     let len = n + 1;
-    let mut number = zeroed::<u32>(len);
-    let mut parent_node = zeroed::<u32>(len);
-    let mut vertex = zeroed::<u32>(len);
-    let mut cursor = zeroed::<u32>(len);
+    let mut number = spare.zeroed(len);
+    let mut parent_node = spare.zeroed(len);
+    let mut vertex = spare.zeroed(len);
+    let mut cursor = spare.zeroed(len);
     let mut count: u32 = 0;
     let root = graph_root + 1;
 
@@ -131,8 +140,9 @@ pub fn dfs(
 }
 
 /// Semi-NCA on a finished DFS. The arrays are indexed by DFS number, which keeps a
-/// vertex's data near its tree neighbours' in memory; the DFS's arrays are reused.
-pub fn semi_nca(d: Dfs, mut preds: Preds) -> Dominators {
+/// vertex's data near its tree neighbours' in memory; the DFS's arrays are reused, and the
+/// one more it needs comes from `spare` when it can.
+pub fn semi_nca(d: Dfs, mut preds: Preds, spare: &mut Spare) -> Dominators {
     let Dfs {
         number,
         parent_node,
@@ -154,53 +164,57 @@ pub fn semi_nca(d: Dfs, mut preds: Preds) -> Dominators {
         parent[p] = number[parent_node[vertex[p] as usize] as usize];
     }
     let mut semi = number;
-    let mut label = parent_node;
-    for p in 0..len {
-        semi[p] = p as u32;
-        label[p] = p as u32;
-    }
     let r = 1u32;
 
     // Semi-NCA (Georgiadis): semidominators by eval/link with path compression, then each
     // idom as the nearest common ancestor of its DFS parent and semidominator. For the
     // vertices DevTools hangs from the root (no essential retainers, or unreachable
     // cycles), Lengauer-Tarjan as DevTools runs it also ends at the root; so does this.
-    let mut ancestor = zeroed::<u32>(len);
+    //
+    // Only semidominator numbers are ever compared, never the vertices that hold them, so
+    // a linked vertex's label is the smallest semidominator number on its compressed path
+    // itself, not a vertex to look it up in. With each vertex's ancestor and label side
+    // by side, a step of the compression touches one cache line, not three.
+    let mut link = spare.scratch(2 * len);
+    for (p, pair) in link.chunks_exact_mut(2).enumerate() {
+        pair[0] = 0;
+        pair[1] = p as u32;
+    }
     let mut stack: Vec<u32> = Vec::new();
-    let mut eval = |v: u32, ancestor: &mut [u32], label: &mut [u32], semi: &[u32]| -> u32 {
-        if ancestor[v as usize] == 0 {
+    let mut eval = |v: u32, link: &mut [u32]| -> u32 {
+        let at = |x: u32| 2 * x as usize;
+        if link[at(v)] == 0 {
+            // Not linked yet, so not processed: its semidominator is still its own number.
             return v;
         }
-        // Path compression, iteratively.
         let mut x = v;
-        while ancestor[ancestor[x as usize] as usize] != 0 {
+        while link[at(link[at(x)])] != 0 {
             stack.push(x);
-            x = ancestor[x as usize];
+            x = link[at(x)];
         }
         while let Some(w) = stack.pop() {
-            let a = ancestor[w as usize];
-            if semi[label[a as usize] as usize] < semi[label[w as usize] as usize] {
-                label[w as usize] = label[a as usize];
+            let a = link[at(w)];
+            let (label_a, ancestor_a) = (link[at(a) + 1], link[at(a)]);
+            if label_a < link[at(w) + 1] {
+                link[at(w) + 1] = label_a;
             }
-            ancestor[w as usize] = ancestor[a as usize];
+            link[at(w)] = ancestor_a;
         }
-        label[v as usize]
+        link[at(v) + 1]
     };
     for w in (2..=count).rev() {
         let ps = preds.of(vertex[w as usize] - 1);
-        let mut sw = semi[w as usize];
+        // Treated as having the root as its one predecessor when it has none.
+        let mut sw = if ps.is_empty() { r } else { w };
         for &v in ps {
-            let u = eval(v, &mut ancestor, &mut label, &semi);
-            sw = sw.min(semi[u as usize]);
-        }
-        if ps.is_empty() {
-            // Treated as having the root as its one predecessor.
-            sw = semi[r as usize];
+            sw = sw.min(eval(v, &mut link));
         }
         semi[w as usize] = sw;
-        ancestor[w as usize] = parent[w as usize];
+        link[2 * w as usize + 1] = sw;
+        link[2 * w as usize] = parent[w as usize];
     }
     drop(preds);
+    drop(link);
     // idom[w] starts as the DFS parent and climbs the finished tree while it lies below
     // the semidominator; done in place over `parent`, in increasing DFS order.
     let mut dom = parent;
@@ -213,7 +227,7 @@ pub fn semi_nca(d: Dfs, mut preds: Preds) -> Dominators {
         }
         dom[w] = d;
     }
-    let mut idom = label;
+    let mut idom = parent_node;
     for p in 1..=count as usize {
         idom[(vertex[p] - 1) as usize] = vertex[dom[p] as usize] - 1;
     }
@@ -228,7 +242,7 @@ pub fn semi_nca(d: Dfs, mut preds: Preds) -> Dominators {
         idom,
         order,
         unreachable,
-        spare: vec![semi, dom, ancestor],
+        spare: vec![semi, dom],
     }
 }
 

@@ -19,6 +19,9 @@ pub struct Ephemerons {
     table_id: Vec<u32>,
     /// Id of the shared suffix, equal for both edges of one pair.
     pair: Vec<u32>,
+    /// Node ordinal of each table id the names mention, so the edge rules need not keep
+    /// every node's id.
+    table_node: HashMap<u32, u32>,
 }
 
 impl Ephemerons {
@@ -60,12 +63,28 @@ impl Ephemerons {
             table_id.push(u32::try_from(table).unwrap_or(NONE));
             pair.push(id);
         }
+        let mut table_node: HashMap<u32, u32> = table_id.iter().map(|&t| (t, NONE)).collect();
+        if !table_node.is_empty() {
+            for (i, id) in g.node_id.iter().enumerate() {
+                if let Some(slot) = table_node.get_mut(id) {
+                    *slot = i as u32;
+                }
+            }
+        }
         Ephemerons {
             named,
             by_string,
             table_id,
             pair,
+            table_node,
         }
+    }
+
+    /// True when `node` is the table the ephemeron edge name `string` names.
+    #[inline]
+    pub fn is_table_edge(&self, string: u32, node: u32) -> bool {
+        self.lookup(string)
+            .is_some_and(|(table, _)| self.table_node.get(&table) == Some(&node))
     }
 
     /// For an ephemeron edge name: (table id, pair id).
@@ -147,12 +166,8 @@ pub fn essential_edges_counted(g: &HeapGraph, eph: &Ephemerons, counts: &mut [u3
             if kind == EdgeKind::Weak {
                 continue;
             }
-            if kind == EdgeKind::Internal {
-                if let Some((table, _)) = eph.lookup(g.edge_name[e as usize]) {
-                    if table == g.node_id[src as usize] {
-                        continue;
-                    }
-                }
+            if kind == EdgeKind::Internal && eph.is_table_edge(g.edge_name[e as usize], src) {
+                continue;
             }
             let to = g.edge_to[e as usize];
             if to == src {

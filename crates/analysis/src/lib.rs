@@ -16,6 +16,7 @@ pub mod preds;
 pub mod retainers;
 pub mod scripts;
 pub mod shallow;
+mod spare;
 pub mod summary;
 pub mod suspects;
 pub mod text;
@@ -86,18 +87,27 @@ impl Analysis {
         };
         step("classifying edges");
         let eph = edges::Ephemerons::build(&g);
+        // From here on no phase reads the ids (the edge rules have what they need of them)
+        // or the trace ids, and only the shallow sizes read the self sizes: their memory
+        // is reused rather than fresh pages asked for.
+        let mut spare = spare::Spare::default();
+        spare.put(std::mem::take(&mut g.node_id));
+        spare.put(std::mem::take(&mut g.node_trace_id));
+        let self_sizes = std::mem::take(&mut g.node_self_size);
+        let counts = spare.zeroed(g.node_count() + 1);
         step("counting retainers");
         // Without the dominator search to overlap, distances move to this thread so both
         // finish together.
         let (side, essential, counts) = std::thread::scope(|s| {
-            let side = s.spawn(|| {
-                let (shallow, _) = shallow::shallow_sizes_with_scratch(&g);
-                let detached = classes::propagate_detachedness(&g);
-                (shallow, classes::classify(&g, detached))
+            let g = &g;
+            let side = s.spawn(move || {
+                let (shallow, owner) = shallow::shallow_sizes_from(g, self_sizes);
+                let detached = classes::propagate_detachedness(g);
+                (shallow, classes::classify_reusing(g, detached, owner))
             });
-            let (essential, counts) = preds::Preds::count_essential(&g, &eph);
+            let (essential, counts) = preds::Preds::count_essential_into(g, &eph, counts);
             step("computing distances");
-            let distance = distances::distances(&g, &eph);
+            let distance = distances::distances(g, &eph);
             step("naming classes");
             let (shallow, classes) = side.join().expect("analysis thread panicked");
             ((shallow, distance, classes), essential, counts)
@@ -106,6 +116,9 @@ impl Analysis {
         let (root, extra) = (g.root, g.extra_native_bytes);
         let first_edge = std::mem::take(&mut g.first_edge);
         let edge_to = std::mem::take(&mut g.edge_to);
+        // The columns no later phase reads become the dominator search's working arrays.
+        spare.put(std::mem::take(&mut g.node_name));
+        let edge_names = std::mem::take(&mut g.edge_name);
         drop(g);
         step("computing dominators");
         // The predecessor lists and the DFS read only the edge lists: one per core.
@@ -116,13 +129,23 @@ impl Analysis {
             }
         }
         let (preds, dfs) = std::thread::scope(|s| {
-            let fill = s.spawn(|| preds::Preds::fill(&first_edge, &edge_to, &essential, counts));
-            let dfs = dominators::dfs(&first_edge, &edge_to, root, &essential, |v| has_pred.get(v));
+            let fill = s.spawn(|| {
+                preds::Preds::fill_into(&first_edge, &edge_to, &essential, counts, edge_names)
+            });
+            let dfs = dominators::dfs(
+                &first_edge,
+                &edge_to,
+                root,
+                &essential,
+                |v| has_pred.get(v),
+                &mut spare,
+            );
             (fill.join().expect("analysis thread panicked"), dfs)
         });
-        drop((first_edge, edge_to, has_pred));
-        let dom = dominators::semi_nca(dfs, preds);
-        drop(essential);
+        drop((first_edge, has_pred));
+        spare.put(edge_to);
+        let dom = dominators::semi_nca(dfs, preds, &mut spare);
+        drop((essential, spare));
         (Analysis::assemble(root, extra, dom, side, step), facts)
     }
 

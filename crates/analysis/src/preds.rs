@@ -34,23 +34,44 @@ impl Preds {
     /// The essential edges and, at `counts[t + 1]`, how many of them point at node t: the
     /// first half of building the lists, the half that reads names and ids.
     pub fn count_essential(g: &HeapGraph, eph: &crate::edges::Ephemerons) -> (BitSet, Vec<u32>) {
-        let mut counts = zeroed::<u32>(g.node_count() + 1);
+        Preds::count_essential_into(g, eph, zeroed::<u32>(g.node_count() + 1))
+    }
+
+    /// `count_essential`, counting into `counts` (n + 1 zeros).
+    pub fn count_essential_into(
+        g: &HeapGraph,
+        eph: &crate::edges::Ephemerons,
+        mut counts: Vec<u32>,
+    ) -> (BitSet, Vec<u32>) {
+        debug_assert_eq!(counts.len(), g.node_count() + 1);
         let essential = crate::edges::essential_edges_counted(g, eph, &mut counts);
         (essential, counts)
     }
 
     /// The second half: the lists themselves, from the edge lists alone.
-    pub fn fill(
+    pub fn fill(first_edge: &[u32], edge_to: &[u32], essential: &BitSet, first: Vec<u32>) -> Preds {
+        Preds::fill_into(first_edge, edge_to, essential, first, Vec::new())
+    }
+
+    /// `fill`, writing the lists into `src`'s memory (its contents do not matter: every
+    /// slot is written).
+    pub fn fill_into(
         first_edge: &[u32],
         edge_to: &[u32],
         essential: &BitSet,
         mut first: Vec<u32>,
+        mut src: Vec<u32>,
     ) -> Preds {
         let n = first_edge.len() - 1;
         for i in 0..n {
             first[i + 1] += first[i];
         }
-        let mut src = zeroed::<u32>(first[n] as usize);
+        let total = first[n] as usize;
+        if src.capacity() >= total {
+            src.resize(total, 0);
+        } else {
+            src = zeroed::<u32>(total);
+        }
         // Fill from the back of each node's range, reusing `first` as the cursor: after
         // the pass, first[i] is the start of node i's range again.
         for node in (0..n as u32).rev() {

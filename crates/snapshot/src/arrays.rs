@@ -7,6 +7,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::SnapshotError;
+use crate::survey::Survey;
 
 type Result<T> = std::result::Result<T, SnapshotError>;
 
@@ -500,7 +501,7 @@ fn parse_run<S: Sink>(
 }
 
 /// Values before which the array can be cut: the count of commas in `bytes`.
-fn count_commas(bytes: &[u8]) -> u64 {
+pub(crate) fn count_commas(bytes: &[u8]) -> u64 {
     // Byte-wide counters over 255-byte chunks cannot overflow and let the compiler use
     // full-width vector compares.
     bytes
@@ -513,12 +514,14 @@ fn count_commas(bytes: &[u8]) -> u64 {
 const PARALLEL_MIN: usize = 4 << 20;
 
 /// Parses a whole array held in memory. `make_sink(first_record, records)` builds a sink
-/// over that run of records; with two threads the array is cut at a record boundary.
+/// over that run of records; with two threads the array is cut at a record boundary that
+/// `survey` (of this array) finds.
 pub(crate) fn parse_split<S, F>(
     body: &[u8],
     base: usize,
     array: ArraySpec,
     plan: &Plan,
+    survey: Option<&Survey>,
     make_sinks: F,
 ) -> Result<(S, Option<S>)>
 where
@@ -531,11 +534,9 @@ where
         records,
     } = array;
     let (threads, win) = (plan.threads, &plan.window);
-    let cut = if threads > 1 && body.len() >= PARALLEL_MIN {
-        find_cut(body, fields)
-    } else {
-        None
-    };
+    let cut = survey
+        .filter(|_| threads > 1 && body.len() >= PARALLEL_MIN)
+        .and_then(|s| s.cut(body, fields));
     // A cut past the columns' end means the header undercounts: parse on one thread and
     // let the sink count the surplus.
     let cut = cut.filter(|&(_, values)| values / fields as u64 <= records as u64);
@@ -568,18 +569,6 @@ where
             Ok((first, second))
         }
     }
-}
-
-/// A comma near the middle after which a new record starts: (its position, values before).
-fn find_cut(body: &[u8], fields: usize) -> Option<(usize, u64)> {
-    let mid = body.len() / 2;
-    let mut pos = mid + body[mid..].iter().position(|&b| b == b',')?;
-    let mut values = count_commas(&body[..=pos]);
-    while !values.is_multiple_of(fields as u64) {
-        pos = pos + 1 + body[pos + 1..].iter().position(|&b| b == b',')?;
-        values += 1;
-    }
-    Some((pos, values))
 }
 
 #[cfg(test)]
@@ -627,11 +616,12 @@ mod tests {
             let mut values = Vec::new();
             let mut text = Vec::new();
             for k in 0..count {
+                // Every digit count from 1 to 20 turns up.
                 let v = match next(&mut seed) % 4 {
                     0 => next(&mut seed) % 10,
                     1 => next(&mut seed) % 100_000,
                     2 => next(&mut seed) % 10_000_000_000_000_000_000,
-                    _ => next(&mut seed) % 1_000,
+                    _ => next(&mut seed) % 10u64.pow(1 + (next(&mut seed) % 19) as u32),
                 };
                 values.push(v);
                 if k > 0 {

@@ -9,6 +9,7 @@ mod pipe;
 mod reader;
 mod scanner;
 mod strings;
+mod survey;
 
 use std::fs::File;
 use std::io::{BufReader, Read};

@@ -13,6 +13,7 @@ use crate::error::SnapshotError;
 use crate::graph::{EdgeKind, HeapGraph, Location, Meta, NodeKind, TraceFunction, TraceTree};
 use crate::scanner::Scanner;
 use crate::strings::StringsBuilder;
+use crate::survey::Survey;
 use std::sync::atomic::AtomicU64;
 
 type Result<T> = std::result::Result<T, SnapshotError>;
@@ -261,18 +262,41 @@ fn parse_header(raw: &[u8]) -> Result<Header> {
     })
 }
 
-/// Finds the `[`…`]` body of an array in an in-memory input at the scanner's position.
+/// An array's text between `[` and `]` in an in-memory input.
+struct Body<'a> {
+    bytes: &'a [u8],
+    /// Offset of `bytes` in the input.
+    start: usize,
+    /// With more than one thread: what lets the array be parsed on all of them.
+    survey: Option<Survey>,
+}
+
+/// Finds the body of an array in an in-memory input at the scanner's position.
 fn array_body<'a, R: Read>(
     sc: &mut Scanner<'_, 'a, R>,
     context: &'static str,
-) -> Result<Option<(&'a [u8], usize)>> {
+    threads: usize,
+) -> Result<Option<Body<'a>>> {
     let Some((all, _)) = sc.in_memory() else {
         return Ok(None);
     };
     sc.expect(b'[', context)?;
     let (_, start) = sc.in_memory().expect("in memory");
-    match memchr::memchr(b']', &all[start..]) {
-        Some(len) => Ok(Some((&all[start..start + len], start))),
+    let rest = &all[start..];
+    let (len, survey) = if threads > 1 {
+        match Survey::new(rest, threads) {
+            Some(s) => (Some(s.len), Some(s)),
+            None => (None, None),
+        }
+    } else {
+        (memchr::memchr(b']', rest), None)
+    };
+    match len {
+        Some(len) => Ok(Some(Body {
+            bytes: &rest[..len],
+            start,
+            survey,
+        })),
         None => Err(SnapshotError::Truncated {
             offset: all.len() as u64,
             context,
@@ -315,11 +339,11 @@ fn read_nodes<R: Read>(
     let has_detached = slots.iter().any(|s| matches!(s, NodeSlot::Detachedness));
     let n = column_len(h.node_count, nf, size_hint, "node_count")?;
     g.node_type = zeroed(n, "nodes")?;
-    g.node_name = zeroed(n, "nodes")?;
-    g.node_id = zeroed(n, "nodes")?;
-    g.node_self_size = zeroed(n, "nodes")?;
+    g.node_name = node_column(n)?;
+    g.node_id = node_column(n)?;
+    g.node_self_size = node_column(n)?;
     g.node_trace_id = if has_trace {
-        zeroed(n, "nodes")?
+        node_column(n)?
     } else {
         Vec::new()
     };
@@ -344,14 +368,18 @@ fn read_nodes<R: Read>(
         detached: &mut g_ref.node_detachedness,
     };
     let make = |at: Option<usize>| cols.split(at, &slots, pos, type_count);
-    let (first, second) = match array_body(sc, CTX)? {
-        Some((body, start)) => {
+    let (first, second) = match array_body(sc, CTX, plan.threads)? {
+        Some(Body {
+            bytes: body,
+            start,
+            survey,
+        }) => {
             let spec = ArraySpec {
                 context: CTX,
                 fields: nf,
                 records: n,
             };
-            let r = parse_split(body, start, spec, plan, make)?;
+            let r = parse_split(body, start, spec, plan, survey.as_ref(), make)?;
             sc.jump(start + body.len() + 1);
             sc.report_progress();
             r
@@ -532,6 +560,15 @@ pub(crate) fn zeroed<T: Copy + Default + crate::column::Zeroable>(
         .ok_or_else(|| SnapshotError::Layout(format!("cannot allocate memory for {n} {what}")))
 }
 
+/// A u32 node column with room for one element more than the nodes: a summary that frees
+/// the graph as it goes hands these columns to its n + 1 long working arrays, and the
+/// spare slot lets them take the pages as they are.
+fn node_column(n: usize) -> Result<Vec<u32>> {
+    let mut v = zeroed(n + 1, "nodes")?;
+    v.truncate(n);
+    Ok(v)
+}
+
 /// Checks that an array held exactly the records the header announced.
 fn check_count(
     what: &'static str,
@@ -603,14 +640,18 @@ fn read_edges<R: Read>(
     };
     let cols = EdgeCols { types, names, to };
     let make = |at: Option<usize>| cols.split(params, at);
-    let (first, second) = match array_body(sc, CTX)? {
-        Some((body, start)) => {
+    let (first, second) = match array_body(sc, CTX, plan.threads)? {
+        Some(Body {
+            bytes: body,
+            start,
+            survey,
+        }) => {
             let spec = ArraySpec {
                 context: CTX,
                 fields: ef,
                 records: m,
             };
-            let r = parse_split(body, start, spec, plan, make)?;
+            let r = parse_split(body, start, spec, plan, survey.as_ref(), make)?;
             sc.jump(start + body.len() + 1);
             sc.report_progress();
             r
