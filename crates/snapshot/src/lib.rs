@@ -66,7 +66,10 @@ pub fn read_path(
     }
     // SAFETY: the map is read-only; a file changed by another process while we read it
     // can only give wrong data, which the parser treats like any malformed input.
-    let map = unsafe { memmap2::Mmap::map(&file)? };
+    //
+    // The graph keeps the map for the long strings it leaves in the file, so this holds for
+    // as long as the graph lives: a snapshot should not be rewritten while it is analysed.
+    let map = std::sync::Arc::new(unsafe { memmap2::Mmap::map(&file)? });
     let _ = map.advise(memmap2::Advice::Sequential);
     let done = AtomicU64::new(0);
     let release = |offset: usize, len: usize| {
@@ -92,7 +95,12 @@ pub fn read_path(
             total: Some(total),
         })
     };
-    let graph = reader::parse_memory(&map, &mut tick, &plan)?;
+    let graph = reader::parse_memory(&map, &mut tick, &plan, Some(map.clone()))?;
+    // The graph keeps the map for its long strings: what the parse left resident (small
+    // sections, the last stretch of each array) is handed back too, and from now on strings
+    // are read here and there, not front to back.
+    release(0, map.len());
+    let _ = map.advise(memmap2::Advice::Normal);
     progress(Progress {
         done: total,
         total: Some(total),

@@ -40,23 +40,27 @@ pub(crate) fn parse<R: Read>(
             release: &|_, _| {},
         },
     };
-    parse_with(Scanner::new(reader, progress), size_hint, &plan)
+    parse_with(Scanner::new(reader, progress), size_hint, &plan, None)
 }
 
-/// Parses an input held in memory (a mapped file), the big arrays on `plan.threads`.
+/// Parses an input held in memory, the big arrays on `plan.threads`. When the input is
+/// `map` (a mapped file), long strings stay in it instead of being copied.
 pub(crate) fn parse_memory(
     bytes: &[u8],
     progress: &mut dyn FnMut(),
     plan: &Plan,
+    map: Option<std::sync::Arc<memmap2::Mmap>>,
 ) -> Result<HeapGraph> {
+    debug_assert!(map.as_ref().is_none_or(|m| std::ptr::eq(&m[..], bytes)));
     let sc: Scanner<'_, '_, std::io::Empty> = Scanner::over(bytes, progress);
-    parse_with(sc, Some(bytes.len() as u64), plan)
+    parse_with(sc, Some(bytes.len() as u64), plan, map)
 }
 
 fn parse_with<R: Read>(
     mut sc: Scanner<'_, '_, R>,
     size_hint: Option<u64>,
     plan: &Plan,
+    map: Option<std::sync::Arc<memmap2::Mmap>>,
 ) -> Result<HeapGraph> {
     match sc.next_token_or_eof()? {
         None => return Err(SnapshotError::Empty),
@@ -121,7 +125,7 @@ fn parse_with<R: Read>(
                 raw_locations = sc.u32_vec("\"locations\"")?;
             }
             b"strings" => {
-                let mut sb = StringsBuilder::new();
+                let mut sb = StringsBuilder::new(map.clone());
                 sc.string_array("\"strings\"", &mut sb, plan.window.release)?;
                 g.strings = sb.build();
                 seen_strings = true;

@@ -239,6 +239,24 @@ impl<'p, 'a, R: Read> Scanner<'p, 'a, R> {
         }
     }
 
+    /// After a string's opening quote in a mapped input: records a long string with no
+    /// escapes as a place in the map and steps past it. False (nothing consumed) for any
+    /// other string, which is then copied.
+    fn string_in_place(&mut self, strings: &mut StringsBuilder) -> bool {
+        let chunk = &self.buf[self.pos..self.len];
+        let stop = chunk
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || b < 0x20);
+        match stop {
+            Some(i) if i >= crate::strings::MAP_MIN && chunk[i] == b'"' => {
+                strings.push_mapped(self.pos);
+                self.pos += i + 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
     fn byte(&mut self, context: &'static str) -> Result<u8> {
         if !self.fill()? {
             return Err(self.truncated(context));
@@ -370,10 +388,15 @@ impl<'p, 'a, R: Read> Scanner<'p, 'a, R> {
             self.bump();
             return Ok(());
         }
+        let in_place = borrowed && strings.maps();
         loop {
             self.expect(b'"', context)?;
-            self.string_body(strings.bytes_mut(), context)?;
-            strings.finish_one();
+            if !(in_place && self.string_in_place(strings)) {
+                self.string_body(strings.begin(), context)?;
+                if !strings.finish_one() {
+                    return Err(self.syntax(context, "a string of 4 GiB or more"));
+                }
+            }
             if borrowed && self.pos - released >= RELEASE_EVERY {
                 release(released, self.pos - released);
                 released = self.pos;

@@ -1,19 +1,35 @@
-//! The snapshot's string table: one byte buffer and an offset per string.
+//! The snapshot's string table: an offset per string into one byte buffer or, for long
+//! strings of a mapped file, into the file itself.
 //! Bytes are WTF-8: UTF-8 that may also hold lone UTF-16 surrogates, which V8 writes for
 //! JavaScript strings that contain them.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
-#[derive(Debug, Default, Clone)]
+use memmap2::Mmap;
+
+/// Set in `Strings::at` for a string whose text is read in place from the mapped file: the
+/// rest is its file offset, and the text runs to the next `"` (it held no escapes).
+const MAPPED: u64 = 1 << 63;
+
+/// Strings at least this long are left in a mapped file rather than copied. Their pages
+/// are handed back once parsed, so a heap made mostly of string text costs little memory;
+/// shorter ones, which include every name the analyses look up, are copied, so a lookup
+/// never has to find the string's end or fault a page back in.
+pub(crate) const MAP_MIN: usize = 256;
+
+#[derive(Default, Clone)]
 pub struct Strings {
+    /// Text of the strings not left in the map, each after its length (u32 little-endian).
     bytes: Vec<u8>,
-    /// `offsets[i]..offsets[i + 1]` is string `i`; u64 because the text can pass 4 GiB.
-    offsets: Vec<u64>,
+    /// Per string: the offset of its length in `bytes`, or its place in `map` (`MAPPED`).
+    at: Vec<u64>,
+    map: Option<Arc<Mmap>>,
 }
 
 impl Strings {
     pub fn len(&self) -> usize {
-        self.offsets.len().saturating_sub(1)
+        self.at.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -22,8 +38,20 @@ impl Strings {
 
     /// The raw WTF-8 bytes of string `i`.
     pub fn bytes(&self, i: u32) -> &[u8] {
-        let i = i as usize;
-        &self.bytes[self.offsets[i] as usize..self.offsets[i + 1] as usize]
+        let at = self.at[i as usize];
+        if at & MAPPED != 0 {
+            let map = self.map.as_deref().expect("a mapped string keeps its map");
+            let rest = &map[(at & !MAPPED) as usize..];
+            &rest[..memchr::memchr(b'"', rest).unwrap_or(rest.len())]
+        } else {
+            let at = at as usize;
+            let len = u32::from_le_bytes(
+                self.bytes[at..at + 4]
+                    .try_into()
+                    .expect("a length is four bytes"),
+            );
+            &self.bytes[at + 4..at + 4 + len as usize]
+        }
     }
 
     /// String `i` as text; each lone surrogate becomes one U+FFFD.
@@ -42,16 +70,40 @@ impl Strings {
 
     /// Appends a string and returns its index (analyses add names such as "(system)").
     pub fn push(&mut self, s: &str) -> u32 {
-        if self.offsets.is_empty() {
-            self.offsets.push(0);
-        }
+        let at = self.open();
         self.bytes.extend_from_slice(s.as_bytes());
-        self.offsets.push(self.bytes.len() as u64);
-        (self.offsets.len() - 2) as u32
+        self.close(at)
+            .expect("a name added by an analysis is shorter than 4 GiB");
+        (self.at.len() - 1) as u32
     }
 
+    /// Starts an owned string: its length's place, filled in by `close`.
+    fn open(&mut self) -> usize {
+        let at = self.bytes.len();
+        self.at.push(at as u64);
+        self.bytes.extend_from_slice(&[0; 4]);
+        at
+    }
+
+    /// Ends the owned string `open` started; None when it is 4 GiB or longer.
+    fn close(&mut self, at: usize) -> Option<()> {
+        let len = u32::try_from(self.bytes.len() - at - 4).ok()?;
+        self.bytes[at..at + 4].copy_from_slice(&len.to_le_bytes());
+        Some(())
+    }
+
+    /// Memory the table holds itself (mapped text is the file's, and mostly not resident).
     pub fn heap_bytes(&self) -> usize {
-        self.bytes.capacity() + self.offsets.capacity() * 8
+        self.bytes.capacity() + self.at.capacity() * 8
+    }
+}
+
+impl std::fmt::Debug for Strings {
+    /// The strings themselves, wherever their text lives.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries((0..self.len() as u32).map(|i| String::from_utf8_lossy(self.bytes(i))))
+            .finish()
     }
 }
 
@@ -98,30 +150,44 @@ fn wtf8_lossy(b: &[u8]) -> String {
 #[derive(Default)]
 pub(crate) struct StringsBuilder {
     strings: Strings,
+    open: usize,
 }
 
 impl StringsBuilder {
-    pub fn new() -> Self {
+    /// `map` is the mapped file being parsed, when long strings may stay in it.
+    pub fn new(map: Option<Arc<Mmap>>) -> Self {
         StringsBuilder {
             strings: Strings {
-                bytes: Vec::new(),
-                offsets: vec![0],
+                map,
+                ..Strings::default()
             },
+            open: 0,
         }
     }
 
-    pub fn bytes_mut(&mut self) -> &mut Vec<u8> {
+    pub fn maps(&self) -> bool {
+        self.strings.map.is_some()
+    }
+
+    /// A string whose text is at `offset` in the map, up to the next `"`.
+    pub fn push_mapped(&mut self, offset: usize) {
+        self.strings.at.push(offset as u64 | MAPPED);
+    }
+
+    /// Starts a copied string; its text is appended to the buffer returned.
+    pub fn begin(&mut self) -> &mut Vec<u8> {
+        self.open = self.strings.open();
         &mut self.strings.bytes
     }
 
-    pub fn finish_one(&mut self) {
-        let end = self.strings.bytes.len() as u64;
-        self.strings.offsets.push(end);
+    /// Ends the string `begin` started; false when it is too long to hold (4 GiB).
+    pub fn finish_one(&mut self) -> bool {
+        self.strings.close(self.open).is_some()
     }
 
     pub fn build(mut self) -> Strings {
         self.strings.bytes.shrink_to_fit();
-        self.strings.offsets.shrink_to_fit();
+        self.strings.at.shrink_to_fit();
         self.strings
     }
 }
@@ -129,6 +195,17 @@ impl StringsBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pushed_strings_read_back() {
+        let mut s = Strings::default();
+        let a = s.push("");
+        let b = s.push("héllo");
+        assert_eq!((a, b, s.len()), (0, 1, 2));
+        assert_eq!(s.bytes(a), b"");
+        assert_eq!(s.get(b), "héllo");
+        assert_eq!(format!("{s:?}"), r#"["", "héllo"]"#);
+    }
 
     #[test]
     fn utf16_length_counts_astral_as_two() {

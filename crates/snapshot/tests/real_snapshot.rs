@@ -15,6 +15,15 @@ fn write_snapshot(dir: &Path) -> PathBuf {
         for (let i = 0; i < 150000; i++) {
             keep.set('k' + i, { id: i, name: 'item ' + i, tags: [i, i * 2], next: null });
         }
+        // Long flat strings (joined, not concatenated), which a mapped file keeps in place
+        // unless they hold escapes.
+        const long = [];
+        for (let i = 0; i < 10000; i++) {
+            long.push(['a long string that is kept in the file, number ', i, ' '.repeat(250 + i % 90)].join(''));
+            long.push(['one with "quotes" and a\nnewline, which is copied, number ', i, '.'.repeat(250 + i % 70)].join(''));
+            long.push(['non-ASCII text, é and 😀, number ', i, '-'.repeat(64)].join(''));
+        }
+        keep.set('long', long);
         v8.writeHeapSnapshot(process.argv[1]);
     "#;
     let status = Command::new("node")
@@ -42,6 +51,13 @@ fn assert_same(a: &HeapGraph, b: &HeapGraph, what: &str) {
     assert!(a.edge_to == b.edge_to, "{what}: edge targets");
     assert_eq!(a.strings.len(), b.strings.len(), "{what}: strings");
     assert!(
+        (0..a.strings.len() as u32).any(|i| a
+            .strings
+            .bytes(i)
+            .starts_with(b"one with \"quotes\" and a\nnewline")),
+        "{what}: the escaped long strings are decoded"
+    );
+    assert!(
         (0..a.strings.len() as u32).all(|i| a.strings.bytes(i) == b.strings.bytes(i)),
         "{what}: string text"
     );
@@ -67,6 +83,12 @@ fn a_big_real_snapshot_reads_the_same_mapped_streamed_and_gzipped() {
     let file = std::fs::File::open(&path).expect("open");
     let streamed = read_reader(file, None, &mut |_| {}).expect("streamed read");
     assert_same(&mapped, &streamed, "mapped vs streamed");
+    // The long strings without escapes were left in the file, not copied.
+    let (m, s) = (mapped.strings.heap_bytes(), streamed.strings.heap_bytes());
+    assert!(
+        m + 1_000_000 < s,
+        "string table: {m} bytes mapped, {s} streamed"
+    );
 
     let gz = dir.join("big.heapsnapshot.gz");
     let status = Command::new("sh")
