@@ -185,7 +185,7 @@ fn classify_into(
     g: &HeapGraph,
     detached: BitSet,
     interfaces: Option<&[Interface]>,
-    mut scratch: Vec<u32>,
+    scratch: Vec<u32>,
 ) -> Classes {
     let n = g.node_count();
     let mut names = Names::default();
@@ -204,12 +204,7 @@ fn classify_into(
     let mut by_string = vec![NONE; g.strings.len()];
     let mut detached_by_string: HashMap<u32, u32> = HashMap::new();
 
-    let mut name_of = if scratch.capacity() >= n {
-        scratch.resize(n, 0);
-        scratch
-    } else {
-        heaphound_snapshot::column::zeroed::<u32>(n)
-    };
+    let mut name_of = crate::spare::scratch_in(scratch, n);
     for i in 0..n as u32 {
         name_of[i as usize] = match g.kind(i) {
             NodeKind::Hidden => system,

@@ -2,7 +2,6 @@
 //! common ancestors), iterative throughout, on u32 arrays. Nodes the root cannot reach are attached the way DevTools
 //! attaches them, so retained sizes agree with it on every snapshot, not only clean ones.
 
-use heaphound_snapshot::column::zeroed;
 use heaphound_snapshot::HeapGraph;
 
 use crate::bits::BitSet;
@@ -18,7 +17,7 @@ pub struct Dominators {
     pub unreachable: u32,
     /// Working arrays (n + 1 long) left over for later phases: fresh memory is the
     /// costliest thing these phases touch.
-    pub spare: Vec<Vec<u32>>,
+    pub spare: Spare,
 }
 
 /// Computes dominators over the edges whose bit is set in `essential`; `preds` are the
@@ -242,7 +241,12 @@ pub fn semi_nca(d: Dfs, mut preds: Preds, spare: &mut Spare) -> Dominators {
         idom,
         order,
         unreachable,
-        spare: vec![semi, dom],
+        spare: {
+            let mut spare = Spare::default();
+            spare.put(semi);
+            spare.put(dom);
+            spare
+        },
     }
 }
 
@@ -265,21 +269,13 @@ pub struct Dominated {
 
 impl Dominated {
     pub fn build(idom: &[u32], root: u32) -> Dominated {
-        Dominated::build_reusing(idom, root, &mut Vec::new())
+        Dominated::build_reusing(idom, root, &mut Spare::default())
     }
 
     /// Like `build`, taking its two arrays from `spare` when it has them.
-    pub fn build_reusing(idom: &[u32], root: u32, spare: &mut Vec<Vec<u32>>) -> Dominated {
+    pub fn build_reusing(idom: &[u32], root: u32, spare: &mut Spare) -> Dominated {
         let n = idom.len();
-        let mut reuse = |len: usize| match spare.pop() {
-            Some(mut v) if v.capacity() >= len => {
-                v.clear();
-                v.resize(len, 0);
-                v
-            }
-            _ => zeroed::<u32>(len),
-        };
-        let mut first = reuse(n + 1);
+        let mut first = spare.zeroed(n + 1);
         for (v, &d) in idom.iter().enumerate() {
             if v as u32 != root {
                 first[d as usize + 1] += 1;
@@ -288,7 +284,7 @@ impl Dominated {
         for i in 0..n {
             first[i + 1] += first[i];
         }
-        let mut nodes = reuse(n.saturating_sub(1));
+        let mut nodes = spare.zeroed(n.saturating_sub(1));
         // `first` doubles as the fill cursor; afterwards first[d] is d's end, which is
         // d + 1's start, so one shift puts the offsets back.
         for (v, &d) in idom.iter().enumerate() {

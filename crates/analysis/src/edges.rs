@@ -16,12 +16,11 @@ pub struct Ephemerons {
     named: BitSet,
     /// Per string index: the entry in `table_id`/`pair` or NONE.
     by_string: Vec<u32>,
-    table_id: Vec<u32>,
+    /// Node ordinal of the table the name mentions (NONE when no node has its id), so
+    /// the edge rules need not keep every node's id.
+    table_node: Vec<u32>,
     /// Id of the shared suffix, equal for both edges of one pair.
     pair: Vec<u32>,
-    /// Node ordinal of each table id the names mention, so the edge rules need not keep
-    /// every node's id.
-    table_node: HashMap<u32, u32>,
 }
 
 impl Ephemerons {
@@ -63,38 +62,51 @@ impl Ephemerons {
             table_id.push(u32::try_from(table).unwrap_or(NONE));
             pair.push(id);
         }
-        let mut table_node: HashMap<u32, u32> = table_id.iter().map(|&t| (t, NONE)).collect();
-        if !table_node.is_empty() {
-            for (i, id) in g.node_id.iter().enumerate() {
-                if let Some(slot) = table_node.get_mut(id) {
-                    *slot = i as u32;
+        // Table ids to ordinals in one pass over the ids: a sorted list of the few table
+        // ids, behind a range check that turns nearly every node away.
+        let mut wanted: Vec<(u32, u32)> = Vec::new();
+        wanted.extend(table_id.iter().map(|&t| (t, NONE)));
+        wanted.sort_unstable();
+        wanted.dedup();
+        if let (Some(&(lo, _)), Some(&(hi, _))) = (wanted.first(), wanted.last()) {
+            for (i, &id) in g.node_id.iter().enumerate() {
+                if (lo..=hi).contains(&id) {
+                    if let Ok(k) = wanted.binary_search_by_key(&id, |&(t, _)| t) {
+                        wanted[k].1 = i as u32;
+                    }
                 }
             }
         }
+        let table_node = table_id
+            .iter()
+            .map(|t| {
+                wanted
+                    .binary_search_by_key(t, |&(w, _)| w)
+                    .map_or(NONE, |k| wanted[k].1)
+            })
+            .collect();
         Ephemerons {
             named,
             by_string,
-            table_id,
-            pair,
             table_node,
+            pair,
         }
     }
 
     /// True when `node` is the table the ephemeron edge name `string` names.
     #[inline]
     pub fn is_table_edge(&self, string: u32, node: u32) -> bool {
-        self.lookup(string)
-            .is_some_and(|(table, _)| self.table_node.get(&table) == Some(&node))
+        self.lookup(string).is_some_and(|(table, _)| table == node)
     }
 
-    /// For an ephemeron edge name: (table id, pair id).
+    /// For an ephemeron edge name: (the table's node ordinal or NONE, pair id).
     #[inline]
     pub fn lookup(&self, string: u32) -> Option<(u32, u32)> {
         if (string as usize) >= self.by_string.len() || !self.named.get(string) {
             return None;
         }
         let i = self.by_string[string as usize];
-        (i != NONE).then(|| (self.table_id[i as usize], self.pair[i as usize]))
+        (i != NONE).then(|| (self.table_node[i as usize], self.pair[i as usize]))
     }
 
     pub fn pair_count(&self) -> usize {

@@ -16,7 +16,7 @@ pub mod preds;
 pub mod retainers;
 pub mod scripts;
 pub mod shallow;
-mod spare;
+pub mod spare;
 pub mod summary;
 pub mod suspects;
 pub mod text;

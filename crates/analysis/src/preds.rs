@@ -60,18 +60,13 @@ impl Preds {
         edge_to: &[u32],
         essential: &BitSet,
         mut first: Vec<u32>,
-        mut src: Vec<u32>,
+        src: Vec<u32>,
     ) -> Preds {
         let n = first_edge.len() - 1;
         for i in 0..n {
             first[i + 1] += first[i];
         }
-        let total = first[n] as usize;
-        if src.capacity() >= total {
-            src.resize(total, 0);
-        } else {
-            src = zeroed::<u32>(total);
-        }
+        let mut src = crate::spare::scratch_in(src, first[n] as usize);
         // Fill from the back of each node's range, reusing `first` as the cursor: after
         // the pass, first[i] is the start of node i's range again.
         for node in (0..n as u32).rev() {

@@ -40,17 +40,22 @@ impl Spare {
     /// `len` elements of unspecified value, for a caller that writes every one before it
     /// reads it: a reused vector keeps its old contents, which saves a pass over memory.
     pub fn scratch(&mut self, len: usize) -> Vec<u32> {
-        match self.best_fit(len) {
-            Some(mut v) => {
-                v.resize(len, 0);
-                v
-            }
-            None => zeroed(len),
-        }
+        scratch_in(self.best_fit(len).unwrap_or_default(), len)
     }
 
-    pub fn len(&self) -> usize {
-        self.0.len()
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// `v`'s memory as `len` elements of unspecified value (see `Spare::scratch`), or fresh
+/// zeros when it is too small.
+pub fn scratch_in(mut v: Vec<u32>, len: usize) -> Vec<u32> {
+    if v.capacity() >= len {
+        v.resize(len, 0);
+        v
+    } else {
+        zeroed(len)
     }
 }
 
@@ -69,7 +74,7 @@ mod tests {
         let w = s.scratch(50);
         assert_eq!(w.len(), 50);
         assert!(w.capacity() >= 100);
-        assert_eq!(s.len(), 0);
+        assert!(s.is_empty());
         // Nothing fits: a fresh vector.
         assert_eq!(s.zeroed(3), vec![0; 3]);
     }

@@ -308,6 +308,37 @@ fn array_body<'a, R: Read>(
     }
 }
 
+/// Reads the `nodes` or `edges` array at the scanner into the sinks `make` builds: split
+/// across `plan.threads` when the input is in memory, else streamed into one sink.
+fn read_array<R: Read, S, F>(
+    sc: &mut Scanner<'_, '_, R>,
+    spec: ArraySpec,
+    plan: &Plan,
+    make: F,
+) -> Result<(S, Option<S>)>
+where
+    S: Sink + Send,
+    F: FnOnce(Option<usize>) -> (S, Option<S>),
+{
+    match array_body(sc, spec.context, plan.threads)? {
+        Some(Body {
+            bytes,
+            start,
+            survey,
+        }) => {
+            let r = parse_split(bytes, start, spec, plan, survey.as_ref(), make)?;
+            sc.jump(start + bytes.len() + 1);
+            sc.report_progress();
+            Ok(r)
+        }
+        None => {
+            let (mut first, second) = make(None);
+            sc.uint_array(spec.context, &mut first)?;
+            Ok((first, second))
+        }
+    }
+}
+
 fn read_nodes<R: Read>(
     sc: &mut Scanner<'_, '_, R>,
     h: &Header,
@@ -372,28 +403,12 @@ fn read_nodes<R: Read>(
         detached: &mut g_ref.node_detachedness,
     };
     let make = |at: Option<usize>| cols.split(at, &slots, pos, type_count);
-    let (first, second) = match array_body(sc, CTX, plan.threads)? {
-        Some(Body {
-            bytes: body,
-            start,
-            survey,
-        }) => {
-            let spec = ArraySpec {
-                context: CTX,
-                fields: nf,
-                records: n,
-            };
-            let r = parse_split(body, start, spec, plan, survey.as_ref(), make)?;
-            sc.jump(start + body.len() + 1);
-            sc.report_progress();
-            r
-        }
-        None => {
-            let (mut first, second) = make(None);
-            sc.uint_array(CTX, &mut first)?;
-            (first, second)
-        }
+    let spec = ArraySpec {
+        context: CTX,
+        fields: nf,
+        records: n,
     };
+    let (first, second) = read_array(sc, spec, plan, make)?;
     let mut written = first.written();
     let mut clamped = first.clamped;
     let mut any_trace = first.any_trace;
@@ -644,28 +659,12 @@ fn read_edges<R: Read>(
     };
     let cols = EdgeCols { types, names, to };
     let make = |at: Option<usize>| cols.split(params, at);
-    let (first, second) = match array_body(sc, CTX, plan.threads)? {
-        Some(Body {
-            bytes: body,
-            start,
-            survey,
-        }) => {
-            let spec = ArraySpec {
-                context: CTX,
-                fields: ef,
-                records: m,
-            };
-            let r = parse_split(body, start, spec, plan, survey.as_ref(), make)?;
-            sc.jump(start + body.len() + 1);
-            sc.report_progress();
-            r
-        }
-        None => {
-            let (mut first, second) = make(None);
-            sc.uint_array(CTX, &mut first)?;
-            (first, second)
-        }
+    let spec = ArraySpec {
+        context: CTX,
+        fields: ef,
+        records: m,
     };
+    let (first, second) = read_array(sc, spec, plan, make)?;
     let written = first.written() + second.as_ref().map_or(0, |s| s.written());
     check_count("edge_count", "\"edges\"", ef, h.edge_count, written)
 }
