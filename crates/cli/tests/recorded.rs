@@ -1,0 +1,346 @@
+//! The `--json` documents users' scripts read, compared with a recording made before the
+//! documents became typed: key for key and value for value, byte for byte. The inputs are
+//! real (tests/recorded/make.sh made them with node); the commands run from the repository
+//! root so the `file` fields stay relative.
+//!
+//! A deliberate change to a document is recorded anew with
+//! `HEAPHOUND_RECORD=1 cargo test -p heaphound-cli --test recorded`, and the diff of
+//! tests/recorded/expected/ is read before it is committed (the README's changelog says
+//! what changed).
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{heaphound, repo_root};
+use serde_json::Value;
+
+const S1: &str = "tests/recorded/series/1.heapsnapshot.gz";
+const S2: &str = "tests/recorded/series/2.heapsnapshot.gz";
+const S3: &str = "tests/recorded/series/3.heapsnapshot.gz";
+/// The `orders` Map of tests/fixtures/diff/series.js in the third snapshot.
+const ORDERS: &str = "@41617";
+
+/// Name, arguments after `heaphound`, exit code.
+fn cases() -> Vec<(&'static str, Vec<&'static str>, i32)> {
+    let mut v = vec![
+        ("summary", vec!["summary", S3], 0),
+        (
+            "summary-filter",
+            vec![
+                "summary",
+                S3,
+                "--filter",
+                "^(Order|Item|Map)",
+                "--sort",
+                "count",
+            ],
+            0,
+        ),
+        (
+            "summary-top",
+            vec!["summary", S1, "--top", "15", "--sort", "shallow"],
+            0,
+        ),
+        ("objects", vec!["objects", S3, "--top", "30"], 0),
+        (
+            "dominators",
+            vec!["dominators", S3, "--depth", "3", "--top", "6"],
+            0,
+        ),
+        (
+            "dominators-from",
+            vec![
+                "dominators",
+                S3,
+                "--from",
+                ORDERS,
+                "--depth",
+                "2",
+                "--top",
+                "4",
+            ],
+            0,
+        ),
+        (
+            "retainers",
+            vec!["retainers", S3, ORDERS, "--paths", "4"],
+            0,
+        ),
+        (
+            "inspect",
+            vec!["inspect", S3, ORDERS, "--edges", "12", "--retainers", "5"],
+            0,
+        ),
+        (
+            "inspect-global",
+            vec!["inspect", S3, "@6047", "--edges", "20", "--retainers", "5"],
+            0,
+        ),
+        ("diff-2", vec!["diff", S1, S2], 0),
+        (
+            "diff-2-sorted",
+            vec![
+                "diff",
+                S1,
+                S3,
+                "--sort",
+                "count-delta",
+                "--top",
+                "10",
+                "--filter",
+                "Order|Item|Object",
+            ],
+            0,
+        ),
+        ("diff-3", vec!["diff", S1, S2, S3], 0),
+        ("suspects", vec!["suspects", S1, S2, S3], 1),
+        (
+            "suspects-verbose",
+            vec!["suspects", S1, S2, S3, "--verbose"],
+            1,
+        ),
+        ("suspects-2", vec!["suspects", S1, S3, "--top", "2"], 0),
+        (
+            "profile",
+            vec!["profile", "tests/recorded/hog.heapprofile", "--top", "8"],
+            0,
+        ),
+    ];
+    for (name, file, code) in [
+        (
+            "gclog-leak-node18",
+            "tests/fixtures/gclog/leak-node18.log.gz",
+            1,
+        ),
+        (
+            "gclog-leak-node22",
+            "tests/fixtures/gclog/leak-node22.log.gz",
+            1,
+        ),
+        (
+            "gclog-leak-node24",
+            "tests/fixtures/gclog/leak-node24.log.gz",
+            1,
+        ),
+        (
+            "gclog-periodic-node18",
+            "tests/fixtures/gclog/periodic-node18.log.gz",
+            0,
+        ),
+        (
+            "gclog-periodic-node22",
+            "tests/fixtures/gclog/periodic-node22.log.gz",
+            0,
+        ),
+        (
+            "gclog-periodic-node24",
+            "tests/fixtures/gclog/periodic-node24.log.gz",
+            0,
+        ),
+        (
+            "gclog-plateau-node18",
+            "tests/fixtures/gclog/plateau-node18.log.gz",
+            0,
+        ),
+        (
+            "gclog-plateau-node22",
+            "tests/fixtures/gclog/plateau-node22.log.gz",
+            0,
+        ),
+        (
+            "gclog-plateau-node24",
+            "tests/fixtures/gclog/plateau-node24.log.gz",
+            0,
+        ),
+    ] {
+        v.push((name, vec!["gclog", file], code));
+    }
+    v
+}
+
+fn recording() -> bool {
+    std::env::var_os("HEAPHOUND_RECORD").is_some()
+}
+
+/// The first line where two texts part, with a little context, for a readable failure.
+fn first_difference(want: &str, got: &str) -> String {
+    let (w, g): (Vec<&str>, Vec<&str>) = (want.lines().collect(), got.lines().collect());
+    let at = (0..w.len().max(g.len()))
+        .find(|&i| w.get(i) != g.get(i))
+        .unwrap_or(0);
+    let from = at.saturating_sub(3);
+    let show = |lines: &[&str]| {
+        lines
+            .iter()
+            .enumerate()
+            .skip(from)
+            .take(at - from + 2)
+            .map(|(i, l)| format!("{:>6}  {l}", i + 1))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    format!(
+        "first difference at line {}\n--- recorded\n{}\n--- now\n{}",
+        at + 1,
+        show(&w),
+        show(&g)
+    )
+}
+
+fn compare_or_record(root: &Path, name: &str, got: &str) -> Option<String> {
+    let path = root
+        .join("tests/recorded/expected")
+        .join(format!("{name}.json"));
+    if recording() {
+        std::fs::write(&path, got).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+        return None;
+    }
+    let want = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "read {} (make it with HEAPHOUND_RECORD=1): {e}",
+            path.display()
+        )
+    });
+    (want != got).then(|| format!("{name}: {}", first_difference(&want, got)))
+}
+
+#[test]
+fn json_documents_match_the_recording() {
+    let root = repo_root();
+    let mut failures = Vec::new();
+    for (name, args, code) in cases() {
+        let out = Command::new(heaphound())
+            .args(&args)
+            .args(["--json", "--quiet"])
+            .current_dir(&root)
+            .output()
+            .unwrap_or_else(|e| panic!("run heaphound {args:?}: {e}"));
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        if out.status.code() != Some(code) {
+            failures.push(format!(
+                "{name}: exit {:?}, recorded {code}; stderr: {}",
+                out.status.code(),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+            continue;
+        }
+        if let Err(e) = serde_json::from_str::<Value>(&stdout) {
+            failures.push(format!("{name}: not one JSON document ({e})"));
+            continue;
+        }
+        failures.extend(compare_or_record(&root, name, &stdout));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// A document's shape: every object's keys in order, each value replaced by its kind, an
+/// array by the shape of its first element. What a live run measures changes from run to
+/// run; what keys it writes, and of which kind, must not.
+fn shape(v: &Value) -> Value {
+    match v {
+        Value::Null => Value::String("null".into()),
+        Value::Bool(_) => Value::String("bool".into()),
+        Value::Number(_) => Value::String("number".into()),
+        Value::String(_) => Value::String("string".into()),
+        Value::Array(a) => Value::Array(a.iter().take(1).map(shape).collect()),
+        Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), shape(v))).collect()),
+    }
+}
+
+/// Fields whose kind depends on the run (a number or null), masked to one word.
+const VOLATILE: &[&str] = &[
+    "distance",
+    "duration_per_phase_ms",
+    "stopped_early",
+    "warning",
+    "exit_status",
+];
+
+fn mask(v: &mut Value) {
+    match v {
+        Value::Object(o) => {
+            for (k, x) in o.iter_mut() {
+                if VOLATILE.contains(&k.as_str()) {
+                    *x = Value::String("volatile".into());
+                } else {
+                    mask(x);
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(mask),
+        _ => {}
+    }
+}
+
+/// hunt's report.json on a real leaking service: its shape and its stable values (the
+/// verdict, the suspect's shape and class) against the recording.
+#[test]
+fn hunt_report_json_keeps_its_shape() {
+    let root = repo_root();
+    let dir = common::TempDir::new("recorded-hunt");
+    let run = dir.path().join("run");
+    let out = Command::new(heaphound())
+        .args([
+            "hunt",
+            "-q",
+            "--json",
+            "--load",
+            "/items?user=7",
+            "-n",
+            "300",
+            "--out",
+        ])
+        .arg(&run)
+        .args(["--", "node", "examples/cache-leak/server.js", "0"])
+        .current_dir(&root)
+        .output()
+        .expect("run heaphound hunt");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "hunt: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: Value = serde_json::from_slice(&out.stdout).expect("hunt --json prints JSON");
+    let written: Value = serde_json::from_str(
+        &std::fs::read_to_string(run.join("report.json")).expect("report.json is written"),
+    )
+    .expect("report.json is JSON");
+    assert_eq!(printed, written, "--json prints what report.json holds");
+    assert_eq!(printed["verdict"], "leak");
+    assert_eq!(printed["suspects"][0]["shape"], "unbounded-collection");
+    assert_eq!(printed["suspects"][0]["class"], "Session");
+
+    let mut failures = Vec::new();
+    for (name, doc) in [
+        ("hunt-report-shape", printed),
+        (
+            "hunt-load-shape",
+            serde_json::from_str(
+                &std::fs::read_to_string(run.join("load.json")).expect("load.json"),
+            )
+            .expect("load.json is JSON"),
+        ),
+    ] {
+        let mut s = shape(&doc);
+        mask(&mut s);
+        let text = serde_json::to_string_pretty(&s).expect("shape to text") + "\n";
+        failures.extend(compare_or_record(&root, name, &text));
+    }
+    let series = std::fs::read_to_string(run.join("memory.jsonl")).expect("memory.jsonl");
+    let mut keys: Vec<String> = Vec::new();
+    for line in series.lines() {
+        let v: Value = serde_json::from_str(line).expect("each memory.jsonl line is JSON");
+        for k in v.as_object().expect("a sample is an object").keys() {
+            if !keys.contains(k) {
+                keys.push(k.clone());
+            }
+        }
+    }
+    keys.sort();
+    let text = serde_json::to_string_pretty(&keys).expect("keys to text") + "\n";
+    failures.extend(compare_or_record(&root, "hunt-memory-keys", &text));
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
