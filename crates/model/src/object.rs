@@ -1,0 +1,1 @@
+//! One heap object as every view describes it.
