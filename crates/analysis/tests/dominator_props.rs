@@ -14,28 +14,7 @@ use heaphound_analysis::edges::{self, Ephemerons};
 use heaphound_analysis::preds::Preds;
 use heaphound_analysis::{Analysis, BitSet};
 use heaphound_snapshot::{EdgeKind, HeapGraph, Meta, NodeKind, Strings};
-
-/// V8's node and edge type names, in V8's order (the numbers index these lists).
-const NODE_TYPES: &[&str] = &[
-    "hidden",
-    "array",
-    "string",
-    "object",
-    "code",
-    "closure",
-    "regexp",
-    "number",
-    "native",
-    "synthetic",
-    "concatenated string",
-    "sliced string",
-    "symbol",
-    "bigint",
-    "object shape",
-];
-const EDGE_TYPES: &[&str] = &[
-    "context", "element", "property", "internal", "hidden", "shortcut", "weak",
-];
+use heaphound_test_support::{EDGE_TYPES, NODE22_TYPES as NODE_TYPES};
 
 const RANDOM_CASES: u64 = 3000;
 const BASE_SEED: u64 = 0x5EED_D0D0_2024_0001;

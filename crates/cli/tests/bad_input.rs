@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use heaphound_snapshot::{read_bytes, SnapshotError};
+use heaphound_test_support::gzip;
 
 const BIN: &str = env!("CARGO_BIN_EXE_heaphound");
 const TIMEOUT: Duration = Duration::from_secs(120);
@@ -120,23 +121,6 @@ fn real() -> &'static Real {
             bytes,
         }
     })
-}
-
-/// Compresses with the system `gzip`.
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut child = Command::new("gzip")
-        .args(["-c", "-n"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("the system `gzip` is needed");
-    let mut stdin = child.stdin.take().unwrap();
-    let input = bytes.to_vec();
-    let writer = std::thread::spawn(move || stdin.write_all(&input));
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
-    assert!(out.status.success());
-    out.stdout
 }
 
 fn real_gz() -> &'static [u8] {

@@ -3,10 +3,8 @@
 //! attaching by SIGUSR1. Every child is killed on drop, pass or fail.
 
 use std::ffi::OsString;
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -15,48 +13,8 @@ use heaphound_inspector::{
     SnapshotProgress, SpawnOptions,
 };
 use heaphound_snapshot::{read_path, HeapGraph, NodeKind};
+use heaphound_test_support::{free_port, spawn_until_line, Kill, Stream, TempDir};
 use serde_json::json;
-
-/// A scratch directory removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!("hh-inspector-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-
-    fn files(&self) -> Vec<String> {
-        let mut v: Vec<String> = std::fs::read_dir(&self.0)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        v.sort();
-        v
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A child started without our spawn_node (attach tests); killed on drop.
-struct ChildGuard(Child);
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 const LEAKY: &str = r#"
 class Leaky { constructor(i) { this.i = i; this.payload = 'x' + i; } }
@@ -69,7 +27,7 @@ setInterval(() => {}, 1000);
 "#;
 
 fn write_script(dir: &TempDir, name: &str, text: &str) -> PathBuf {
-    let p = dir.path(name);
+    let p = dir.join(name);
     std::fs::write(&p, text).unwrap();
     p
 }
@@ -82,14 +40,6 @@ fn count_named(g: &HeapGraph, kind: NodeKind, name: &str) -> usize {
     (0..g.node_count() as u32)
         .filter(|&n| g.kind(n) == kind && g.name(n) == name)
         .count()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[test]
@@ -153,11 +103,11 @@ fn spawned_node_full_session() {
     s.collect_garbage().unwrap();
 
     // A snapshot, streamed to disk and read back.
-    let out = dir.path("one.heapsnapshot");
+    let out = dir.join("one.heapsnapshot");
     let mut seen: Vec<SnapshotProgress> = Vec::new();
     let bytes = s.take_heap_snapshot(&out, &mut |p| seen.push(p)).unwrap();
     assert_eq!(bytes, std::fs::metadata(&out).unwrap().len());
-    assert!(!dir.path("one.heapsnapshot.partial").exists());
+    assert!(!dir.join("one.heapsnapshot.partial").exists());
     let last = *seen.last().unwrap();
     assert!(last.finished && last.nodes_done == last.nodes_total && last.bytes_written == bytes);
     // Node walks the whole heap before it sends the first byte.
@@ -171,12 +121,12 @@ fn spawned_node_full_session() {
     s.evaluate("globalThis.more = Array.from({length: 20000}, (_, i) => ({ i, s: 'y' + i })); 0")
         .unwrap();
     let profile = s
-        .write_sampling_profile(&dir.path("p.heapprofile"))
+        .write_sampling_profile(&dir.join("p.heapprofile"))
         .unwrap();
     assert_eq!(profile["head"]["callFrame"]["functionName"], "(root)");
     assert!(!profile["samples"].as_array().unwrap().is_empty());
     let on_disk: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path("p.heapprofile")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(dir.join("p.heapprofile")).unwrap()).unwrap();
     assert_eq!(on_disk, profile);
 
     // Allocation tracking: the stop call streams a snapshot with allocation traces.
@@ -194,7 +144,7 @@ fn spawned_node_full_session() {
         "{:?}",
         events.iter().map(|e| &e.method).collect::<Vec<_>>()
     );
-    let traced = dir.path("traced.heapsnapshot");
+    let traced = dir.join("traced.heapsnapshot");
     let tbytes = s
         .stop_tracking_heap_objects_to(&traced, &mut |_| {})
         .unwrap();
@@ -242,7 +192,7 @@ fn killed_mid_snapshot_leaves_no_file() {
     );
     let mut node = spawn_node(&argv(&script), SpawnOptions::default()).unwrap();
     let mut s = Session::connect(node.ws_url(), &ConnectOptions::default()).unwrap();
-    let out = dir.path("x.heapsnapshot");
+    let out = dir.join("x.heapsnapshot");
     let pid = node.pid() as libc::pid_t;
     let mut killed = false;
     let started = Instant::now();
@@ -277,20 +227,11 @@ fn killed_mid_snapshot_leaves_no_file() {
     );
 }
 
-fn spawn_ready(args: &[&str]) -> ChildGuard {
-    let mut child = Command::new("node")
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+fn spawn_ready(args: &[&str]) -> Kill {
     // SIGUSR1 before Node installs its handler would kill it: wait until the program runs.
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let (child, line) = spawn_until_line("node", args, Stream::Stdout);
     assert_eq!(line.trim(), "ready");
-    ChildGuard(child)
+    child
 }
 
 #[test]
@@ -325,7 +266,7 @@ fn attach_errors() {
         assert!(matches!(attach(1, 9), Err(InspectorError::NotPermitted(1))));
     }
     // A process without a SIGUSR1 handler would die of the signal: refused, and it lives.
-    let mut sleeper = ChildGuard(Command::new("sleep").arg("30").spawn().unwrap());
+    let mut sleeper = Kill(Command::new("sleep").arg("30").spawn().unwrap());
     let pid = sleeper.0.id();
     // Let exec finish, or we would be looking at the forked test binary.
     std::thread::sleep(Duration::from_millis(100));

@@ -1,11 +1,11 @@
 //! Against a real Node HTTP server that counts what it is sent.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use heaphound_load::{run, run_command, LoadError, LoadSpec};
+use heaphound_test_support::{spawn_until_line, Kill, Stream};
 
 const SERVER: &str = r#"
 const http = require('http');
@@ -24,21 +24,13 @@ server.listen(0, '127.0.0.1', () => console.log(server.address().port));
 
 /// The server process, killed on drop.
 struct Server {
-    child: Child,
+    child: Kill,
     port: u16,
 }
 
 impl Server {
     fn start() -> Server {
-        let mut child = Command::new("node")
-            .args(["-e", SERVER])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        let (child, line) = spawn_until_line("node", &["-e", SERVER], Stream::Stdout);
         let port = line.trim().parse().unwrap();
         Server { child, port }
     }
@@ -60,13 +52,6 @@ impl Server {
             .trim()
             .parse()
             .unwrap()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -178,7 +163,7 @@ fn a_server_that_dies_ends_the_run() {
     let mut s = LoadSpec::new(server.url("/"));
     s.duration = Some(Duration::from_secs(30));
     s.connections = 2;
-    let pid = server.child.id() as libc::pid_t;
+    let pid = server.child.0.id() as libc::pid_t;
     let killer = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(300));
         // SAFETY: the server is our unreaped child until Server's drop, after the join.
@@ -197,7 +182,7 @@ fn a_server_that_dies_ends_the_run() {
     assert!(stats.errors < 200, "{stats:?}");
     let why = stats.stopped_early.expect("stopped early");
     assert!(why.contains("connection refused"), "{why}");
-    let _ = server.child.wait();
+    let _ = server.child.0.wait();
 }
 
 #[test]

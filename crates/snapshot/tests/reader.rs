@@ -2,8 +2,7 @@
 //! version, locations, allocation traces, white space, unknown keys and gzip.
 //! The documents are synthetic: these tests are about parsing, not heap semantics.
 
-use std::io::{Read, Write};
-use std::process::{Command, Stdio};
+use std::io::Read;
 
 use heaphound_snapshot::{
     read_bytes, read_path, read_reader, EdgeKind, HeapGraph, Location, NodeKind, SnapshotError,
@@ -13,28 +12,7 @@ use heaphound_snapshot::{
 // ---------------------------------------------------------------------------------------
 // Building documents
 
-const NODE20_TYPES: &[&str] = &[
-    "hidden",
-    "array",
-    "string",
-    "object",
-    "code",
-    "closure",
-    "regexp",
-    "number",
-    "native",
-    "synthetic",
-    "concatenated string",
-    "sliced string",
-    "symbol",
-    "bigint",
-    "object shape",
-    "wasm object",
-];
-/// Node 18: no "object shape", no "wasm object".
-const NODE18_TYPES: &[&str] = NODE20_TYPES.split_at(14).0;
-/// Node 22 and 24: no "wasm object".
-const NODE22_TYPES: &[&str] = NODE20_TYPES.split_at(15).0;
+use heaphound_test_support::{gzip, NODE18_TYPES, NODE22_TYPES, NODE_TYPES as NODE20_TYPES};
 const EDGE_TYPES: &[&str] = &[
     "context", "element", "property", "internal", "hidden", "shortcut", "weak",
 ];
@@ -337,22 +315,6 @@ fn read_chunky(data: &[u8], sizes: &[usize]) -> Result<HeapGraph, SnapshotError>
         None,
         &mut |_| {},
     )
-}
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut child = Command::new("gzip")
-        .args(["-c", "-n"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("the system `gzip` is needed");
-    let mut stdin = child.stdin.take().unwrap();
-    let input = bytes.to_vec();
-    let writer = std::thread::spawn(move || stdin.write_all(&input));
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
-    assert!(out.status.success());
-    out.stdout
 }
 
 // ---------------------------------------------------------------------------------------

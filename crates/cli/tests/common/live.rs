@@ -9,6 +9,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+// Each test binary uses its own part of these helpers.
+#[allow(unused_imports)]
+pub use heaphound_test_support::free_port;
+use heaphound_test_support::{spawn_until_line, Stream};
+
+pub use super::Kill;
 use super::{describe, heaphound, repo_root};
 
 pub fn hunt_cmd(dir: &Path, args: &[&str], program: &[&str]) -> Command {
@@ -67,41 +73,19 @@ pub fn start_plain_node(args: &[&str]) -> (Child, u16) {
     (child, port)
 }
 
-pub struct Kill(pub Child);
-
 /// `node --inspect=127.0.0.1:0 -e SCRIPT`, and the inspector URL it announced.
 pub fn start_inspected_node(script: &str) -> (Kill, String) {
-    let mut node = Command::new("node")
-        .args(["--inspect=127.0.0.1:0", "-e", script])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("node");
-    let mut line = String::new();
-    BufReader::new(node.stderr.as_mut().expect("stderr"))
-        .read_line(&mut line)
-        .expect("announcement");
+    let (node, line) = spawn_until_line(
+        "node",
+        &["--inspect=127.0.0.1:0", "-e", script],
+        Stream::Stderr,
+    );
     let url = line
         .split_whitespace()
         .find(|w| w.starts_with("ws://"))
         .unwrap_or_else(|| panic!("no ws:// URL in {line:?}"))
         .to_string();
-    (Kill(node), url)
-}
-
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    (node, url)
 }
 
 pub fn unsafe_geteuid() -> u32 {
