@@ -2,6 +2,7 @@
 
 mod capture;
 mod commands;
+mod env;
 mod gate;
 mod html_out;
 mod load;
@@ -60,6 +61,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    env::adopt_old_names();
     let cli = Cli::parse();
     let ctx = commands::Ctx {
         quiet: cli.quiet,

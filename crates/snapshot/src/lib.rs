@@ -80,7 +80,7 @@ pub fn read_path(
         }
     };
     let plan = arrays::Plan {
-        threads: std::env::var("HH_THREADS")
+        threads: std::env::var("HEAPHOUND_THREADS")
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(2))),
