@@ -9,6 +9,8 @@ use std::process::{Child, Command, Output, Stdio};
 
 use serde_json::Value;
 
+// Each test binary uses its own part of these helpers.
+#[allow(unused_imports)]
 pub use heaphound_test_support::{Kill, TempDir};
 
 pub fn repo_root() -> PathBuf {
