@@ -4,8 +4,9 @@
 use std::collections::HashMap;
 
 use heaphound_analysis::paths::RetainerPath;
+use heaphound_analysis::views::object as views;
 use heaphound_analysis::{Analysis, UNREACHABLE};
-use heaphound_snapshot::{EdgeKind, HeapGraph};
+use heaphound_snapshot::HeapGraph;
 use serde_json::{json, Value};
 
 use crate::format::{group, human_size, Align, Style, Table};
@@ -30,18 +31,11 @@ fn clip(s: &str, max: usize) -> String {
 }
 
 /// The JSON description of one object, shared by every view.
+///
+/// Transitional: documents not yet typed embed objects as `Value`; they should hold
+/// `heaphound_model::object::ObjectRef` (from `heaphound_analysis::views::object::object_ref`).
 pub fn object_json(g: &HeapGraph, a: &Analysis, node: u32) -> Value {
-    let d = a.distance[node as usize];
-    json!({
-        "id": g.node_id[node as usize],
-        "type": g.type_name(node),
-        "class": a.class_name(node),
-        "name": a.display_name(g, node),
-        "self_size": g.node_self_size[node as usize],
-        "shallow_size": a.shallow[node as usize],
-        "retained_size": a.retained[node as usize],
-        "distance": if d == UNREACHABLE { Value::Null } else { json!(d) },
-    })
+    serde_json::to_value(views::object_ref(g, a, node)).unwrap_or(Value::Null)
 }
 
 /// `Class name @id`, the way objects are named in text output.
@@ -58,20 +52,7 @@ pub fn object_label(g: &HeapGraph, a: &Analysis, node: u32) -> String {
 
 /// Edge labels as DevTools writes them: `.prop`, `[3]`, `->var`, `{internal}`.
 pub fn edge_label(g: &HeapGraph, e: u32) -> String {
-    let name = g.edge_name(e);
-    match g.edge_kind(e) {
-        EdgeKind::Context => format!("->{name}"),
-        EdgeKind::Element => format!("[{name}]"),
-        EdgeKind::Weak => format!("[[{name}]]"),
-        EdgeKind::Property | EdgeKind::Shortcut => {
-            if name.contains(' ') {
-                format!("[\"{name}\"]")
-            } else {
-                format!(".{name}")
-            }
-        }
-        EdgeKind::Internal | EdgeKind::Hidden | EdgeKind::Other => format!("{{{name}}}"),
-    }
+    views::edge_label(g, e)
 }
 
 fn edge_json(g: &HeapGraph, e: u32) -> Value {
@@ -333,62 +314,7 @@ pub fn retainers_text(
     out
 }
 
-/// A retainer path as it is shown: the object a root holds, then each edge taken, with a
-/// run of references that repeats (a linked list, a chain of closures) kept once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Folded {
-    /// The first holder (a node).
-    Start(u32),
-    /// An edge taken, to the object it reaches.
-    Step(u32),
-    /// The `period` steps above repeat `times` times in all.
-    Repeat { period: usize, times: usize },
-}
-
-pub fn folded_steps(g: &HeapGraph, a: &Analysis, p: &RetainerPath) -> Vec<Folded> {
-    let mut out = Vec::with_capacity(p.steps.len() + 1);
-    if let Some(first) = p.steps.first() {
-        out.push(Folded::Start(first.holder));
-    }
-    // What makes two steps alike: the edge (numbers aside) and the class reached.
-    let key = |i: usize| {
-        let e = p.steps[i].edge;
-        let name = if g.edge_kind(e).has_string_name() {
-            g.edge_name(e).into_owned()
-        } else {
-            String::new()
-        };
-        (g.edge_kind(e), name, a.class_name(g.edge_to[e as usize]))
-    };
-    let n = p.steps.len();
-    let mut i = 0;
-    while i < n {
-        let mut folded = false;
-        for period in 1..=4 {
-            let mut reps = 1;
-            while i + (reps + 1) * period <= n
-                && (0..period).all(|k| key(i + k) == key(i + reps * period + k))
-            {
-                reps += 1;
-            }
-            if reps >= 3 {
-                out.extend((0..period).map(|k| Folded::Step(p.steps[i + k].edge)));
-                out.push(Folded::Repeat {
-                    period,
-                    times: reps,
-                });
-                i += reps * period;
-                folded = true;
-                break;
-            }
-        }
-        if !folded {
-            out.push(Folded::Step(p.steps[i].edge));
-            i += 1;
-        }
-    }
-    out
-}
+pub use heaphound_analysis::views::object::{folded_steps, Folded};
 
 /// One line per reference: the first names the object a root holds, each next one the
 /// edge taken and the object it reaches.
@@ -411,22 +337,13 @@ pub fn folded_path(g: &HeapGraph, a: &Analysis, p: &RetainerPath) -> Vec<String>
 
 /// The folded path as JSON: `{"edge": null|".name", "edge_type", "object"}` per step and
 /// `{"repeat": {"references", "times"}}` where a run repeats.
+///
+/// Transitional: documents not yet typed hold it as `Value`s; they should hold
+/// `Vec<heaphound_model::object::PathStep>` (from `views::object::folded_path`).
 pub fn folded_path_json(g: &HeapGraph, a: &Analysis, p: &RetainerPath) -> Vec<Value> {
-    folded_steps(g, a, p)
-        .into_iter()
-        .map(|f| match f {
-            Folded::Start(n) => {
-                json!({ "edge": null, "edge_type": null, "object": object_json(g, a, n) })
-            }
-            Folded::Step(e) => json!({
-                "edge": edge_label(g, e),
-                "edge_type": g.edge_type_name(e),
-                "object": object_json(g, a, g.edge_to[e as usize]),
-            }),
-            Folded::Repeat { period, times } => {
-                json!({ "repeat": { "references": period, "times": times } })
-            }
-        })
+    views::folded_path(g, a, p)
+        .iter()
+        .map(|s| serde_json::to_value(s).unwrap_or(Value::Null))
         .collect()
 }
 

@@ -1,0 +1,4 @@
+//! Graph and analysis results turned into the documents heaphound prints: each function
+//! here returns a `heaphound_model` type, ready to serialize or render.
+
+pub mod object;
