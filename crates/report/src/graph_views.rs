@@ -298,3 +298,66 @@ pub fn inspect_text(doc: &Inspect, style: &Style) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use heaphound_model::object::{Repeat, BASE_SYSTEM_DISTANCE};
+    use heaphound_model::ObjectId;
+
+    use super::*;
+
+    fn object(class: &str, name: &str, distance: Option<u32>) -> ObjectRef {
+        ObjectRef {
+            id: ObjectId(7),
+            node_type: "object".into(),
+            class: class.into(),
+            name: name.into(),
+            self_size: 16,
+            shallow_size: 16,
+            retained_size: 64,
+            distance,
+        }
+    }
+
+    #[test]
+    fn labels_name_an_object_once() {
+        assert_eq!(label(&object("Map", "Map", Some(2))), "Map @7");
+        assert_eq!(
+            label(&object("(string)", "a\nb", None)),
+            "(string) \"a b\" @7"
+        );
+        assert_eq!(distance(&object("A", "", None)), "-");
+        assert_eq!(distance(&object("A", "", Some(BASE_SYSTEM_DISTANCE))), "-");
+        assert_eq!(distance(&object("A", "", Some(3))), "3");
+    }
+
+    #[test]
+    fn folded_paths_read_as_lines() {
+        let steps = vec![
+            PathStep::Object {
+                edge: None,
+                edge_type: None,
+                object: object("global", "", Some(1)),
+            },
+            PathStep::Object {
+                edge: Some(".next".into()),
+                edge_type: Some("property".into()),
+                object: object("Node", "", Some(2)),
+            },
+            PathStep::Repeat {
+                repeat: Repeat {
+                    references: 1,
+                    times: 40,
+                },
+            },
+        ];
+        assert_eq!(
+            path_lines(&steps),
+            [
+                "global @7",
+                ".next → Node @7",
+                "… the 1 reference(s) above repeat 40 times in all",
+            ]
+        );
+    }
+}

@@ -84,3 +84,22 @@ pub fn short_path(p: &str) -> String {
         p.to_owned()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn located_classes_carry_their_script_line() {
+        let mut at = ScriptLocation {
+            script_id: 81,
+            file: Some("file:///srv/app/lib/cache.js".into()),
+            line: 3,
+            column: 27,
+        };
+        assert_eq!(class_label("Widget", Some(&at)), "Widget (lib/cache.js:3)");
+        at.file = None;
+        assert_eq!(class_label("Widget", Some(&at)), "Widget (script 81:3)");
+        assert_eq!(class_label("Widget", None), "Widget");
+    }
+}
