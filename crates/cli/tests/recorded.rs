@@ -230,9 +230,81 @@ fn json_documents_match_the_recording() {
             failures.push(format!("{name}: not one JSON document ({e})"));
             continue;
         }
+        let doc: Value = serde_json::from_str(&stdout).expect("checked above");
+        failures.extend(check_schema(&root, name, &doc));
         failures.extend(compare_or_record(&root, name, &stdout));
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// The schemas are strict enough to catch a wrong kind of value or a missing key.
+#[test]
+fn a_schema_refuses_a_broken_document() {
+    let root = repo_root();
+    let text = std::fs::read_to_string(root.join("tests/recorded/expected/summary.json"))
+        .expect("the recorded summary");
+    let good: Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(validate(&root, "summary", &good), Ok(()));
+    let mut wrong_kind = good.clone();
+    wrong_kind["node_count"] = Value::String("many".into());
+    assert!(validate(&root, "summary", &wrong_kind).is_err());
+    let mut missing = good;
+    missing
+        .as_object_mut()
+        .expect("an object")
+        .remove("classes");
+    assert!(validate(&root, "summary", &missing).is_err());
+}
+
+/// The schema (docs/schema/NAME.schema.json) a recorded case's document must satisfy.
+fn schema_of(case: &str) -> Option<&'static str> {
+    const BY_PREFIX: &[(&str, &str)] = &[
+        ("summary", "summary"),
+        ("objects", "objects"),
+        ("dominators", "dominators"),
+        ("retainers", "retainers"),
+        ("inspect", "inspect"),
+        ("diff-3", "diff3"),
+        ("diff-2", "diff"),
+    ];
+    BY_PREFIX
+        .iter()
+        .find(|(p, _)| case.starts_with(p))
+        .map(|(_, s)| *s)
+}
+
+/// Checks a document against the schema generated from its type.
+fn check_schema(root: &Path, case: &str, doc: &Value) -> Option<String> {
+    // Documents whose types are not written yet are compared by text only.
+    let schema = schema_of(case)?;
+    validate(root, schema, doc)
+        .err()
+        .map(|e| format!("{case}: {e}"))
+}
+
+pub fn validate(root: &Path, schema: &str, doc: &Value) -> Result<(), String> {
+    let path = root
+        .join("docs/schema")
+        .join(format!("{schema}.schema.json"));
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let schema_doc: Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let validator = jsonschema::validator_for(&schema_doc)
+        .map_err(|e| format!("{} is not a valid schema: {e}", path.display()))?;
+    let errors: Vec<String> = validator
+        .iter_errors(doc)
+        .take(5)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "does not satisfy {}: {}",
+            path.display(),
+            errors.join("; ")
+        ))
+    }
 }
 
 /// A document's shape: every object's keys in order, each value replaced by its kind, an
