@@ -144,6 +144,13 @@ impl TraceTree {
     }
 }
 
+/// A node's position in one snapshot's arrays. Inside the reader and the analyses nodes are
+/// bare `u32` indices (the columns are indexed by them); where a node crosses into code that
+/// also handles V8 ids (`@123`, stable across snapshots), it is this type, so the two
+/// cannot be mixed up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct NodeOrdinal(pub u32);
+
 /// A whole heap snapshot in compact form.
 #[derive(Debug, Default)]
 pub struct HeapGraph {
@@ -252,6 +259,11 @@ impl HeapGraph {
     /// Finds a node by its V8 id (a linear scan; build an index for many look-ups).
     pub fn find_id(&self, id: u32) -> Option<u32> {
         self.node_id.iter().position(|&x| x == id).map(|i| i as u32)
+    }
+
+    /// The node a caller outside the graph's crates names by its V8 id.
+    pub fn ordinal_of(&self, id: u32) -> Option<NodeOrdinal> {
+        self.find_id(id).map(NodeOrdinal)
     }
 
     /// Approximate bytes held by the graph, for memory accounting.

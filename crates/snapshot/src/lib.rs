@@ -17,7 +17,9 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use error::SnapshotError;
-pub use graph::{EdgeKind, HeapGraph, Location, Meta, NodeKind, TraceFunction, TraceTree};
+pub use graph::{
+    EdgeKind, HeapGraph, Location, Meta, NodeKind, NodeOrdinal, TraceFunction, TraceTree,
+};
 pub use strings::{utf16_len, Strings};
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];

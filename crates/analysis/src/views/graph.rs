@@ -8,7 +8,7 @@ use heaphound_model::heap::{
     Retainers,
 };
 use heaphound_model::SCHEMA_VERSION;
-use heaphound_snapshot::HeapGraph;
+use heaphound_snapshot::{HeapGraph, NodeOrdinal};
 
 use crate::paths;
 use crate::views::object::{edge_ref, folded_path, node_location, object_ref};
@@ -62,10 +62,11 @@ pub fn dominators(
     g: &HeapGraph,
     a: &Analysis,
     file: &str,
-    start: u32,
+    start: NodeOrdinal,
     depth: u32,
     top: usize,
 ) -> Dominators {
+    let start = start.0;
     // Built bottom-up from an explicit stack: no recursion on the tree's depth.
     struct Frame {
         node: u32,
@@ -124,9 +125,10 @@ pub fn retainers(
     g: &HeapGraph,
     a: &Analysis,
     file: &str,
-    target: u32,
+    target: NodeOrdinal,
     found: &[paths::RetainerPath],
 ) -> Retainers {
+    let target = target.0;
     let paths = found
         .iter()
         .map(|p| RetainerPath {
@@ -160,10 +162,11 @@ pub fn inspect(
     g: &HeapGraph,
     a: &Analysis,
     file: &str,
-    node: u32,
+    node: NodeOrdinal,
     scripts: &HashMap<u32, String>,
     limits: &InspectLimits,
 ) -> Inspect {
+    let node = node.0;
     let ret = a.retainers(g);
     Inspect {
         object: object_ref(g, a, node),

@@ -4,6 +4,8 @@ use anyhow::Result;
 use heaphound_analysis::views::graph as views;
 use heaphound_report::graph_views;
 
+use heaphound_snapshot::NodeOrdinal;
+
 use super::{emit, emit_json, node_of, parse_object_id, Ctx};
 use crate::load::load;
 
@@ -34,7 +36,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     let (g, a) = (&l.graph, &l.analysis);
     let start = match from {
         Some(id) => node_of(&l, id)?,
-        None => g.root,
+        None => NodeOrdinal(g.root),
     };
     let doc = views::dominators(g, a, &l.label, start, args.depth, args.top);
     if args.json {

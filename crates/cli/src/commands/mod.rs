@@ -17,7 +17,9 @@ pub mod watch;
 use std::io::Write;
 
 use anyhow::{bail, Result};
+use heaphound_model::ObjectId;
 use heaphound_report::Style;
+use heaphound_snapshot::NodeOrdinal;
 
 use crate::load::{InputError, Loaded};
 
@@ -57,9 +59,9 @@ pub fn class_filter(filter: Option<&str>) -> Result<Option<regex::Regex>> {
 
 /// Object ids are written `@123` as in DevTools; the `@` is optional. Checked before the
 /// snapshot is loaded, so a typo costs nothing; the error names the file it was meant for.
-pub fn parse_object_id(file: &str, s: &str) -> Result<u32> {
+pub fn parse_object_id(file: &str, s: &str) -> Result<ObjectId> {
     let digits = s.strip_prefix('@').unwrap_or(s);
-    digits.parse::<u32>().map_err(|_| {
+    digits.parse::<u32>().map(ObjectId).map_err(|_| {
         InputError(format!(
             "{}: '{s}' is not an object id (expected @ and a number, e.g. @12345)",
             crate::load::label(file)
@@ -69,9 +71,9 @@ pub fn parse_object_id(file: &str, s: &str) -> Result<u32> {
 }
 
 /// The node with a snapshot id, or an error naming the file.
-pub fn node_of(l: &Loaded, id: u32) -> Result<u32> {
-    match l.graph.find_id(id) {
+pub fn node_of(l: &Loaded, id: ObjectId) -> Result<NodeOrdinal> {
+    match l.graph.ordinal_of(id.0) {
         Some(n) => Ok(n),
-        None => bail!(InputError(format!("{}: no object with id @{id}", l.label))),
+        None => bail!(InputError(format!("{}: no object with id {id}", l.label))),
     }
 }

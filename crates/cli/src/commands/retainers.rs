@@ -31,7 +31,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     let l = load(&args.file, ctx.quiet)?;
     let target = node_of(&l, id)?;
     let (g, a) = (&l.graph, &l.analysis);
-    let paths = retainer_paths(g, a, target, args.paths, args.max_depth);
+    let paths = retainer_paths(g, a, target.0, args.paths, args.max_depth);
     let doc = views::retainers(g, a, &l.label, target, &paths);
     if args.json {
         emit_json(&doc)?;
