@@ -10,8 +10,9 @@ use crate::edges::{is_user_root, Ephemerons};
 
 /// Distance of a node no BFS reaches.
 pub const UNREACHABLE: u32 = u32::MAX;
-/// DevTools adds this to distances of objects reached only through VM internals.
-pub const BASE_SYSTEM_DISTANCE: u32 = 100_000_000;
+/// DevTools adds this to distances of objects reached only through VM internals (the
+/// documents' readers need it too, so the model holds it).
+pub const BASE_SYSTEM_DISTANCE: u32 = heaphound_model::object::BASE_SYSTEM_DISTANCE;
 
 pub fn distances(g: &HeapGraph, eph: &Ephemerons) -> Vec<u32> {
     distances_with_queue(g, eph, Vec::new())

@@ -21,6 +21,7 @@ pub mod summary;
 pub mod suspects;
 pub mod text;
 pub mod trend;
+pub mod views;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;

@@ -1,16 +1,18 @@
 //! Views of single objects and their neighbourhood: the largest objects, the dominator
-//! tree, retainer paths and one object's details.
-
-use std::collections::HashMap;
+//! tree, retainer paths and one object's details, rendered from their documents.
 
 use heaphound_analysis::paths::RetainerPath;
-use heaphound_analysis::{Analysis, UNREACHABLE};
-use heaphound_snapshot::{EdgeKind, HeapGraph};
-use serde_json::{json, Value};
+use heaphound_analysis::views::object as views;
+use heaphound_analysis::Analysis;
+use heaphound_model::heap::{DominatorNode, Dominators, Inspect, Objects, Retainers};
+use heaphound_model::object::{ObjectRef, PathStep};
+use heaphound_snapshot::HeapGraph;
+use serde_json::Value;
 
 use crate::format::{group, human_size, Align, Style, Table};
-use crate::summary::{distance_text, short_path};
-use crate::SCHEMA_VERSION;
+use crate::summary::{distance_text, script_name};
+
+pub use heaphound_analysis::views::object::{folded_steps, Folded};
 
 /// Longest object name shown in tables; JSON keeps V8's full name.
 const NAME_WIDTH: usize = 60;
@@ -29,86 +31,93 @@ fn clip(s: &str, max: usize) -> String {
     }
 }
 
-/// The JSON description of one object, shared by every view.
-pub fn object_json(g: &HeapGraph, a: &Analysis, node: u32) -> Value {
-    let d = a.distance[node as usize];
-    json!({
-        "id": g.node_id[node as usize],
-        "type": g.type_name(node),
-        "class": a.class_name(node),
-        "name": a.display_name(g, node),
-        "self_size": g.node_self_size[node as usize],
-        "shallow_size": a.shallow[node as usize],
-        "retained_size": a.retained[node as usize],
-        "distance": if d == UNREACHABLE { Value::Null } else { json!(d) },
-    })
+/// `Class name @id`, the way objects are named in text output.
+pub fn label(o: &ObjectRef) -> String {
+    if o.name.is_empty() || o.name == o.class {
+        format!("{} {}", o.class, o.id)
+    } else {
+        format!(
+            "{} {} {}",
+            o.class,
+            clip(&format!("\"{}\"", o.name), NAME_WIDTH),
+            o.id
+        )
+    }
 }
 
-/// `Class name @id`, the way objects are named in text output.
+/// An object's distance as tables show it (`-` when unreachable or VM-internal).
+pub fn distance(o: &ObjectRef) -> String {
+    o.distance.map(distance_text).unwrap_or_else(|| "-".into())
+}
+
+/// One line per entry of a folded path: the first names the object a root holds, each
+/// next one the edge taken and the object it reaches.
+pub fn path_lines(steps: &[PathStep]) -> Vec<String> {
+    steps
+        .iter()
+        .map(|s| match s {
+            PathStep::Object {
+                edge: None, object, ..
+            } => label(object),
+            PathStep::Object {
+                edge: Some(e),
+                object,
+                ..
+            } => format!("{e} → {}", label(object)),
+            PathStep::Repeat { repeat } => format!(
+                "… the {} reference(s) above repeat {} times in all",
+                repeat.references, repeat.times
+            ),
+        })
+        .collect()
+}
+
+/// The JSON description of one object, shared by every view.
+///
+/// Transitional: documents not yet typed embed objects as `Value`; they should hold
+/// `heaphound_model::object::ObjectRef` (from `heaphound_analysis::views::object::object_ref`).
+pub fn object_json(g: &HeapGraph, a: &Analysis, node: u32) -> Value {
+    serde_json::to_value(views::object_ref(g, a, node)).unwrap_or(Value::Null)
+}
+
+/// `Class name @id` of a graph node.
+///
+/// Transitional, for views not yet rendered from documents: [`label`] of an `ObjectRef`.
 pub fn object_label(g: &HeapGraph, a: &Analysis, node: u32) -> String {
-    let class = a.class_name(node);
-    let name = a.display_name(g, node);
-    let id = g.node_id[node as usize];
-    if name.is_empty() || name == class {
-        format!("{class} @{id}")
-    } else {
-        format!("{class} {} @{id}", clip(&format!("\"{name}\""), NAME_WIDTH))
-    }
+    label(&views::object_ref(g, a, node))
 }
 
 /// Edge labels as DevTools writes them: `.prop`, `[3]`, `->var`, `{internal}`.
+///
+/// Transitional: `EdgeRef::label` for documents, `views::object::edge_label` for graphs.
 pub fn edge_label(g: &HeapGraph, e: u32) -> String {
-    let name = g.edge_name(e);
-    match g.edge_kind(e) {
-        EdgeKind::Context => format!("->{name}"),
-        EdgeKind::Element => format!("[{name}]"),
-        EdgeKind::Weak => format!("[[{name}]]"),
-        EdgeKind::Property | EdgeKind::Shortcut => {
-            if name.contains(' ') {
-                format!("[\"{name}\"]")
-            } else {
-                format!(".{name}")
-            }
-        }
-        EdgeKind::Internal | EdgeKind::Hidden | EdgeKind::Other => format!("{{{name}}}"),
-    }
+    views::edge_label(g, e)
 }
 
-fn edge_json(g: &HeapGraph, e: u32) -> Value {
-    let name = if g.edge_kind(e).has_string_name() {
-        json!(g.edge_name(e))
-    } else {
-        json!(g.edge_name[e as usize])
-    };
-    json!({ "type": g.edge_type_name(e), "name": name })
+/// A retainer path's lines as text shows them.
+///
+/// Transitional: [`path_lines`] of `views::object::folded_path`.
+pub fn folded_path(g: &HeapGraph, a: &Analysis, p: &RetainerPath) -> Vec<String> {
+    path_lines(&views::folded_path(g, a, p))
 }
 
-/// Nodes sorted by retained size, largest first (ties by position in the file).
-pub fn largest(a: &Analysis, top: usize) -> Vec<u32> {
-    let mut order: Vec<u32> = (0..a.retained.len() as u32).collect();
-    let cmp = |x: &u32, y: &u32| {
-        a.retained[*y as usize]
-            .cmp(&a.retained[*x as usize])
-            .then(x.cmp(y))
-    };
-    if top < order.len() {
-        order.select_nth_unstable_by(top, cmp);
-        order.truncate(top);
-    }
-    order.sort_by(cmp);
-    order
+/// The folded path as JSON: `{"edge": null|".name", "edge_type", "object"}` per step and
+/// `{"repeat": {"references", "times"}}` where a run repeats.
+///
+/// Transitional: documents not yet typed hold it as `Value`s; they should hold
+/// `Vec<heaphound_model::object::PathStep>` (from `views::object::folded_path`).
+pub fn folded_path_json(g: &HeapGraph, a: &Analysis, p: &RetainerPath) -> Vec<Value> {
+    views::folded_path(g, a, p)
+        .iter()
+        .map(|s| serde_json::to_value(s).unwrap_or(Value::Null))
+        .collect()
 }
 
-pub fn objects_json(g: &HeapGraph, a: &Analysis, file: &str, nodes: &[u32]) -> Value {
-    json!({
-        "schema_version": SCHEMA_VERSION,
-        "file": file,
-        "total_size": a.total_size,
-        "objects": nodes.iter().map(|&n| object_json(g, a, n)).collect::<Vec<_>>(),
-    })
+fn percent(part: u64, total: u64) -> String {
+    format!("{:.1}", 100.0 * part as f64 / total.max(1) as f64)
 }
 
-pub fn objects_text(g: &HeapGraph, a: &Analysis, nodes: &[u32], style: &Style) -> String {
+pub fn objects_text(doc: &Objects, style: &Style) -> String {
     let mut t = Table::new(&[
         ("Object", Align::Left),
         ("Shallow", Align::Right),
@@ -117,108 +126,24 @@ pub fn objects_text(g: &HeapGraph, a: &Analysis, nodes: &[u32], style: &Style) -
         ("Distance", Align::Right),
     ])
     .max_width(120);
-    let total = a.total_size.max(1) as f64;
-    for &n in nodes {
+    for o in &doc.objects {
         t.row(vec![
-            object_label(g, a, n),
-            human_size(a.shallow[n as usize] as u64),
-            human_size(a.retained[n as usize]),
-            format!("{:.1}", 100.0 * a.retained[n as usize] as f64 / total),
-            dist(a, n),
+            label(o),
+            human_size(o.shallow_size),
+            human_size(o.retained_size),
+            percent(o.retained_size, doc.total_size),
+            distance(o),
         ]);
     }
     t.render(style)
 }
 
-fn dist(a: &Analysis, n: u32) -> String {
-    match a.distance[n as usize] {
-        UNREACHABLE => "-".into(),
-        d => distance_text(d),
-    }
-}
-
-/// Children of a node in the dominator tree, largest retained size first.
-fn dominated_sorted(a: &Analysis, node: u32, top: usize) -> (Vec<u32>, usize) {
-    let mut kids = a.dominated.children(node).to_vec();
-    let all = kids.len();
-    kids.sort_by(|x, y| {
-        a.retained[*y as usize]
-            .cmp(&a.retained[*x as usize])
-            .then(x.cmp(y))
-    });
-    kids.truncate(top);
-    (kids, all)
-}
-
-/// The dominator tree from `start`, `depth` levels, `top` children per node.
-pub fn dominators_json(
-    g: &HeapGraph,
-    a: &Analysis,
-    file: &str,
-    start: u32,
-    depth: u32,
-    top: usize,
-) -> Value {
-    // Built bottom-up from an explicit stack: no recursion on the tree's depth.
-    struct Frame {
-        node: u32,
-        level: u32,
-        kids: Vec<u32>,
-        more: usize,
-        done: Vec<Value>,
-    }
-    let frame = |node: u32, level: u32| {
-        let (kids, all) = if level < depth {
-            dominated_sorted(a, node, top)
-        } else {
-            (Vec::new(), a.dominated.children(node).len())
-        };
-        Frame {
-            node,
-            level,
-            more: all - kids.len(),
-            kids: kids.into_iter().rev().collect(),
-            done: Vec::new(),
-        }
-    };
-    let mut stack = vec![frame(start, 0)];
-    let tree = loop {
-        let top_frame = stack
-            .last_mut()
-            .expect("stack holds the root until the end");
-        if let Some(k) = top_frame.kids.pop() {
-            let level = top_frame.level + 1;
-            stack.push(frame(k, level));
-            continue;
-        }
-        let f = stack.pop().expect("non-empty");
-        let mut v = object_json(g, a, f.node);
-        v["children"] = Value::Array(f.done);
-        v["more_children"] = json!(f.more);
-        match stack.last_mut() {
-            Some(parent) => parent.done.push(v),
-            None => break v,
-        }
-    };
-    json!({
-        "schema_version": SCHEMA_VERSION,
-        "file": file,
-        "total_size": a.total_size,
-        "tree": tree,
-    })
-}
-
-pub fn dominators_text(
-    g: &HeapGraph,
-    a: &Analysis,
-    start: u32,
-    depth: u32,
-    top: usize,
-    style: &Style,
-) -> String {
-    enum Row {
-        Node(u32, u32),
-        More(u32, usize),
+/// The tree as an indented table; `depth` is the `--depth` it was cut at (nodes there
+/// list no "… more" line, as their children were never looked at).
+pub fn dominators_text(doc: &Dominators, depth: u32, style: &Style) -> String {
+    enum Row<'a> {
+        Node(&'a DominatorNode, u32),
+        More(u32, u64),
     }
     let mut t = Table::new(&[
         ("Object", Align::Left),
@@ -227,8 +152,7 @@ pub fn dominators_text(
         ("%", Align::Right),
     ])
     .max_width(120);
-    let total = a.total_size.max(1) as f64;
-    let mut stack = vec![Row::Node(start, 0)];
+    let mut stack = vec![Row::Node(&doc.tree, 0)];
     while let Some(row) = stack.pop() {
         match row {
             Row::More(level, n) => t.row(vec![
@@ -238,22 +162,18 @@ pub fn dominators_text(
                 String::new(),
             ]),
             Row::Node(node, level) => {
+                let o = &node.object;
                 t.row(vec![
-                    format!(
-                        "{}{}",
-                        "  ".repeat(level as usize),
-                        object_label(g, a, node)
-                    ),
-                    human_size(a.shallow[node as usize] as u64),
-                    human_size(a.retained[node as usize]),
-                    format!("{:.1}", 100.0 * a.retained[node as usize] as f64 / total),
+                    format!("{}{}", "  ".repeat(level as usize), label(o)),
+                    human_size(o.shallow_size),
+                    human_size(o.retained_size),
+                    percent(o.retained_size, doc.total_size),
                 ]);
                 if level < depth {
-                    let (kids, all) = dominated_sorted(a, node, top);
-                    if all > kids.len() {
-                        stack.push(Row::More(level + 1, all - kids.len()));
+                    if node.more_children > 0 {
+                        stack.push(Row::More(level + 1, node.more_children));
                     }
-                    stack.extend(kids.iter().rev().map(|&k| Row::Node(k, level + 1)));
+                    stack.extend(node.children.iter().rev().map(|k| Row::Node(k, level + 1)));
                 }
             }
         }
@@ -261,53 +181,17 @@ pub fn dominators_text(
     t.render(style)
 }
 
-pub fn retainers_json(
-    g: &HeapGraph,
-    a: &Analysis,
-    file: &str,
-    target: u32,
-    paths: &[RetainerPath],
-) -> Value {
-    let paths: Vec<Value> = paths
-        .iter()
-        .map(|p| {
-            let steps: Vec<Value> = p
-                .steps
-                .iter()
-                .map(|s| {
-                    let mut v = object_json(g, a, s.holder);
-                    v["edge"] = edge_json(g, s.edge);
-                    v
-                })
-                .collect();
-            json!({ "length": p.steps.len(), "steps": steps })
-        })
-        .collect();
-    json!({
-        "schema_version": SCHEMA_VERSION,
-        "file": file,
-        "target": object_json(g, a, target),
-        "paths": paths,
-    })
-}
-
-pub fn retainers_text(
-    g: &HeapGraph,
-    a: &Analysis,
-    target: u32,
-    paths: &[RetainerPath],
-    max_depth: u32,
-    style: &Style,
-) -> String {
+pub fn retainers_text(doc: &Retainers, max_depth: u32, style: &Style) -> String {
+    let target = &doc.target;
     let mut out = format!(
         "{}  shallow {}, retained {}, distance {}\n",
-        style.bold(&object_label(g, a, target)),
-        human_size(a.shallow[target as usize] as u64),
-        human_size(a.retained[target as usize]),
-        dist(a, target)
+        style.bold(&label(target)),
+        human_size(target.shallow_size),
+        human_size(target.retained_size),
+        distance(target)
     );
-    if paths.is_empty() {
-        if a.distance[target as usize] == UNREACHABLE {
+    if doc.paths.is_empty() {
+        if target.distance.is_none() {
             out.push_str("\nNo path from a GC root holds this object over strong references: it is garbage, or held only weakly.\n");
         } else {
             out.push_str(&format!(
@@ -316,278 +200,164 @@ pub fn retainers_text(
         }
         return out;
     }
-    for (i, p) in paths.iter().enumerate() {
+    for (i, p) in doc.paths.iter().enumerate() {
         out.push_str(&format!(
             "\n{}\n",
-            style.bold(&format!("path {} ({} references)", i + 1, p.steps.len()))
+            style.bold(&format!("path {} ({} references)", i + 1, p.length))
         ));
         if p.steps.is_empty() {
             out.push_str("  held directly by the root\n");
             continue;
         }
         // Indented one step per line, up to a point: long chains stay readable.
-        for (j, line) in folded_path(g, a, p).iter().enumerate() {
+        for (j, line) in path_lines(&p.folded).iter().enumerate() {
             out.push_str(&format!("{}{line}\n", "  ".repeat(1 + j.min(20))));
         }
     }
     out
 }
 
-/// A retainer path as it is shown: the object a root holds, then each edge taken, with a
-/// run of references that repeats (a linked list, a chain of closures) kept once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Folded {
-    /// The first holder (a node).
-    Start(u32),
-    /// An edge taken, to the object it reaches.
-    Step(u32),
-    /// The `period` steps above repeat `times` times in all.
-    Repeat { period: usize, times: usize },
-}
-
-pub fn folded_steps(g: &HeapGraph, a: &Analysis, p: &RetainerPath) -> Vec<Folded> {
-    let mut out = Vec::with_capacity(p.steps.len() + 1);
-    if let Some(first) = p.steps.first() {
-        out.push(Folded::Start(first.holder));
-    }
-    // What makes two steps alike: the edge (numbers aside) and the class reached.
-    let key = |i: usize| {
-        let e = p.steps[i].edge;
-        let name = if g.edge_kind(e).has_string_name() {
-            g.edge_name(e).into_owned()
-        } else {
-            String::new()
-        };
-        (g.edge_kind(e), name, a.class_name(g.edge_to[e as usize]))
-    };
-    let n = p.steps.len();
-    let mut i = 0;
-    while i < n {
-        let mut folded = false;
-        for period in 1..=4 {
-            let mut reps = 1;
-            while i + (reps + 1) * period <= n
-                && (0..period).all(|k| key(i + k) == key(i + reps * period + k))
-            {
-                reps += 1;
-            }
-            if reps >= 3 {
-                out.extend((0..period).map(|k| Folded::Step(p.steps[i + k].edge)));
-                out.push(Folded::Repeat {
-                    period,
-                    times: reps,
-                });
-                i += reps * period;
-                folded = true;
-                break;
-            }
-        }
-        if !folded {
-            out.push(Folded::Step(p.steps[i].edge));
-            i += 1;
-        }
-    }
-    out
-}
-
-/// One line per reference: the first names the object a root holds, each next one the
-/// edge taken and the object it reaches.
-pub fn folded_path(g: &HeapGraph, a: &Analysis, p: &RetainerPath) -> Vec<String> {
-    folded_steps(g, a, p)
-        .into_iter()
-        .map(|f| match f {
-            Folded::Start(n) => object_label(g, a, n),
-            Folded::Step(e) => format!(
-                "{} → {}",
-                edge_label(g, e),
-                object_label(g, a, g.edge_to[e as usize])
-            ),
-            Folded::Repeat { period, times } => {
-                format!("… the {period} reference(s) above repeat {times} times in all")
-            }
-        })
-        .collect()
-}
-
-/// The folded path as JSON: `{"edge": null|".name", "edge_type", "object"}` per step and
-/// `{"repeat": {"references", "times"}}` where a run repeats.
-pub fn folded_path_json(g: &HeapGraph, a: &Analysis, p: &RetainerPath) -> Vec<Value> {
-    folded_steps(g, a, p)
-        .into_iter()
-        .map(|f| match f {
-            Folded::Start(n) => {
-                json!({ "edge": null, "edge_type": null, "object": object_json(g, a, n) })
-            }
-            Folded::Step(e) => json!({
-                "edge": edge_label(g, e),
-                "edge_type": g.edge_type_name(e),
-                "object": object_json(g, a, g.edge_to[e as usize]),
-            }),
-            Folded::Repeat { period, times } => {
-                json!({ "repeat": { "references": period, "times": times } })
-            }
-        })
-        .collect()
-}
-
-/// Where a node's code was defined, with the script name when the snapshot has it.
-pub fn location_json(g: &HeapGraph, node: u32, scripts: &HashMap<u32, String>) -> Option<Value> {
-    let l = g.locations.iter().rev().find(|l| l.node == node)?;
-    Some(json!({
-        "script_id": l.script_id,
-        "file": scripts.get(&l.script_id),
-        "line": l.line + 1,
-        "column": l.column + 1,
-    }))
-}
-
-pub struct InspectLimits {
-    pub edges: usize,
-    pub retainers: usize,
-}
-
-pub fn inspect_json(
-    g: &HeapGraph,
-    a: &Analysis,
-    file: &str,
-    node: u32,
-    scripts: &HashMap<u32, String>,
-    limits: &InspectLimits,
-) -> Value {
-    let mut v = object_json(g, a, node);
-    v["schema_version"] = json!(SCHEMA_VERSION);
-    v["file"] = json!(file);
-    let dom = a.dominator[node as usize];
-    v["dominator"] = if node == a.root {
-        Value::Null
-    } else {
-        object_json(g, a, dom)
-    };
-    v["location"] = location_json(g, node, scripts).unwrap_or(Value::Null);
-    if !g.node_trace_id.is_empty() {
-        v["trace_node_id"] = json!(g.node_trace_id[node as usize]);
-    }
-    if !g.node_detachedness.is_empty() {
-        v["detachedness"] = json!(g.node_detachedness[node as usize]);
-    }
-    let edges: Vec<Value> = g
-        .edges(node)
-        .take(limits.edges)
-        .map(|e| {
-            let mut x = edge_json(g, e);
-            x["to"] = object_json(g, a, g.edge_to[e as usize]);
-            x
-        })
-        .collect();
-    v["edge_count"] = json!(g.edges(node).len());
-    v["edges"] = Value::Array(edges);
-    let ret = a.retainers(g);
-    let rets: Vec<Value> = ret
-        .of(node)
-        .take(limits.retainers)
-        .map(|r| {
-            let mut x = edge_json(g, ret.edge[r]);
-            x["from"] = object_json(g, a, ret.node[r]);
-            x
-        })
-        .collect();
-    v["retainer_count"] = json!(ret.count(node));
-    v["retainers"] = Value::Array(rets);
-    v
-}
-
-pub fn inspect_text(
-    g: &HeapGraph,
-    a: &Analysis,
-    node: u32,
-    scripts: &HashMap<u32, String>,
-    limits: &InspectLimits,
-    style: &Style,
-) -> String {
-    let mut out = format!("{}\n", style.bold(&object_label(g, a, node)));
+pub fn inspect_text(doc: &Inspect, style: &Style) -> String {
+    let o = &doc.object;
+    let mut out = format!("{}\n", style.bold(&label(o)));
     let mut field = |k: &str, v: String| out.push_str(&format!("  {k:<13} {v}\n"));
-    field("type", g.type_name(node).to_string());
-    field("class", a.class_name(node).to_string());
-    let name = a.display_name(g, node);
-    if !name.is_empty() {
-        field("name", clip(&name, 100));
+    field("type", o.node_type.clone());
+    field("class", o.class.clone());
+    if !o.name.is_empty() {
+        field("name", clip(&o.name, 100));
     }
     field(
         "self size",
         format!(
             "{} (shallow {}, as DevTools shows it)",
-            human_size(g.node_self_size[node as usize] as u64),
-            human_size(a.shallow[node as usize] as u64)
+            human_size(o.self_size),
+            human_size(o.shallow_size)
         ),
     );
-    field("retained", human_size(a.retained[node as usize]));
-    field("distance", dist(a, node));
-    if node != a.root {
-        field("dominator", object_label(g, a, a.dominator[node as usize]));
+    field("retained", human_size(o.retained_size));
+    field("distance", distance(o));
+    if let Some(d) = &doc.dominator {
+        field("dominator", label(d));
     }
-    if let Some(l) = g.locations.iter().rev().find(|l| l.node == node) {
-        let file = scripts
-            .get(&l.script_id)
-            .map(|s| short_path(s))
-            .unwrap_or_else(|| format!("script {}", l.script_id));
+    if let Some(l) = &doc.location {
         field(
             "location",
-            format!("{file}:{}:{}", l.line + 1, l.column + 1),
+            format!("{}:{}:{}", script_name(l), l.line, l.column),
         );
     }
 
-    let nedges = g.edges(node).len();
     out.push_str(&format!(
         "\n{}\n",
-        style.bold(&format!("Edges ({})", group(nedges as u64)))
+        style.bold(&format!("Edges ({})", group(doc.edge_count)))
     ));
     let mut t = Table::new(&[
         ("Edge", Align::Left),
         ("Object", Align::Left),
         ("Retained", Align::Right),
     ]);
-    for e in g.edges(node).take(limits.edges) {
-        let to = g.edge_to[e as usize];
+    for e in &doc.edges {
         t.row(vec![
-            clip(&edge_label(g, e), 40),
-            object_label(g, a, to),
-            human_size(a.retained[to as usize]),
+            clip(&e.edge.label(), 40),
+            label(&e.to),
+            human_size(e.to.retained_size),
         ]);
     }
     if !t.is_empty() {
         out.push_str(&t.render(style));
     }
-    if nedges > limits.edges {
-        out.push_str(&style.dim(&format!("  … {} more (--edges)\n", nedges - limits.edges)));
+    let shown = doc.edges.len() as u64;
+    if doc.edge_count > shown {
+        out.push_str(&style.dim(&format!("  … {} more (--edges)\n", doc.edge_count - shown)));
     }
 
-    let ret = a.retainers(g);
-    let nret = ret.count(node) as usize;
     out.push_str(&format!(
         "\n{}\n",
-        style.bold(&format!("Retainers ({})", group(nret as u64)))
+        style.bold(&format!("Retainers ({})", group(doc.retainer_count)))
     ));
     let mut t = Table::new(&[
         ("Edge", Align::Left),
         ("Held by", Align::Left),
         ("Distance", Align::Right),
     ]);
-    for r in ret.of(node).take(limits.retainers) {
-        let from = ret.node[r];
+    for r in &doc.retainers {
         t.row(vec![
-            clip(&edge_label(g, ret.edge[r]), 40),
-            object_label(g, a, from),
-            dist(a, from),
+            clip(&r.edge.label(), 40),
+            label(&r.from),
+            distance(&r.from),
         ]);
     }
     if !t.is_empty() {
         out.push_str(&t.render(style));
     }
-    if nret > limits.retainers {
+    let shown = doc.retainers.len() as u64;
+    if doc.retainer_count > shown {
         out.push_str(&style.dim(&format!(
             "  … {} more (--retainers)\n",
-            nret - limits.retainers
+            doc.retainer_count - shown
         )));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use heaphound_model::object::{Repeat, BASE_SYSTEM_DISTANCE};
+    use heaphound_model::ObjectId;
+
+    use super::*;
+
+    fn object(class: &str, name: &str, distance: Option<u32>) -> ObjectRef {
+        ObjectRef {
+            id: ObjectId(7),
+            node_type: "object".into(),
+            class: class.into(),
+            name: name.into(),
+            self_size: 16,
+            shallow_size: 16,
+            retained_size: 64,
+            distance,
+        }
+    }
+
+    #[test]
+    fn labels_name_an_object_once() {
+        assert_eq!(label(&object("Map", "Map", Some(2))), "Map @7");
+        assert_eq!(
+            label(&object("(string)", "a\nb", None)),
+            "(string) \"a b\" @7"
+        );
+        assert_eq!(distance(&object("A", "", None)), "-");
+        assert_eq!(distance(&object("A", "", Some(BASE_SYSTEM_DISTANCE))), "-");
+        assert_eq!(distance(&object("A", "", Some(3))), "3");
+    }
+
+    #[test]
+    fn folded_paths_read_as_lines() {
+        let steps = vec![
+            PathStep::Object {
+                edge: None,
+                edge_type: None,
+                object: object("global", "", Some(1)),
+            },
+            PathStep::Object {
+                edge: Some(".next".into()),
+                edge_type: Some("property".into()),
+                object: object("Node", "", Some(2)),
+            },
+            PathStep::Repeat {
+                repeat: Repeat {
+                    references: 1,
+                    times: 40,
+                },
+            },
+        ];
+        assert_eq!(
+            path_lines(&steps),
+            [
+                "global @7",
+                ".next → Node @7",
+                "… the 1 reference(s) above repeat 40 times in all",
+            ]
+        );
+    }
 }

@@ -1,106 +1,32 @@
 //! The bounded summaries a run folder keeps for reports: the class comparison of the first
-//! and last snapshot, and the top of the last snapshot's dominator tree. They stay small
-//! whatever the heap size, so a report never needs the graph again.
+//! and last snapshot, and the top of the last snapshot's dominator tree.
+//!
+//! Transitional: both documents are typed (`heaphound_model::diff::ClassComparison`,
+//! `heaphound_model::heap::DominatorSummary`) and built by
+//! `heaphound_analysis::views::overview`; these functions hand them over as `Value`s for
+//! the report documents that are not typed yet.
 
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 
 use heaphound_analysis::diff::ClassDiff;
+use heaphound_analysis::views::overview;
 use heaphound_analysis::Analysis;
 use heaphound_snapshot::HeapGraph;
-use serde_json::{json, Value};
-
-use crate::diff::{comparison_json, Comparison};
-use crate::graph_views::object_json;
-
-/// Classes kept in the comparison.
-pub const CLASS_ROWS: usize = 200;
-/// Nodes kept in the dominator tree summary, children per node and levels.
-pub const TREE_NODES: usize = 250;
-pub const TREE_CHILDREN: usize = 12;
-pub const TREE_DEPTH: u32 = 12;
+use serde_json::Value;
 
 /// `{"before","after","class_count","classes"}` (as in `diff --json`), the `CLASS_ROWS`
 /// classes whose retained size grew most first.
 pub fn class_comparison_json(
     before: &str,
     after: &str,
-    mut rows: Vec<ClassDiff>,
+    rows: Vec<ClassDiff>,
     scripts: &HashMap<u32, String>,
 ) -> Value {
-    rows.sort_by(|x, y| {
-        y.retained_delta()
-            .cmp(&x.retained_delta())
-            .then_with(|| y.size_delta().cmp(&x.size_delta()))
-            .then_with(|| x.class.name.cmp(&y.class.name))
-    });
-    let total = rows.len();
-    rows.truncate(CLASS_ROWS);
-    comparison_json(&Comparison {
-        before,
-        after,
-        rows: &rows,
-        total_rows: total,
-        scripts,
-    })
+    serde_json::to_value(overview::class_comparison(before, after, rows, scripts))
+        .unwrap_or(Value::Null)
 }
 
-/// `{"file","total_size","node_budget","tree"}`: the dominator tree from the root, grown
-/// largest retained size first until `TREE_NODES` nodes are in (none under 0.1% of the
-/// heap); each node is an object
-/// (as everywhere) with `children` and `more_children` (dominated nodes left out).
+/// `{"file","total_size","node_budget","tree"}`: the top of the dominator tree.
 pub fn dominator_summary_json(g: &HeapGraph, a: &Analysis, file: &str) -> Value {
-    // Pick the nodes: a best-first walk, so the budget goes to the biggest retainers.
-    let mut kept: Vec<(u32, Vec<u32>)> = Vec::new();
-    let mut slot: HashMap<u32, usize> = HashMap::new();
-    let mut frontier: BinaryHeap<(u64, u32, u32, Option<u32>)> = BinaryHeap::new();
-    frontier.push((u64::MAX, 0, g.root, None));
-    // Below a thousandth of the heap a retainer is not a "largest" one.
-    let floor = a.total_size / 1000;
-    while let Some((_, level, node, parent)) = frontier.pop() {
-        if kept.len() >= TREE_NODES {
-            break;
-        }
-        slot.insert(node, kept.len());
-        kept.push((node, Vec::new()));
-        if let Some(p) = parent.and_then(|p| slot.get(&p)) {
-            kept[*p].1.push(node);
-        }
-        if level >= TREE_DEPTH {
-            continue;
-        }
-        let mut kids = a.dominated.children(node).to_vec();
-        kids.sort_by(|x, y| {
-            a.retained[*y as usize]
-                .cmp(&a.retained[*x as usize])
-                .then(x.cmp(y))
-        });
-        for &k in kids.iter().take(TREE_CHILDREN) {
-            if a.retained[k as usize] > floor {
-                frontier.push((a.retained[k as usize], level + 1, k, Some(node)));
-            }
-        }
-    }
-    // Build bottom-up (children were kept after their parents): no recursion.
-    let mut built: Vec<Option<Value>> = vec![None; kept.len()];
-    for i in (0..kept.len()).rev() {
-        let (node, kids) = &kept[i];
-        let mut children: Vec<(u64, Value)> = kids
-            .iter()
-            .filter_map(|k| {
-                let j = *slot.get(k)?;
-                Some((a.retained[*k as usize], built[j].take()?))
-            })
-            .collect();
-        children.sort_by_key(|c| std::cmp::Reverse(c.0));
-        let mut v = object_json(g, a, *node);
-        v["more_children"] = json!(a.dominated.children(*node).len() - children.len());
-        v["children"] = Value::Array(children.into_iter().map(|c| c.1).collect());
-        built[i] = Some(v);
-    }
-    json!({
-        "file": file,
-        "total_size": a.total_size,
-        "node_budget": TREE_NODES,
-        "tree": built.first_mut().and_then(Option::take).unwrap_or(Value::Null),
-    })
+    serde_json::to_value(overview::dominator_summary(g, a, file)).unwrap_or(Value::Null)
 }

@@ -1,6 +1,7 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
+use heaphound_analysis::views::graph as views;
 use heaphound_report::graph_views;
 
 use super::{emit, emit_json, node_of, parse_object_id, Ctx};
@@ -35,14 +36,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         Some(id) => node_of(&l, id)?,
         None => g.root,
     };
+    let doc = views::dominators(g, a, &l.label, start, args.depth, args.top);
     if args.json {
-        emit_json(&graph_views::dominators_json(
-            g, a, &l.label, start, args.depth, args.top,
-        ))?;
+        emit_json(&doc)?;
     } else {
-        emit(&graph_views::dominators_text(
-            g, a, start, args.depth, args.top, &ctx.style,
-        ))?;
+        emit(&graph_views::dominators_text(&doc, args.depth, &ctx.style))?;
     }
     Ok(ExitCode::SUCCESS)
 }

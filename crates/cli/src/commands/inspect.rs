@@ -1,7 +1,8 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use heaphound_report::graph_views::{self, InspectLimits};
+use heaphound_analysis::views::graph::{self as views, InspectLimits};
+use heaphound_report::graph_views;
 
 use super::{emit, emit_json, node_of, parse_object_id, Ctx};
 use crate::load::load;
@@ -33,14 +34,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         edges: args.edges,
         retainers: args.retainers,
     };
+    let doc = views::inspect(g, a, &l.label, node, &scripts, &limits);
     if args.json {
-        emit_json(&graph_views::inspect_json(
-            g, a, &l.label, node, &scripts, &limits,
-        ))?;
+        emit_json(&doc)?;
     } else {
-        emit(&graph_views::inspect_text(
-            g, a, node, &scripts, &limits, &ctx.style,
-        ))?;
+        emit(&graph_views::inspect_text(&doc, &ctx.style))?;
     }
     Ok(ExitCode::SUCCESS)
 }

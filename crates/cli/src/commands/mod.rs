@@ -35,7 +35,7 @@ pub fn emit(text: &str) -> Result<()> {
     }
 }
 
-pub fn emit_json(v: &serde_json::Value) -> Result<()> {
+pub fn emit_json<T: serde::Serialize + ?Sized>(v: &T) -> Result<()> {
     let mut s = serde_json::to_string_pretty(v)?;
     s.push('\n');
     emit(&s)

@@ -1,6 +1,7 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
+use heaphound_analysis::views::graph as views;
 use heaphound_report::graph_views;
 
 use super::{emit, emit_json, Ctx};
@@ -20,21 +21,11 @@ pub struct Args {
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     let l = load(&args.file, ctx.quiet)?;
-    let nodes = graph_views::largest(&l.analysis, args.top);
+    let doc = views::objects(&l.graph, &l.analysis, &l.label, args.top);
     if args.json {
-        emit_json(&graph_views::objects_json(
-            &l.graph,
-            &l.analysis,
-            &l.label,
-            &nodes,
-        ))?;
+        emit_json(&doc)?;
     } else {
-        emit(&graph_views::objects_text(
-            &l.graph,
-            &l.analysis,
-            &nodes,
-            &ctx.style,
-        ))?;
+        emit(&graph_views::objects_text(&doc, &ctx.style))?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -2,6 +2,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use heaphound_analysis::paths::retainer_paths;
+use heaphound_analysis::views::graph as views;
 use heaphound_report::graph_views;
 
 use super::{emit, emit_json, node_of, parse_object_id, Ctx};
@@ -31,14 +32,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     let target = node_of(&l, id)?;
     let (g, a) = (&l.graph, &l.analysis);
     let paths = retainer_paths(g, a, target, args.paths, args.max_depth);
+    let doc = views::retainers(g, a, &l.label, target, &paths);
     if args.json {
-        emit_json(&graph_views::retainers_json(g, a, &l.label, target, &paths))?;
+        emit_json(&doc)?;
     } else {
         emit(&graph_views::retainers_text(
-            g,
-            a,
-            target,
-            &paths,
+            &doc,
             args.max_depth,
             &ctx.style,
         ))?;

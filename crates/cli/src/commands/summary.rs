@@ -2,7 +2,9 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::ValueEnum;
-use heaphound_report::summary::{self, SortKey, SummaryDoc};
+use heaphound_analysis::views::summary::{self as view, Selection, SortKey};
+use heaphound_analysis::ClassInfo;
+use heaphound_report::summary;
 
 use super::{emit, emit_json, Ctx};
 use crate::load::load_for_summary;
@@ -37,35 +39,34 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     let l = load_for_summary(&args.file, ctx.quiet)?;
     let (facts, a) = (&l.facts, &l.analysis);
     let started = std::time::Instant::now();
-    let mut rows = heaphound_analysis::summarize(a);
+    let rows = heaphound_analysis::summarize(a);
     if std::env::var_os("HEAPHOUND_TIMINGS").is_some() {
         eprintln!(
             "timing: class summary {:.3}s",
             started.elapsed().as_secs_f64()
         );
     }
-    let total_classes = rows.len();
-    if let Some(re) = &filter {
-        rows.retain(|r| re.is_match(&a.classes.classes[r.class as usize].name));
-    }
     let key = match args.sort {
         Sort::Retained => SortKey::Retained,
         Sort::Shallow => SortKey::Shallow,
         Sort::Count => SortKey::Count,
     };
-    summary::sort_rows(a, &mut rows, key);
-    if let Some(n) = args.top {
-        rows.truncate(n);
-    }
-    let doc = SummaryDoc {
-        file: &l.label,
-        rows: &rows,
-        total_classes,
-    };
+    let keep = |info: &ClassInfo| filter.as_ref().is_none_or(|re| re.is_match(&info.name));
+    let doc = view::summary(
+        facts,
+        a,
+        &l.label,
+        rows,
+        &Selection {
+            keep: &keep,
+            sort: key,
+            top: args.top,
+        },
+    );
     if args.json {
-        emit_json(&summary::to_json(facts, a, &doc))?;
+        emit_json(&doc)?;
     } else {
-        emit(&summary::to_text(facts, a, &doc, &ctx.style))?;
+        emit(&summary::to_text(&doc, &ctx.style))?;
     }
     Ok(ExitCode::SUCCESS)
 }
