@@ -7,13 +7,12 @@ use std::sync::OnceLock;
 
 use heaphound_model::gclog::{FutileGc, FutileGcs, GcFloor, GcKind, GcLogDoc};
 use heaphound_model::trend::VerdictDoc;
+use heaphound_model::units::{self, mib_to_bytes};
 use heaphound_model::SCHEMA_VERSION;
 use regex::Regex;
 
 use crate::trend::{self, Point, Source, TrendInput, Verdict, MIN_FLOOR_POINTS};
 
-/// V8 prints sizes in MB of 2²⁰ bytes.
-const MB: f64 = 1024.0 * 1024.0;
 /// A full GC that frees less than this share of the heap "reclaims almost nothing".
 pub const FUTILE_SHARE: f64 = 0.02;
 
@@ -117,9 +116,10 @@ fn parse_classic(line: usize, text: &str) -> Option<GcEvent> {
         t_ms: num("t")?,
         class: class_of(ty),
         label,
-        before_bytes: num("before")? * MB,
-        after_bytes: num("after")? * MB,
-        committed_after_bytes: num("committed")? * MB,
+        // V8's "MB" here is MiB: bytes from this point on.
+        before_bytes: mib_to_bytes(num("before")?),
+        after_bytes: mib_to_bytes(num("after")?),
+        committed_after_bytes: mib_to_bytes(num("committed")?),
         pause_ms: num("pause")?,
         reason: c
             .name("reason")
@@ -328,7 +328,8 @@ pub fn analyse(log: &GcLog) -> GcReport {
 
 /// The `gclog --json` document: `file` is the log as the user named it.
 pub fn document(file: &str, log: &GcLog, r: &GcReport) -> GcLogDoc {
-    let mb = |b: f64| (b / MB * 10.0).round() / 10.0;
+    // `*_mb` is 10^6 bytes, as everywhere in heaphound's JSON.
+    let mb = |b: f64| (units::mb(b) * 10.0).round() / 10.0;
     GcLogDoc {
         schema_version: SCHEMA_VERSION,
         command: "gclog".into(),

@@ -49,7 +49,7 @@ pub struct GcKind {
     /// Two decimals.
     pub pause_total_ms: f64,
     pub pause_max_ms: f64,
-    /// Freed by this kind in all, one decimal.
+    /// Freed by this kind in all, in MB of 10^6 bytes (V8's log says MiB), one decimal.
     pub reclaimed_mb: f64,
 }
 
@@ -67,9 +67,9 @@ pub struct FutileGc {
     pub line: usize,
     pub t_ms: f64,
     pub kind: String,
-    /// One decimal.
+    /// MB of 10^6 bytes, one decimal.
     pub before_mb: f64,
-    /// One decimal.
+    /// MB of 10^6 bytes, one decimal.
     pub after_mb: f64,
     /// V8's reason (`allocation failure`, `task`, …).
     pub reason: String,
@@ -81,6 +81,6 @@ pub struct GcFloor {
     /// `full` (the heap after each full GC) or `all` (after every GC, lower envelope, when
     /// full GCs are too few).
     pub after: String,
-    /// `[seconds since the process started (three decimals), heap MB (one decimal)]`.
+    /// `[seconds since the process started (three decimals), heap in MB of 10^6 bytes (one decimal)]`.
     pub points: Vec<(f64, f64)>,
 }
