@@ -5,13 +5,14 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::OnceLock;
 
+use heaphound_model::gclog::{FutileGc, FutileGcs, GcFloor, GcKind, GcLogDoc};
+use heaphound_model::trend::VerdictDoc;
+use heaphound_model::units::{self, mib_to_bytes};
+use heaphound_model::SCHEMA_VERSION;
 use regex::Regex;
-use serde_json::{json, Value};
 
 use crate::trend::{self, Point, Source, TrendInput, Verdict, MIN_FLOOR_POINTS};
 
-/// V8 prints sizes in MB of 2²⁰ bytes.
-const MB: f64 = 1024.0 * 1024.0;
 /// A full GC that frees less than this share of the heap "reclaims almost nothing".
 pub const FUTILE_SHARE: f64 = 0.02;
 
@@ -115,9 +116,10 @@ fn parse_classic(line: usize, text: &str) -> Option<GcEvent> {
         t_ms: num("t")?,
         class: class_of(ty),
         label,
-        before_bytes: num("before")? * MB,
-        after_bytes: num("after")? * MB,
-        committed_after_bytes: num("committed")? * MB,
+        // V8's "MB" here is MiB: bytes from this point on.
+        before_bytes: mib_to_bytes(num("before")?),
+        after_bytes: mib_to_bytes(num("after")?),
+        committed_after_bytes: mib_to_bytes(num("committed")?),
         pause_ms: num("pause")?,
         reason: c
             .name("reason")
@@ -324,45 +326,59 @@ pub fn analyse(log: &GcLog) -> GcReport {
     }
 }
 
-impl GcReport {
-    pub fn to_json(&self, log: &GcLog) -> Value {
-        let mb = |b: f64| (b / MB * 10.0).round() / 10.0;
-        json!({
-            "events": log.events.len(),
-            "lines": log.lines,
-            "skipped_lines": log.skipped,
-            "duplicate_lines": log.duplicates,
-            "other_isolates": log.other_isolates,
-            "span_s": (self.span_s * 1000.0).round() / 1000.0,
-            "last_average_mu": self.last_average_mu,
-            "by_kind": self.by_kind.iter().map(|k| json!({
-                "kind": k.label,
-                "count": k.count,
-                "pause_total_ms": (k.pause_total_ms * 100.0).round() / 100.0,
-                "pause_max_ms": k.pause_max_ms,
-                "reclaimed_mb": mb(k.reclaimed_bytes),
-            })).collect::<Vec<_>>(),
-            "full_gcs": self.full_gcs,
-            "futile_full_gcs": {
-                "threshold_share": FUTILE_SHARE,
-                "count": self.futile.len(),
-                "list": self.futile.iter().map(|e| json!({
-                    "line": e.line,
-                    "t_ms": e.t_ms,
-                    "kind": e.label,
-                    "before_mb": mb(e.before_bytes),
-                    "after_mb": mb(e.after_bytes),
-                    "reason": e.reason,
-                })).collect::<Vec<_>>(),
-            },
-            "floor": {
-                "after": self.floor_from,
-                "points": self.floor.iter().map(|p| json!([
-                    (p.t * 1000.0).round() / 1000.0,
-                    mb(p.v),
-                ])).collect::<Vec<_>>(),
-            },
-        })
+/// The `gclog --json` document: `file` is the log as the user named it.
+pub fn document(file: &str, log: &GcLog, r: &GcReport) -> GcLogDoc {
+    // `*_mb` is 10^6 bytes, as everywhere in heaphound's JSON.
+    let mb = |b: f64| (units::mb(b) * 10.0).round() / 10.0;
+    GcLogDoc {
+        schema_version: SCHEMA_VERSION,
+        command: "gclog".into(),
+        file: file.to_string(),
+        pid: log.events.first().map(|e| e.pid),
+        verdict: VerdictDoc::from(&r.verdict),
+        events: log.events.len(),
+        lines: log.lines,
+        skipped_lines: log.skipped,
+        duplicate_lines: log.duplicates,
+        other_isolates: log.other_isolates,
+        span_s: (r.span_s * 1000.0).round() / 1000.0,
+        last_average_mu: r.last_average_mu,
+        by_kind: r
+            .by_kind
+            .iter()
+            .map(|k| GcKind {
+                kind: k.label.clone(),
+                count: k.count,
+                pause_total_ms: (k.pause_total_ms * 100.0).round() / 100.0,
+                pause_max_ms: k.pause_max_ms,
+                reclaimed_mb: mb(k.reclaimed_bytes),
+            })
+            .collect(),
+        full_gcs: r.full_gcs,
+        futile_full_gcs: FutileGcs {
+            threshold_share: FUTILE_SHARE,
+            count: r.futile.len(),
+            list: r
+                .futile
+                .iter()
+                .map(|e| FutileGc {
+                    line: e.line,
+                    t_ms: e.t_ms,
+                    kind: e.label.clone(),
+                    before_mb: mb(e.before_bytes),
+                    after_mb: mb(e.after_bytes),
+                    reason: e.reason.clone(),
+                })
+                .collect(),
+        },
+        floor: GcFloor {
+            after: r.floor_from.to_string(),
+            points: r
+                .floor
+                .iter()
+                .map(|p| ((p.t * 1000.0).round() / 1000.0, mb(p.v)))
+                .collect(),
+        },
     }
 }
 
@@ -394,7 +410,7 @@ half a line of program output[11816:0x1f0ab000]       94 ms: Mark-Compact (reduc
         assert_eq!(e[1].label, "Mark-Compact (reduce)");
         assert_eq!(e[1].reason, "testing");
         assert_eq!(e[1].line, 4);
-        assert!((e[1].after_bytes - 23.9 * MB).abs() < 1.0);
+        assert!((e[1].after_bytes - 23.9 * heaphound_model::units::MIB).abs() < 1.0);
         assert_eq!(e[2].class, GcClass::Minor);
         assert_eq!(e[2].reason, "task");
 

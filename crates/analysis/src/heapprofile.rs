@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use heaphound_model::profile::{AllocationSite, ProfileDoc};
+use heaphound_model::SCHEMA_VERSION;
 use serde_json::Value;
 use thiserror::Error;
 
@@ -305,6 +307,37 @@ impl Profile {
             v
         };
         (order(|s| s.self_size), order(|s| s.total_size))
+    }
+}
+
+impl Site {
+    fn doc(&self) -> AllocationSite {
+        AllocationSite {
+            function: self.frame.function_name.clone(),
+            url: self.frame.url.clone(),
+            line: self.frame.line,
+            column: self.frame.column,
+            location: self.frame.location(),
+            self_size: self.self_size,
+            total_size: self.total_size,
+            samples: self.samples,
+        }
+    }
+}
+
+/// The `profile --json` document: the `top` sites by self and by total size; `file` is the
+/// profile as the user named it.
+pub fn document(file: &str, p: &Profile, top: usize) -> ProfileDoc {
+    let (by_self, by_total) = p.top_sites(top);
+    ProfileDoc {
+        schema_version: SCHEMA_VERSION,
+        file: file.to_string(),
+        total_size: p.total_size(),
+        sample_count: p.sample_count,
+        samples_size: p.samples_size,
+        by_self: by_self.iter().map(Site::doc).collect(),
+        by_total: by_total.iter().map(Site::doc).collect(),
+        frames: p.nodes.len().saturating_sub(1) as u64,
     }
 }
 

@@ -2,12 +2,16 @@
 //! suspect.
 
 use heaphound_analysis::suspects::{Details, Findings, Place, Shape, SourceRef, Suspect};
+use heaphound_analysis::views::object as views;
 use heaphound_analysis::Analysis;
+use heaphound_model::suspects::{
+    self as doc, Capture, Holder, ListenerCount, SourceLocation, SuspectDoc, SuspectsDoc,
+};
 use heaphound_snapshot::{EdgeKind, HeapGraph};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::format::{group, human_delta, human_size, Style};
-use crate::graph_views::{folded_path, folded_path_json, object_json, object_label};
+use crate::graph_views::{folded_path, object_label};
 use crate::summary::short_path;
 use crate::SCHEMA_VERSION;
 
@@ -24,87 +28,113 @@ pub struct SnapshotInfo<'a> {
     pub total_size: u64,
 }
 
-fn location_json(r: &SourceRef) -> Value {
-    json!({
-        "file": r.file,
-        "line": r.line,
-        "column": r.column,
-        "kind": r.kind,
-        "function": r.function,
-    })
+fn location_doc(r: &SourceRef) -> SourceLocation {
+    SourceLocation {
+        file: r.file.clone(),
+        line: r.line,
+        column: r.column,
+        kind: r.kind.to_string(),
+        function: r.function.clone(),
+    }
 }
 
-fn details_json(l: &LastSnapshot, d: &Details) -> Value {
-    let obj = |n: u32| object_json(l.graph, l.analysis, n);
+fn details_doc(l: &LastSnapshot, d: &Details) -> doc::Details {
+    let obj = |n: u32| views::object_ref(l.graph, l.analysis, n);
     match d {
-        Details::None => json!({}),
-        Details::Collection { kind, entries } => json!({ "collection": kind, "entries": entries }),
+        Details::None => doc::Details::None {},
+        Details::Collection { kind, entries } => doc::Details::Collection {
+            collection: kind.clone(),
+            entries: *entries,
+        },
         Details::Listeners {
             emitter,
             events,
             max_listeners_raised,
             ..
-        } => json!({
-            "emitter": obj(*emitter),
-            "events": events.iter().map(|(e, n)| json!({ "event": e, "listeners": n })).collect::<Vec<_>>(),
-            "max_listeners_raised": max_listeners_raised,
-        }),
-        Details::SharedContext { variable, contexts } => {
-            json!({ "captured_variable": variable, "contexts": contexts })
-        }
+        } => doc::Details::Listeners {
+            emitter: obj(*emitter),
+            events: events
+                .iter()
+                .map(|(e, n)| ListenerCount {
+                    event: e.clone(),
+                    listeners: *n,
+                })
+                .collect(),
+            max_listeners_raised: *max_listeners_raised,
+        },
+        Details::SharedContext { variable, contexts } => doc::Details::SharedContext {
+            captured_variable: variable.clone(),
+            contexts: *contexts,
+        },
         Details::Timers {
             duration_ms,
             timers,
             callback,
             captures,
-        } => json!({
-            "duration_ms": duration_ms,
-            "timers": timers,
-            "callback": callback.as_ref().map(location_json),
-            "captures": captures.iter().map(|(v, c)| json!({ "variable": v, "class": c })).collect::<Vec<_>>(),
-        }),
+        } => doc::Details::Timers {
+            duration_ms: *duration_ms,
+            timers: *timers,
+            callback: callback.as_ref().map(location_doc),
+            captures: captures
+                .iter()
+                .map(|(v, c)| Capture {
+                    variable: v.clone(),
+                    class: c.clone(),
+                })
+                .collect(),
+        },
         Details::Buffers {
             backing_store_bytes,
-        } => json!({ "backing_store_bytes": backing_store_bytes }),
-        Details::Promises { promises, keeps } => {
-            json!({ "promises": promises, "keeps_alive": keeps })
-        }
+        } => doc::Details::Buffers {
+            backing_store_bytes: *backing_store_bytes,
+        },
+        Details::Promises { promises, keeps } => doc::Details::Promises {
+            promises: *promises,
+            keeps_alive: keeps.clone(),
+        },
         Details::Stream {
             node,
             stream,
             name,
             buffered_chunks,
-        } => json!({
-            "stream": stream,
-            "name": name,
-            "object": obj(*node),
-            "buffered_chunks": buffered_chunks,
-        }),
+        } => doc::Details::Stream {
+            stream: stream.clone(),
+            name: name.clone(),
+            object: obj(*node),
+            buffered_chunks: *buffered_chunks,
+        },
     }
 }
 
-fn place_json(l: &LastSnapshot, p: &Place) -> Value {
+fn place_doc(l: &LastSnapshot, p: &Place) -> doc::Place {
     match p {
         Place::Variable {
             name,
             script,
-            module,
-        } => json!({
-            "kind": if *module { "module-variable" } else { "closure-variable" },
-            "name": name,
-            "file": script,
-        }),
-        Place::Scope { script, module } => json!({
-            "kind": if *module { "module-scope" } else { "closure-scope" },
-            "file": script,
-        }),
-        Place::Global { name } => json!({ "kind": "global", "name": name }),
-        Place::Member { name, owner } => json!({
-            "kind": "member",
-            "name": name,
-            "owner": object_json(l.graph, l.analysis, *owner),
-        }),
-        Place::Unknown => json!({ "kind": "unknown" }),
+            module: true,
+        } => doc::Place::ModuleVariable {
+            name: name.clone(),
+            file: script.clone(),
+        },
+        Place::Variable { name, script, .. } => doc::Place::ClosureVariable {
+            name: name.clone(),
+            file: script.clone(),
+        },
+        Place::Scope {
+            script,
+            module: true,
+        } => doc::Place::ModuleScope {
+            file: script.clone(),
+        },
+        Place::Scope { script, .. } => doc::Place::ClosureScope {
+            file: script.clone(),
+        },
+        Place::Global { name } => doc::Place::Global { name: name.clone() },
+        Place::Member { name, owner } => doc::Place::Member {
+            name: name.clone(),
+            owner: views::object_ref(l.graph, l.analysis, *owner),
+        },
+        Place::Unknown => doc::Place::Unknown,
     }
 }
 
@@ -115,49 +145,75 @@ fn path_lines(l: &LastSnapshot, s: &Suspect) -> Vec<String> {
     }
 }
 
-fn suspect_json(l: &LastSnapshot, rank: usize, s: &Suspect) -> Value {
+fn suspect_doc(l: &LastSnapshot, rank: usize, s: &Suspect) -> SuspectDoc {
     let (g, a) = (l.graph, l.analysis);
-    json!({
-        "rank": rank,
-        "shape": s.shape.as_str(),
-        "title": title(l, s),
-        "class": s.class.name,
-        "steady": s.steady,
-        "count_growth": s.count_growth(),
-        "counts": s.counts,
-        "retained_growth": s.retained_growth(),
-        "retained_sizes": s.retained,
-        "exclusive_growth": s.own_growth,
-        "holder": {
-            "object": object_json(g, a, s.holder),
-            "name": holder_name(a, s),
-            "place": place_json(l, &s.place),
+    SuspectDoc {
+        rank,
+        shape: s.shape.as_str().to_string(),
+        title: title(l, s),
+        class: s.class.name.clone(),
+        steady: s.steady,
+        count_growth: s.count_growth(),
+        counts: s.counts.clone(),
+        retained_growth: s.retained_growth(),
+        retained_sizes: s.retained.clone(),
+        exclusive_growth: s.own_growth,
+        holder: Holder {
+            object: views::object_ref(g, a, s.holder),
+            name: holder_name(a, s),
+            place: place_doc(l, &s.place),
         },
-        "leaked_objects": s.leaked_objects,
-        "leaked_bytes": s.leaked_bytes,
-        "off_heap_bytes": s.native_bytes,
-        "sample": object_json(g, a, s.sample),
-        "retainer_path": path_lines(l, s),
-        "retainer_chain": s.path.as_ref().map(|p| folded_path_json(l.graph, l.analysis, p)).unwrap_or_default(),
-        "locations": s.locations.iter().map(location_json).collect::<Vec<_>>(),
-        "allocation_stack": s.allocation_stack,
-        "details": details_json(l, &s.details),
-    })
+        leaked_objects: s.leaked_objects,
+        leaked_bytes: s.leaked_bytes,
+        off_heap_bytes: s.native_bytes,
+        sample: views::object_ref(g, a, s.sample),
+        retainer_path: path_lines(l, s),
+        retainer_chain: s
+            .path
+            .as_ref()
+            .map(|p| views::folded_path(g, a, p))
+            .unwrap_or_default(),
+        locations: s.locations.iter().map(location_doc).collect(),
+        allocation_stack: s.allocation_stack.clone(),
+        details: details_doc(l, &s.details),
+    }
 }
 
+/// The `suspects --json` document (also hunt's `report.json` and gate's leak report). Built
+/// here, not in analysis, because its `title` and holder names are sentences.
+pub fn document(
+    l: &LastSnapshot,
+    snapshots: &[SnapshotInfo],
+    f: &Findings,
+    top: usize,
+) -> SuspectsDoc {
+    SuspectsDoc {
+        schema_version: SCHEMA_VERSION,
+        verdict: f.verdict,
+        reason: f.reason.clone(),
+        snapshots: snapshots
+            .iter()
+            .map(|s| doc::SnapshotInfo {
+                file: s.file.to_string(),
+                node_count: s.node_count,
+                total_size: s.total_size,
+            })
+            .collect(),
+        leaked_objects: f.leaked_objects,
+        leaked_bytes: f.leaked_bytes,
+        suspects: f
+            .suspects
+            .iter()
+            .take(top)
+            .enumerate()
+            .map(|(i, s)| suspect_doc(l, i + 1, s))
+            .collect(),
+    }
+}
+
+/// Transitional: [`document`] as a JSON value, for callers that still add keys to it.
 pub fn to_json(l: &LastSnapshot, snapshots: &[SnapshotInfo], f: &Findings, top: usize) -> Value {
-    json!({
-        "schema_version": SCHEMA_VERSION,
-        "verdict": f.verdict.as_str(),
-        "reason": f.reason,
-        "snapshots": snapshots.iter().map(|s| json!({
-            "file": s.file, "node_count": s.node_count, "total_size": s.total_size,
-        })).collect::<Vec<_>>(),
-        "leaked_objects": f.leaked_objects,
-        "leaked_bytes": f.leaked_bytes,
-        "suspects": f.suspects.iter().take(top).enumerate()
-            .map(|(i, s)| suspect_json(l, i + 1, s)).collect::<Vec<_>>(),
-    })
+    serde_json::to_value(document(l, snapshots, f, top)).unwrap_or_default()
 }
 
 fn where_text(l: &LastSnapshot, s: &Suspect) -> String {

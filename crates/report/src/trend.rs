@@ -1,7 +1,7 @@
 //! The trend verdict and the GC log report as text.
 
 use heaphound_analysis::gclog::{GcLog, GcReport, FUTILE_SHARE};
-use heaphound_analysis::trend::{Trend, Verdict, VerdictKind};
+use heaphound_model::trend::{FloorMetric, Trend, Verdict, VerdictKind};
 
 use crate::{group, human_size, Align, Style, Table};
 
@@ -55,10 +55,9 @@ pub fn verdict_text(v: &Verdict, style: &Style) -> String {
         s.push_str(&format!("needed    {n}\n"));
     }
     if let Some(f) = &v.floor {
-        let what = if v.floor_metric == "rss" {
-            "rss floor"
-        } else {
-            "floor    "
+        let what = match v.floor_metric {
+            FloorMetric::Rss => "rss floor",
+            FloorMetric::HeapUsed => "floor    ",
         };
         s.push_str(&format!("{what} {}\n", trend_row(f)));
     }

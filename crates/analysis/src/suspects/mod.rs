@@ -41,22 +41,8 @@ const CANDIDATES: usize = 40;
 /// thousands of references deep.
 const MAX_PATH: u32 = 1_000_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    Leak,
-    NoLeak,
-    Inconclusive,
-}
-
-impl Verdict {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Leak => "leak",
-            Verdict::NoLeak => "no-leak",
-            Verdict::Inconclusive => "inconclusive",
-        }
-    }
-}
+/// What the snapshots say: the leak verdict, shared with every document that embeds it.
+pub use heaphound_model::suspects::{Judgement, LeakVerdict as Verdict};
 
 /// How the holder is reached, in a user's terms.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,8 +125,9 @@ impl Suspect {
 
 pub struct Findings {
     pub verdict: Verdict,
-    /// Why, in a sentence.
+    /// Why, in a sentence (worded from `judgement`).
     pub reason: String,
+    pub judgement: Judgement,
     /// Ranked, the steadiest and largest first.
     pub suspects: Vec<Suspect>,
     /// Leaked objects of the last snapshot, over all holders.
@@ -348,10 +335,11 @@ pub fn find(snaps: &[Snap]) -> Findings {
         let key = |s: &Suspect| (s.steady && s.own_growth >= MIN_GROWTH as i64, s.own_growth);
         key(y).cmp(&key(x))
     });
-    let (verdict, reason) = judge(snaps.len(), &suspects);
+    let (verdict, judgement) = judge(snaps.len(), &suspects);
     Findings {
         verdict,
-        reason,
+        reason: judgement.reason(),
+        judgement,
         suspects,
         leaked_objects,
         leaked_bytes,
@@ -515,43 +503,38 @@ fn is_steady(retained: &[Option<u64>]) -> bool {
     steps.iter().all(|&d| d as f64 >= STEADY_SHARE * mean)
 }
 
-fn judge(snapshots: usize, suspects: &[Suspect]) -> (Verdict, String) {
+fn judge(snapshots: usize, suspects: &[Suspect]) -> (Verdict, Judgement) {
     let big = |s: &&Suspect| s.own_growth >= MIN_GROWTH as i64;
     let leaks = suspects.iter().filter(|s| s.steady).filter(big).count();
     if snapshots < 3 {
-        let reason = if suspects.iter().any(|s| big(&s)) {
-            "memory grew between the two snapshots, but two snapshots cannot tell steady growth from a one-off: take a third after more load"
+        let why = if suspects.iter().any(|s| big(&s)) {
+            Judgement::TwoGrew
         } else {
-            "two snapshots are too few to judge: take a third after more load"
+            Judgement::TwoTooFew
         };
-        return (Verdict::Inconclusive, reason.into());
+        return (Verdict::Inconclusive, why);
     }
     if leaks > 0 {
         return (
             Verdict::Leak,
-            format!("{leaks} holder(s) grew in every step between {snapshots} snapshots"),
+            Judgement::Leak {
+                holders: leaks,
+                snapshots,
+            },
         );
     }
     if suspects.iter().any(|s| big(&s)) {
-        return (
-            Verdict::Inconclusive,
-            "memory grew, but not in every step: take more snapshots with the same load between them"
-                .into(),
-        );
+        return (Verdict::Inconclusive, Judgement::Unsteady);
     }
     if suspects.iter().any(|s| s.steady) {
         return (
             Verdict::Inconclusive,
-            format!(
-                "growth is steady but small (under {} kB): run more load between snapshots",
-                MIN_GROWTH / 1000
-            ),
+            Judgement::SmallSteady {
+                min_growth: MIN_GROWTH,
+            },
         );
     }
-    (
-        Verdict::NoLeak,
-        format!("no object grows steadily across the {snapshots} snapshots"),
-    )
+    (Verdict::NoLeak, Judgement::NoLeak { snapshots })
 }
 
 /// Finds the path, the holder's place, the shape, the title and the source locations.

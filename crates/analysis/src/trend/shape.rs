@@ -2,18 +2,7 @@
 //! parts.
 
 use super::stats::{median, Point};
-use super::{Trend, LATE_SHARE};
-
-/// Spikes above the floor that come back down.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Spikes {
-    pub count: usize,
-    pub max_height: f64,
-    /// The height a rise must reach to count.
-    pub threshold: f64,
-    /// Median time between the starts of spikes, seconds.
-    pub period_s: Option<f64>,
-}
+use super::{trend_of, Spikes, Trend, LATE_SHARE};
 
 /// The lower envelope of sampled heap values: the minimum of each block of consecutive
 /// samples, at the time of that minimum. Without forced GCs the heap carries garbage
@@ -98,7 +87,7 @@ pub(super) fn split(floor: &[Point]) -> (Option<Trend>, Option<Trend>) {
     if early.len() < 4 || late.len() < 4 {
         return (None, None);
     }
-    (Trend::of(early), Trend::of(late))
+    (trend_of(early), trend_of(late))
 }
 
 /// How much the floor's late part sits above its start (median of the last 40% over the

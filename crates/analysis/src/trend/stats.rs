@@ -2,6 +2,8 @@
 //! correction). Both are rank-based, so one GC spike or one stray sample cannot make a
 //! trend the way it can with least squares.
 
+use heaphound_model::trend::MannKendall;
+
 /// One observation: `t` in seconds, `v` in bytes.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Point {
@@ -62,28 +64,6 @@ pub fn median(v: &mut [f64]) -> Option<f64> {
 }
 
 /// The Mann–Kendall trend test on values in time order.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct MannKendall {
-    /// Σ sign(xⱼ − xᵢ) over i < j: positive when later values tend to be larger.
-    pub s: i64,
-    /// Var(S) under "no trend", corrected for ties.
-    pub var_s: f64,
-    /// The normal score of S with continuity correction.
-    pub z: f64,
-    /// Two-sided p-value: the chance of a trend this strong in trendless data.
-    pub p: f64,
-}
-
-impl MannKendall {
-    pub fn rising(&self, alpha: f64) -> bool {
-        self.s > 0 && self.p < alpha
-    }
-
-    pub fn falling(&self, alpha: f64) -> bool {
-        self.s < 0 && self.p < alpha
-    }
-}
-
 pub fn mann_kendall(points: &[Point]) -> MannKendall {
     let p = thin(points);
     let n = p.len();

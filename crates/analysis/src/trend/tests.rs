@@ -114,17 +114,17 @@ fn rss_alone_still_judges_growth() {
         source: Source::Series { interval_s: 0.5 },
     });
     assert_eq!(v.kind, VerdictKind::Leak, "{}", v.reason);
-    assert_eq!(v.floor_metric, "rss");
+    assert_eq!(v.floor_metric, FloorMetric::Rss);
     assert!(v.needed.is_some());
 }
 
 #[test]
 fn json_has_the_numbers() {
     let floor = pts(20, 1.0, |t| 10.0 * MB + MB * t);
-    let j = judge_floor(&floor).to_json();
-    assert_eq!(j["kind"], "leak");
-    assert!(j["floor"]["mann_kendall"]["p"].as_f64().unwrap_or(1.0) < 1e-3);
-    assert!(j["growth_mb_per_hour"].as_f64().unwrap_or(0.0) > 3000.0);
+    let j = heaphound_model::trend::VerdictDoc::from(&judge_floor(&floor));
+    assert_eq!(j.kind, VerdictKind::Leak);
+    assert!(j.floor.map_or(1.0, |f| f.mann_kendall.p) < 1e-3);
+    assert!(j.growth_mb_per_hour > 3000.0);
 }
 
 #[test]

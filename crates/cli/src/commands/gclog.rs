@@ -7,8 +7,6 @@ use anyhow::Result;
 use heaphound_analysis::gclog;
 use heaphound_analysis::trend::VerdictKind;
 use heaphound_report::trend::gclog_text;
-use heaphound_report::SCHEMA_VERSION;
-use serde_json::json;
 
 use super::{emit, emit_json, Ctx};
 use crate::load::{label, InputError};
@@ -57,19 +55,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     let log = gclog::parse(&text).map_err(|e| InputError(format!("{name}: {e}")))?;
     let report = gclog::analyse(&log);
     if args.json {
-        let mut doc = json!({
-            "schema_version": SCHEMA_VERSION,
-            "command": "gclog",
-            "file": name,
-            "pid": log.events.first().map(|e| e.pid),
-            "verdict": report.verdict.to_json(),
-        });
-        if let (Some(o), serde_json::Value::Object(extra)) =
-            (doc.as_object_mut(), report.to_json(&log))
-        {
-            o.extend(extra);
-        }
-        emit_json(&doc)?;
+        emit_json(&serde_json::to_value(gclog::document(
+            &name, &log, &report,
+        ))?)?;
     } else {
         emit(&gclog_text(&name, &log, &report, &ctx.style))?;
     }

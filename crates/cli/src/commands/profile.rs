@@ -41,10 +41,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             eprintln!("heaphound: flame graph written to {}", out.display());
         }
     }
+    let doc = heapprofile::document(&args.file, &profile, args.top);
     if args.json {
-        emit_json(&view::to_json(&args.file, &profile, args.top))?;
+        emit_json(&serde_json::to_value(&doc)?)?;
     } else {
-        emit(&view::to_text(&args.file, &profile, args.top, &ctx.style))?;
+        emit(&view::to_text(&doc, &ctx.style))?;
     }
     Ok(ExitCode::SUCCESS)
 }
