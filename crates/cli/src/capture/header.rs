@@ -3,17 +3,10 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
 use heaphound_report::{group, human_size};
 use serde_json::Value;
 
 use super::Program;
-
-pub fn write_json(path: &Path, v: &Value) -> Result<()> {
-    let mut s = serde_json::to_string_pretty(v)?;
-    s.push('\n');
-    std::fs::write(path, s).with_context(|| format!("{}: cannot write", path.display()))
-}
 
 /// What ran, before the suspects report.
 pub fn header(

@@ -261,7 +261,7 @@ fn series_path(out: Option<&Path>) -> Result<PathBuf> {
         }
         return Ok(p.to_path_buf());
     }
-    Ok(crate::capture::args::fresh_run_dir().join("memory.jsonl"))
+    Ok(heaphound_capture::run_dir::fresh_run_dir().join("memory.jsonl"))
 }
 
 fn open_target(args: &Args, ui: &Ui) -> Result<Watched> {
@@ -342,6 +342,7 @@ fn spawn(args: &Args) -> Result<Watched> {
     let (node, command) = crate::capture::program::spawn(
         args.command.clone(),
         SpawnOptions::default().startup_timeout,
+        std::sync::Arc::new(crate::capture::ui::line),
     )?;
     signals::set_child(node.pid());
     Ok(Watched {

@@ -18,17 +18,17 @@ use heaphound_inspector::{ConnectOptions, InspectorError, Session};
 use heaphound_report::human_size;
 use serde_json::json;
 
-use crate::capture::args::{run_dir, LoadPlan};
-use crate::capture::header::write_json;
+use crate::capture::args::run_dir;
 use crate::capture::listen::LoadUrl;
 use crate::capture::loader::{Driver, Phase};
 use crate::capture::ready::Waiter;
 use crate::capture::ui::Ui;
 use crate::capture::{check, duration, signals, Program, Stop};
 use crate::commands::gate::Args;
-use crate::commands::suspects::Judged;
 use crate::commands::{emit, Ctx};
 use crate::load::InputError;
+use heaphound_capture::run_dir::write_json;
+use heaphound_capture::LoadPlan;
 use judge::{judge, Judgement, RoundMemory};
 use render::{plural, user_command};
 
@@ -81,7 +81,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     let ui = Ui::new(ctx.quiet);
     let started = Instant::now();
     signals::install();
-    let mut program = Program::start(argv, Duration::from_secs(20))?;
+    let mut program = Program::start(
+        argv,
+        Duration::from_secs(20),
+        std::sync::Arc::new(crate::capture::ui::line),
+    )?;
     let name = scenario.clone().unwrap_or_else(|| program.command.clone());
     ui.note(&format!(
         "started `{}` (PID {}); run folder {}",
@@ -118,7 +122,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             let mut waiter = Waiter {
                 load: &load,
                 ready_timeout: Duration::from_secs(20),
-                ui,
+                ui: &ui,
                 listen: None,
             };
             match waiter.ready(&mut program) {
@@ -164,7 +168,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             .map(|p| p.to_string_lossy().into_owned())
             .collect();
         (files.len() >= 2)
-            .then(|| Judged::of(&files, ctx.quiet))
+            .then(|| crate::commands::suspects::judge(&files, ctx.quiet))
             .transpose()?
     };
     let doc = gate.to_json(&j, &name, scenario.is_some(), suspects.as_ref(), elapsed);
@@ -439,8 +443,9 @@ impl Gate<'_> {
         let k = self.snapshots.len() + 1;
         let path = self.dir.join(format!("{k}.heapsnapshot"));
         let title = format!("snapshot {k} ({})", self.place);
-        let mut progress = self.ui.snapshot_progress(&title);
-        match session.take_heap_snapshot(&path, &mut progress) {
+        let ui = self.ui;
+        let taken = session.take_heap_snapshot(&path, &mut ui.snapshot_progress(&title));
+        match taken {
             Ok(_) => {
                 self.snapshots.push(path);
                 self.snapshot_rounds.push(round);

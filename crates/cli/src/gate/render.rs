@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use super::judge::{Judgement, RoundMemory};
 use super::Gate;
-use crate::commands::suspects::Judged;
+use crate::commands::suspects::{Judged, Shown};
 
 impl Gate<'_> {
     pub(super) fn rounds_table(&self) -> String {

@@ -12,8 +12,7 @@ use std::time::{Duration, Instant};
 use heaphound_load::{CommandOutcome, LoadProgress, LoadSpec, LoadStats};
 use serde_json::{json, Value};
 
-use super::ui::Ui;
-use super::Stop;
+use crate::{Observer, Stop};
 
 /// How traffic is made.
 pub enum Driver {
@@ -97,7 +96,7 @@ impl Stdin {
 pub type Tick<'a> = &'a mut dyn FnMut() -> Option<Stop>;
 
 impl Driver {
-    pub fn run(&self, phase: &Phase, ui: &Ui, tick: Tick) -> (PhaseRecord, Option<Stop>) {
+    pub fn run(&self, phase: &Phase, ui: &dyn Observer, tick: Tick) -> (PhaseRecord, Option<Stop>) {
         let start = Instant::now();
         let (outcome, stop) = match self {
             Driver::Http(h) => http_phase(h, phase, ui, tick),
@@ -155,7 +154,12 @@ fn watch<T: Send + 'static>(
     }
 }
 
-fn http_phase(h: &HttpLoad, phase: &Phase, ui: &Ui, tick: Tick) -> (Option<Outcome>, Option<Stop>) {
+fn http_phase(
+    h: &HttpLoad,
+    phase: &Phase,
+    ui: &dyn Observer,
+    tick: Tick,
+) -> (Option<Outcome>, Option<Stop>) {
     let mut spec = LoadSpec::new(h.url.clone());
     spec.connections = h.connections;
     if phase.warmup {
@@ -225,7 +229,12 @@ fn http_phase(h: &HttpLoad, phase: &Phase, ui: &Ui, tick: Tick) -> (Option<Outco
     }
 }
 
-fn command_phase(cmd: &str, phase: &Phase, ui: &Ui, tick: Tick) -> (Option<Outcome>, Option<Stop>) {
+fn command_phase(
+    cmd: &str,
+    phase: &Phase,
+    ui: &dyn Observer,
+    tick: Tick,
+) -> (Option<Outcome>, Option<Stop>) {
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&cancel);
     let cmdline = cmd.to_string();
@@ -284,12 +293,12 @@ fn command_phase(cmd: &str, phase: &Phase, ui: &Ui, tick: Tick) -> (Option<Outco
 fn manual_phase(
     stdin: &Stdin,
     phase: &Phase,
-    ui: &Ui,
+    ui: &dyn Observer,
     tick: Tick,
 ) -> (Option<Outcome>, Option<Stop>) {
     let started = Instant::now();
     ui.clear();
-    super::ui::line(&phase.prompt);
+    ui.line(&phase.prompt);
     loop {
         match stdin.rx.recv_timeout(Duration::from_millis(50)) {
             Ok(Some(_)) => return (Some(Outcome::Manual(started.elapsed())), None),

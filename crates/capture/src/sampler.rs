@@ -9,9 +9,10 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
 use heaphound_inspector::{ConnectOptions, InspectorError, MemoryUsage, Session};
 use serde_json::{json, Value};
+
+use crate::CaptureError;
 
 #[derive(Debug, Clone)]
 pub struct Sample {
@@ -77,9 +78,11 @@ pub fn proc_rss(pid: u32) -> Option<(u64, Option<u64>)> {
 }
 
 impl Series {
-    pub fn create(path: &Path, pid: u32, start: Instant) -> Result<SharedSeries> {
-        let file =
-            File::create(path).with_context(|| format!("{}: cannot create", path.display()))?;
+    pub fn create(path: &Path, pid: u32, start: Instant) -> Result<SharedSeries, CaptureError> {
+        let file = File::create(path).map_err(|source| CaptureError::Create {
+            path: path.display().to_string(),
+            source,
+        })?;
         Ok(Arc::new(Mutex::new(Series {
             start,
             pid,
@@ -209,14 +212,21 @@ pub struct Sampler {
 impl Sampler {
     /// Starts sampling every `interval`. Fails only when the second session cannot be
     /// opened; the caller then goes on without a series.
-    pub fn start(ws_url: &str, series: SharedSeries, interval: Duration) -> Result<Sampler> {
+    pub fn start(
+        ws_url: &str,
+        series: SharedSeries,
+        interval: Duration,
+    ) -> Result<Sampler, CaptureError> {
         let opts = ConnectOptions {
             // A snapshot pauses the target's JS thread: this session waits all along.
             idle_timeout: Duration::from_secs(600),
             ..ConnectOptions::default()
         };
-        let mut session = Session::connect(ws_url, &opts)
-            .with_context(|| format!("a second inspector session to {ws_url}"))?;
+        let mut session =
+            Session::connect(ws_url, &opts).map_err(|source| CaptureError::SecondSession {
+                url: ws_url.to_string(),
+                source,
+            })?;
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let handle = std::thread::Builder::new()
@@ -247,7 +257,7 @@ impl Sampler {
                 }
                 session.close();
             })
-            .context("starting the memory sampler")?;
+            .map_err(CaptureError::Thread)?;
         Ok(Sampler {
             stop,
             handle: Some(handle),
