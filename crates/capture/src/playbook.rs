@@ -40,12 +40,56 @@ impl Captured {
         matches!(self.stop, Some(Stop::Interrupted))
     }
 
+    /// Two snapshots or more are needed to find a leak; with fewer, what to say and whether
+    /// Ctrl-C was the cause.
+    pub fn too_few(&self, command_name: &str) -> Option<TooFew> {
+        let kept = self.snapshots.len();
+        (kept < 2).then(|| TooFew {
+            message: format!(
+                "{command_name}: only {kept} snapshot{} captured, at least 2 are needed to find a leak",
+                if kept == 1 { " was" } else { "s were" }
+            ),
+            interrupted: self.interrupted(),
+        })
+    }
+
+    /// How the run ends, once its snapshots are judged.
+    pub fn outcome(&self, leak: bool) -> Outcome {
+        if self.interrupted() {
+            Outcome::Interrupted
+        } else if leak {
+            Outcome::Leak
+        } else if self.fault.is_some() {
+            // A run cut short that found no leak has not shown there is none.
+            Outcome::CutShort
+        } else {
+            Outcome::NoLeak
+        }
+    }
+
     pub fn snapshot_files(&self) -> Vec<String> {
         self.snapshots
             .iter()
             .map(|p| p.to_string_lossy().into_owned())
             .collect()
     }
+}
+
+/// Fewer than two snapshots were captured.
+pub struct TooFew {
+    pub message: String,
+    pub interrupted: bool,
+}
+
+/// How a hunt or attach ended, for the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    NoLeak,
+    Leak,
+    /// Cut short by a fault, and no leak found: nothing is shown either way.
+    CutShort,
+    /// Ctrl-C, whatever the snapshots taken so far say.
+    Interrupted,
 }
 
 /// Runs the playbook on `program`, writing `memory.jsonl`, the snapshots and `load.json`

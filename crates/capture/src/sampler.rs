@@ -10,6 +10,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use heaphound_inspector::{ConnectOptions, InspectorError, MemoryUsage, Session};
+use heaphound_model::series::MemorySample;
 use serde_json::{json, Value};
 
 use crate::CaptureError;
@@ -30,23 +31,19 @@ pub struct Sample {
 }
 
 impl Sample {
-    fn to_json(&self) -> Value {
-        let mut v = json!({
-            "t_ms": self.t_ms,
-            "phase": self.phase,
-            "rss": self.rss,
-            "heap_total": self.heap_total,
-            "heap_used": self.heap_used,
-            "external": self.external,
-            "array_buffers": self.array_buffers,
-        });
-        if let Some(a) = self.rss_anon {
-            v["rss_anon"] = json!(a);
+    /// The sample as a line of `memory.jsonl`.
+    pub fn to_doc(&self) -> MemorySample {
+        MemorySample {
+            t_ms: self.t_ms,
+            phase: self.phase.clone(),
+            rss: self.rss,
+            heap_total: Some(self.heap_total),
+            heap_used: Some(self.heap_used),
+            external: Some(self.external),
+            array_buffers: Some(self.array_buffers),
+            rss_anon: self.rss_anon,
+            snapshot: self.snapshot,
         }
-        if let Some(k) = self.snapshot {
-            v["snapshot"] = json!(k);
-        }
-        v
     }
 }
 
@@ -114,7 +111,7 @@ impl Series {
             array_buffers: m.array_buffers,
             snapshot,
         };
-        self.write_line(&s.to_json());
+        self.write_line(&s.to_doc());
         self.samples.push(s);
     }
 
@@ -127,17 +124,21 @@ impl Series {
     pub fn record_rss(&mut self) -> Option<(u64, u64, Option<u64>)> {
         let (rss, anon) = proc_rss(self.pid)?;
         let t_ms = self.start.elapsed().as_millis() as u64;
-        let mut v = json!({"t_ms": t_ms, "phase": self.phase, "rss": rss});
-        if let Some(a) = anon {
-            v["rss_anon"] = json!(a);
-        }
-        self.write_line(&v);
+        self.write_line(&MemorySample {
+            t_ms,
+            phase: self.phase.clone(),
+            rss,
+            rss_anon: anon,
+            ..MemorySample::default()
+        });
         Some((t_ms, rss, anon))
     }
 
-    fn write_line(&mut self, v: &Value) {
+    fn write_line(&mut self, v: &MemorySample) {
         if self.write_error.is_none() {
-            let mut line = v.to_string();
+            let Ok(mut line) = serde_json::to_string(v) else {
+                return;
+            };
             line.push('\n');
             if let Err(e) = self
                 .file
@@ -163,10 +164,10 @@ impl Series {
                     .iter()
                     .find(|s| s.snapshot == Some(k))
                     .or_else(|| self.nearest_phase(k));
-                let mut v = s.map(Sample::to_json).unwrap_or(Value::Null);
-                if let Some(o) = v.as_object_mut() {
-                    o.remove("snapshot");
-                }
+                let v = s.map(|s| MemorySample {
+                    snapshot: None,
+                    ..s.to_doc()
+                });
                 json!({
                     "snapshot": k,
                     "file": snapshot_files[(k - 1) as usize],

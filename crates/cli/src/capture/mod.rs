@@ -15,7 +15,7 @@ pub use heaphound_capture::{
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use heaphound_capture::playbook;
+use heaphound_capture::playbook::{self, Outcome};
 use serde_json::{json, Value};
 
 use crate::commands::suspects::Shown;
@@ -36,18 +36,12 @@ pub fn run(ctx: &Ctx, plan: Plan, program: Program, command_name: &str) -> Resul
     let series = &cap.series;
     let load_doc = &cap.load;
     let fault = &cap.fault;
-    let kept = cap.snapshots.len();
-    let interrupted = cap.interrupted();
-    if kept < 2 {
-        let msg = format!(
-            "{command_name}: only {kept} snapshot{} captured, at least 2 are needed to find a leak",
-            if kept == 1 { " was" } else { "s were" }
-        );
-        if interrupted {
-            ui.warn(&msg);
+    if let Some(few) = cap.too_few(command_name) {
+        if few.interrupted {
+            ui.warn(&few.message);
             return Ok(ExitCode::from(EXIT_INTERRUPTED));
         }
-        return Err(crate::load::InputError(msg).into());
+        return Err(crate::load::InputError(few.message).into());
     }
 
     let files = cap.snapshot_files();
@@ -56,7 +50,7 @@ pub fn run(ctx: &Ctx, plan: Plan, program: Program, command_name: &str) -> Resul
         .lock()
         .map(|s| s.summary(&files))
         .unwrap_or(Value::Null);
-    let leak = judged.findings.verdict == heaphound_analysis::suspects::Verdict::Leak;
+    let leak = judged.is_leak();
     let trend = trend::for_hunt(series, plan.capture.interval, leak, &ctx.style);
     if let Some(w) = &trend.warning {
         ui.warn(w);
@@ -110,12 +104,10 @@ pub fn run(ctx: &Ctx, plan: Plan, program: Program, command_name: &str) -> Resul
         out.push_str(&judged.to_text(plan.top, plan.verbose, &ctx.style));
         emit(&out)?;
     }
-    if interrupted {
-        return Ok(ExitCode::from(EXIT_INTERRUPTED));
-    }
-    // A run cut short that found no leak has not shown there is none.
-    if fault.is_some() && !judged.is_leak() {
-        return Ok(ExitCode::from(2));
-    }
-    Ok(judged.exit_code())
+    Ok(match cap.outcome(judged.is_leak()) {
+        Outcome::NoLeak => ExitCode::SUCCESS,
+        Outcome::Leak => ExitCode::from(1),
+        Outcome::CutShort => ExitCode::from(2),
+        Outcome::Interrupted => ExitCode::from(EXIT_INTERRUPTED),
+    })
 }
