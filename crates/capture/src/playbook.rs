@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use heaphound_inspector::{ConnectOptions, InspectorError, Session};
-use serde_json::{json, Value};
+use heaphound_model::load::LoadDoc;
+use serde_json::json;
 
 use crate::loader::{self, Driver, Phase, PhaseRecord};
 use crate::ready::Waiter;
@@ -25,8 +26,8 @@ pub struct Captured {
     pub how: String,
     pub snapshots: Vec<PathBuf>,
     pub series: SharedSeries,
-    /// load.json as written (transitional: a `serde_json::Value` until it has a model type).
-    pub load: Value,
+    /// load.json as written: none when the program never got ready for load.
+    pub load: Option<LoadDoc>,
     /// Why the capture stopped early, if it did.
     pub stop: Option<Stop>,
     /// The fault in one line, with what was kept.
@@ -162,10 +163,7 @@ pub fn capture(
     session.close();
     let how = program.finish();
 
-    let load_doc = driver
-        .as_ref()
-        .map(|d| loader::to_json(d, &cap.records))
-        .unwrap_or(Value::Null);
+    let load_doc = driver.as_ref().map(|d| loader::to_doc(d, &cap.records));
     write_json(&plan.run_dir.join("load.json"), &load_doc)?;
     if let Some(e) = series
         .lock()

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use heaphound_model::load::LoadDoc;
 use heaphound_report::{group, human_size};
 use serde_json::Value;
 
@@ -13,7 +14,7 @@ pub fn header(
     command_name: &str,
     program: &Program,
     how: &str,
-    load: &Value,
+    load: Option<&LoadDoc>,
     memory: &Value,
     run_dir: &Path,
     fault: &Option<String>,
@@ -22,29 +23,23 @@ pub fn header(
         "heaphound {command_name}: {} (PID {}, {how})\n",
         program.command, program.pid
     );
-    let phases = load["phases"].as_array().map_or(0, Vec::len);
-    let load_line = match load["mode"].as_str() {
-        Some("http") => {
-            let ms = |k: &str| load["latency_ms"][k].as_f64().unwrap_or(0.0);
-            format!(
-                "{} {}, {} connections: {} requests in {phases} phases ({} errors, {} non-2xx), latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-                load["method"].as_str().unwrap_or("GET"),
-                load["url"].as_str().unwrap_or(""),
-                load["connections"],
-                group(load["requests"].as_u64().unwrap_or(0)),
-                group(load["errors"].as_u64().unwrap_or(0)),
-                group(load["non_2xx"].as_u64().unwrap_or(0)),
-                ms("p50"),
-                ms("p99"),
-                ms("max"),
-            )
-        }
-        Some("command") => format!(
-            "`{}`, run {phases} times",
-            load["command"].as_str().unwrap_or("")
+    let phases = load.map_or(0, |l| l.phases().len());
+    let load_line = match load {
+        Some(LoadDoc::Http(h)) => format!(
+            "{} {}, {} connections: {} requests in {phases} phases ({} errors, {} non-2xx), latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            h.method,
+            h.url,
+            h.connections,
+            group(h.requests),
+            group(h.errors),
+            group(h.non_2xx),
+            h.latency_ms.p50,
+            h.latency_ms.p99,
+            h.latency_ms.max,
         ),
-        Some("manual") => format!("driven by hand, {phases} phases"),
-        _ => "none".into(),
+        Some(LoadDoc::Command(c)) => format!("`{}`, run {phases} times", c.command),
+        Some(LoadDoc::Manual(_)) => format!("driven by hand, {phases} phases"),
+        None => "none".into(),
     };
     s.push_str(&format!("  load     {load_line}\n"));
     let size = |v: &Value| v.as_u64().map(human_size).unwrap_or_else(|| "?".into());

@@ -73,7 +73,7 @@ pub fn run(ctx: &Ctx, plan: Plan, program: Program, command_name: &str) -> Resul
             }),
         );
         o.insert("memory".into(), memory.clone());
-        o.insert("load".into(), load_doc.clone());
+        o.insert("load".into(), serde_json::to_value(load_doc)?);
         o.insert("fault".into(), json!(fault));
     }
     // Kept in report.json so `heaphound report` can draw them without the snapshots.
@@ -94,7 +94,7 @@ pub fn run(ctx: &Ctx, plan: Plan, program: Program, command_name: &str) -> Resul
             command_name,
             program,
             how,
-            load_doc,
+            load_doc.as_ref(),
             &memory,
             &plan.capture.run_dir,
             fault,

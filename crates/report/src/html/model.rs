@@ -413,24 +413,18 @@ impl Report {
             }
             r.facts.push(("program".into(), format!("{cmd} ({what})")));
         }
-        let l = &doc["load"];
-        match l["mode"].as_str() {
-            Some("http") => r.facts.push((
+        use heaphound_model::load::LoadDoc;
+        match serde_json::from_value::<LoadDoc>(doc["load"].clone()) {
+            Ok(LoadDoc::Http(h)) => r.facts.push((
                 "load".into(),
                 format!(
                     "{} {}, {} connections, {} requests ({} errors)",
-                    l["method"].as_str().unwrap_or("GET"),
-                    s(&l["url"]),
-                    l["connections"],
-                    l["requests"],
-                    l["errors"]
+                    h.method, h.url, h.connections, h.requests, h.errors
                 ),
             )),
-            Some("command") => r
-                .facts
-                .push(("load".into(), format!("`{}`", s(&l["command"])))),
-            Some(m) => r.facts.push(("load".into(), m.to_string())),
-            None => {}
+            Ok(LoadDoc::Command(c)) => r.facts.push(("load".into(), format!("`{}`", c.command))),
+            Ok(LoadDoc::Manual(_)) => r.facts.push(("load".into(), "manual".into())),
+            Err(_) => {}
         }
         if let Some(d) = doc["run_dir"].as_str() {
             r.facts.push(("run folder".into(), d.to_string()));
