@@ -19,6 +19,7 @@ pub mod ready;
 pub mod run_dir;
 pub mod sampler;
 pub mod signals;
+pub mod watch;
 
 pub use error::{error_chain, CaptureError};
 pub use observer::{Observer, SnapshotTicker};

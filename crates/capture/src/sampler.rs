@@ -204,6 +204,38 @@ pub fn first_last_min_max(v: impl Iterator<Item = u64>) -> Value {
     }
 }
 
+/// The rhythm of a sampler: one sample every `interval`, never two at once when one came
+/// late. Shared by the capture's sampling thread and `watch`.
+pub struct Pace {
+    next: Instant,
+    interval: Duration,
+}
+
+impl Pace {
+    pub fn new(interval: Duration) -> Pace {
+        Pace {
+            next: Instant::now(),
+            interval,
+        }
+    }
+
+    /// Waits until the next sample is due, or `stop` says to stop (checked every 20 ms).
+    pub fn wait(&mut self, stop: &dyn Fn() -> bool) {
+        self.next += self.interval;
+        let now = Instant::now();
+        if self.next < now {
+            self.next = now;
+        }
+        while !stop() && Instant::now() < self.next {
+            std::thread::sleep(
+                self.next
+                    .saturating_duration_since(Instant::now())
+                    .min(Duration::from_millis(20)),
+            );
+        }
+    }
+}
+
 /// The sampling thread, on its own inspector session.
 pub struct Sampler {
     stop: Arc<AtomicBool>,
@@ -233,7 +265,7 @@ impl Sampler {
         let handle = std::thread::Builder::new()
             .name("memory-sampler".into())
             .spawn(move || {
-                let mut next = Instant::now();
+                let mut pace = Pace::new(interval);
                 while !flag.load(Ordering::Relaxed) {
                     match session.memory_usage() {
                         Ok(m) => {
@@ -244,17 +276,7 @@ impl Sampler {
                         Err(InspectorError::Timeout { .. }) => {}
                         Err(_) => break,
                     }
-                    next += interval;
-                    let now = Instant::now();
-                    if next < now {
-                        next = now;
-                    }
-                    while !flag.load(Ordering::Relaxed) && Instant::now() < next {
-                        std::thread::sleep(
-                            next.saturating_duration_since(Instant::now())
-                                .min(Duration::from_millis(20)),
-                        );
-                    }
+                    pace.wait(&|| flag.load(Ordering::Relaxed));
                 }
                 session.close();
             })

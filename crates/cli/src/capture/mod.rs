@@ -8,8 +8,7 @@ pub mod trend;
 pub mod ui;
 
 pub use heaphound_capture::{
-    alive, check, cmdline, duration, listen, loader, program, ready, sampler, signals, Program,
-    Stop,
+    alive, check, cmdline, duration, listen, loader, ready, sampler, signals, Program, Stop,
 };
 
 use std::process::ExitCode;
