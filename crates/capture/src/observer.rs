@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 
 use heaphound_inspector::SnapshotProgress;
 
+use crate::gate::RoundMemory;
+
 pub trait Observer: Sync {
     /// Replaces the transient progress line.
     fn status(&self, text: &str);
@@ -23,6 +25,8 @@ pub trait Observer: Sync {
     fn snapshot_progress(&self, title: &str, progress: SnapshotProgress);
     /// A heap snapshot was written.
     fn snapshot_written(&self, title: &str, path: &Path, bytes: u64, took: Duration);
+    /// A gate round ended: `work` ran (`1,000 calls`) in `took`, leaving `memory`.
+    fn round_done(&self, place: &str, work: &str, took: Duration, memory: &RoundMemory);
 }
 
 /// Passes a heap snapshot's progress on to an observer at most ten times a second.

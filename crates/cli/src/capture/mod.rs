@@ -7,9 +7,7 @@ mod html;
 pub mod trend;
 pub mod ui;
 
-pub use heaphound_capture::{
-    alive, check, cmdline, duration, listen, loader, ready, sampler, signals, Program, Stop,
-};
+pub use heaphound_capture::{alive, cmdline, duration, listen, ready, sampler, signals, Program};
 
 use std::process::ExitCode;
 

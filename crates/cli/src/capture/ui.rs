@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use std::path::Path;
 
+use heaphound_capture::gate::RoundMemory;
 use heaphound_capture::{Observer, SnapshotTicker};
 use heaphound_inspector::SnapshotProgress;
 use heaphound_report::human_size;
@@ -101,6 +102,16 @@ impl Observer for Ui {
         } else if let Some(pct) = (p.nodes_done * 100).checked_div(p.nodes_total) {
             self.status(&format!("{title}: walking the heap {pct}%"));
         }
+    }
+
+    fn round_done(&self, place: &str, work: &str, took: Duration, m: &RoundMemory) {
+        self.step(&format!(
+            "{place}: {work} in {:.1}s, retained {} (heap {}, external {})",
+            took.as_secs_f64(),
+            human_size(m.retained()),
+            human_size(m.heap_used),
+            human_size(m.external)
+        ));
     }
 
     fn snapshot_written(&self, title: &str, path: &Path, bytes: u64, took: Duration) {

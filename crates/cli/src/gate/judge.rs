@@ -5,24 +5,7 @@
 use heaphound_analysis::trend::{mann_kendall, theil_sen, Point};
 use serde_json::{json, Value};
 
-/// Memory after one round, once garbage is collected.
-#[derive(Debug, Clone, Copy)]
-pub struct RoundMemory {
-    /// 0 is the baseline after the warm-up.
-    pub round: u32,
-    pub heap_used: u64,
-    pub heap_total: u64,
-    pub external: u64,
-    pub elapsed_ms: u64,
-}
-
-impl RoundMemory {
-    /// What the gate measures: the JS heap plus memory outside it that JS objects own
-    /// (Buffers, ArrayBuffers), so leaks of either kind count.
-    pub fn retained(&self) -> u64 {
-        self.heap_used + self.external
-    }
-}
+pub use heaphound_capture::gate::RoundMemory;
 
 #[derive(Debug, Clone)]
 pub struct Judgement {

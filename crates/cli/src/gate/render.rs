@@ -3,7 +3,7 @@
 use std::ffi::OsString;
 use std::time::Duration;
 
-use heaphound_report::{group, human_delta, human_size, Align, Table};
+use heaphound_report::{human_delta, human_size, Align, Table};
 use serde_json::{json, Value};
 
 use super::judge::{Judgement, RoundMemory};
@@ -120,6 +120,4 @@ pub(super) fn user_command(argv: &[OsString]) -> String {
         .join(" ")
 }
 
-pub(super) fn plural(n: u64, what: &str) -> String {
-    format!("{} {what}{}", group(n), if n == 1 { "" } else { "s" })
-}
+pub(super) use heaphound_capture::gate::plural;
