@@ -26,6 +26,19 @@ pub enum CaptureError {
     },
     #[error("starting the memory sampler")]
     Thread(#[source] std::io::Error),
+    /// An inspector call failed during `what`.
+    #[error("{what}")]
+    Step {
+        what: String,
+        #[source]
+        source: InspectorError,
+    },
+    #[error("{what}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{path}: cannot create")]
     Create {
         path: String,

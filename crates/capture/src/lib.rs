@@ -20,6 +20,7 @@ pub mod ready;
 pub mod run_dir;
 pub mod sampler;
 pub mod signals;
+pub mod snapshot;
 pub mod watch;
 
 pub use error::{error_chain, CaptureError};

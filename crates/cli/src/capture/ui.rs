@@ -8,7 +8,7 @@ use std::time::Duration;
 use std::path::Path;
 
 use heaphound_capture::gate::RoundMemory;
-use heaphound_capture::{Observer, SnapshotTicker};
+use heaphound_capture::Observer;
 use heaphound_inspector::SnapshotProgress;
 use heaphound_report::human_size;
 
@@ -58,12 +58,6 @@ impl Ui {
     /// Always shown: faults and what was kept.
     pub fn warn(&self, text: &str) {
         line(&format!("heaphound: {text}"));
-    }
-
-    /// A progress callback for a heap snapshot, redrawn at most ten times a second.
-    pub fn snapshot_progress<'a>(&'a self, title: &'a str) -> impl FnMut(SnapshotProgress) + 'a {
-        let mut ticker = SnapshotTicker::new(self, title);
-        move |p| ticker.tick(p)
     }
 
     pub fn clear(&self) {
