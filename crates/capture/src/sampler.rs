@@ -10,7 +10,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use heaphound_inspector::{ConnectOptions, InspectorError, MemoryUsage, Session};
-use heaphound_model::series::MemorySample;
+use heaphound_model::series::{MemorySample, Range};
 use serde_json::{json, Value};
 
 use crate::CaptureError;
@@ -190,18 +190,9 @@ impl Series {
     }
 }
 
-/// `{first, last, min, max}` of a series, or null when it is empty.
-pub fn first_last_min_max(v: impl Iterator<Item = u64>) -> Value {
-    let v: Vec<u64> = v.collect();
-    match (v.first(), v.last()) {
-        (Some(first), Some(last)) => json!({
-            "first": first,
-            "last": last,
-            "min": v.iter().min(),
-            "max": v.iter().max(),
-        }),
-        _ => Value::Null,
-    }
+/// `{first, last, min, max}` of a series, or none when it is empty.
+pub fn first_last_min_max(v: impl Iterator<Item = u64>) -> Option<Range> {
+    Range::of(v)
 }
 
 /// The rhythm of a sampler: one sample every `interval`, never two at once when one came

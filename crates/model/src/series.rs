@@ -46,3 +46,25 @@ impl MemorySample {
 pub(crate) fn schemas(out: &mut Vec<NamedSchema>) {
     crate::add::<MemorySample>(out, "memory-sample");
 }
+
+/// First, last, smallest and largest value of one figure over a series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Range {
+    pub first: u64,
+    pub last: u64,
+    pub min: u64,
+    pub max: u64,
+}
+
+impl Range {
+    /// `None` for an empty series.
+    pub fn of(v: impl Iterator<Item = u64>) -> Option<Range> {
+        let v: Vec<u64> = v.collect();
+        Some(Range {
+            first: *v.first()?,
+            last: *v.last()?,
+            min: *v.iter().min()?,
+            max: *v.iter().max()?,
+        })
+    }
+}

@@ -11,9 +11,10 @@ use heaphound_analysis::trend::{Point, Source, TrendInput, Verdict};
 use heaphound_capture::watch::{
     self, Live, Stopped, WatchObserver, WatchPlan, WatchTarget, Watched,
 };
+use heaphound_model::watch::{HeapSummary, SeriesSummary, WatchDoc, WatchedProcess};
+use heaphound_model::SCHEMA_VERSION;
+use heaphound_report::human_size;
 use heaphound_report::trend::verdict_text;
-use heaphound_report::{human_size, SCHEMA_VERSION};
-use serde_json::{json, Value};
 
 use super::{emit, emit_json, gclog::exit_code, Ctx};
 use crate::capture::duration::{parse_duration, show};
@@ -195,26 +196,27 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         ));
     }
     if args.json {
-        emit_json(&json!({
-            "schema_version": SCHEMA_VERSION,
-            "command": "watch",
-            "target": {
-                "pid": w.pid,
-                "command": w.command,
-                "source": if w.is_proc() { "proc" } else { "inspector" },
-                "spawned": w.is_spawned(),
-                "inspector": w.ws_url,
-                "ended": how,
+        let doc = WatchDoc {
+            schema_version: SCHEMA_VERSION,
+            command: "watch".into(),
+            target: WatchedProcess {
+                pid: w.pid,
+                command: w.command.clone(),
+                source: if w.is_proc() { "proc" } else { "inspector" }.into(),
+                spawned: w.is_spawned(),
+                inspector: w.ws_url.clone(),
+                ended: how.clone(),
             },
-            "interval_ms": args.interval.as_millis() as u64,
-            "duration_s": (elapsed * 1000.0).round() / 1000.0,
-            "stopped": ended,
-            "gc_forced": args.gc,
-            "out": out.to_string_lossy(),
-            "samples": count,
-            "series": summary,
-            "verdict": verdict.to_json(),
-        }))?;
+            interval_ms: args.interval.as_millis() as u64,
+            duration_s: (elapsed * 1000.0).round() / 1000.0,
+            stopped: ended.clone(),
+            gc_forced: args.gc,
+            out: out.to_string_lossy().into_owned(),
+            samples: count as u64,
+            series: summary.clone(),
+            verdict: verdict.to_json(),
+        };
+        emit_json(&serde_json::to_value(&doc)?)?;
     } else {
         emit(&text(
             &w, &how, &ended, count, elapsed, &summary, &out, &verdict, ctx,
@@ -306,18 +308,24 @@ fn trend_of_rss(rss: &[Point], interval: Duration) -> Verdict {
     })
 }
 
-fn summary(samples: &[crate::capture::sampler::Sample], rss_only: &[Point]) -> Value {
+fn summary(samples: &[crate::capture::sampler::Sample], rss_only: &[Point]) -> SeriesSummary {
+    use crate::capture::sampler::first_last_min_max as range;
     if samples.is_empty() {
-        return json!({ "rss": crate::capture::sampler::first_last_min_max(rss_only.iter().map(|p| p.v as u64)) });
+        return SeriesSummary {
+            rss: range(rss_only.iter().map(|p| p.v as u64)),
+            heap: None,
+        };
     }
-    json!({
-        "rss": crate::capture::sampler::first_last_min_max(samples.iter().map(|s| s.rss)),
-        "rss_anon": crate::capture::sampler::first_last_min_max(samples.iter().filter_map(|s| s.rss_anon)),
-        "heap_total": crate::capture::sampler::first_last_min_max(samples.iter().map(|s| s.heap_total)),
-        "heap_used": crate::capture::sampler::first_last_min_max(samples.iter().map(|s| s.heap_used)),
-        "external": crate::capture::sampler::first_last_min_max(samples.iter().map(|s| s.external)),
-        "array_buffers": crate::capture::sampler::first_last_min_max(samples.iter().map(|s| s.array_buffers)),
-    })
+    SeriesSummary {
+        rss: range(samples.iter().map(|s| s.rss)),
+        heap: Some(HeapSummary {
+            rss_anon: range(samples.iter().filter_map(|s| s.rss_anon)),
+            heap_total: range(samples.iter().map(|s| s.heap_total)),
+            heap_used: range(samples.iter().map(|s| s.heap_used)),
+            external: range(samples.iter().map(|s| s.external)),
+            array_buffers: range(samples.iter().map(|s| s.array_buffers)),
+        }),
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -327,7 +335,7 @@ fn text(
     ended: &str,
     count: usize,
     elapsed: f64,
-    summary: &Value,
+    summary: &SeriesSummary,
     out: &Path,
     verdict: &Verdict,
     ctx: &Ctx,
@@ -338,22 +346,21 @@ fn text(
         w.pid,
         out.display()
     );
-    let size = |v: &Value| v.as_u64().map(human_size).unwrap_or_else(|| "?".into());
-    for (key, name) in [
-        ("rss", "rss"),
-        ("heap_used", "heap used"),
-        ("heap_total", "heap total"),
-        ("external", "external"),
-        ("array_buffers", "arrayBufs"),
+    let heap = summary.heap.as_ref();
+    for (range, name) in [
+        (summary.rss, "rss"),
+        (heap.and_then(|h| h.heap_used), "heap used"),
+        (heap.and_then(|h| h.heap_total), "heap total"),
+        (heap.and_then(|h| h.external), "external"),
+        (heap.and_then(|h| h.array_buffers), "arrayBufs"),
     ] {
-        let m = &summary[key];
-        if m.is_object() {
+        if let Some(m) = range {
             s.push_str(&format!(
                 "  {name:<10} {} → {} (min {}, max {})\n",
-                size(&m["first"]),
-                size(&m["last"]),
-                size(&m["min"]),
-                size(&m["max"])
+                human_size(m.first),
+                human_size(m.last),
+                human_size(m.min),
+                human_size(m.max)
             ));
         }
     }
