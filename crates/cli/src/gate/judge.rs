@@ -3,7 +3,7 @@
 //! trend or noise.
 
 use heaphound_analysis::trend::{mann_kendall, theil_sen, Point};
-use serde_json::{json, Value};
+use heaphound_model::gate::Growth;
 
 pub use heaphound_capture::gate::RoundMemory;
 
@@ -102,15 +102,15 @@ fn per_call_text(bytes: f64) -> String {
 }
 
 impl Judgement {
-    pub fn to_json(&self) -> Value {
-        json!({
-            "growth": self.growth,
-            "raw_growth": self.raw_growth,
-            "per_round": self.per_round.round() as i64,
-            "per_call": (self.per_call * 10.0).round() / 10.0,
-            "trend": self.trend,
-            "p_value": (self.p_value * 10_000.0).round() / 10_000.0,
-        })
+    pub fn to_doc(&self) -> Growth {
+        Growth {
+            growth: self.growth,
+            raw_growth: self.raw_growth,
+            per_round: self.per_round.round() as i64,
+            per_call: (self.per_call * 10.0).round() / 10.0,
+            trend: self.trend.into(),
+            p_value: (self.p_value * 10_000.0).round() / 10_000.0,
+        }
     }
 }
 
