@@ -10,8 +10,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use heaphound_inspector::{ConnectOptions, InspectorError, MemoryUsage, Session};
+use heaphound_model::run::{RunMemory, SnapshotMemory};
 use heaphound_model::series::{MemorySample, Range};
-use serde_json::{json, Value};
 
 use crate::CaptureError;
 
@@ -154,33 +154,33 @@ impl Series {
         self.write_error.as_deref()
     }
 
-    /// `{samples, rss: {first,last,min,max}, heap_used: {…}, at_snapshots: [...]}`.
-    pub fn summary(&self, snapshot_files: &[String]) -> Value {
-        let stat = |f: &dyn Fn(&Sample) -> u64| first_last_min_max(self.samples.iter().map(f));
-        let at: Vec<Value> = (1..=snapshot_files.len() as u32)
-            .map(|k| {
+    /// The series in short, with the sample taken for each snapshot.
+    pub fn summary(&self, snapshot_files: &[String]) -> RunMemory {
+        let at = snapshot_files
+            .iter()
+            .zip(1u32..)
+            .map(|(file, k)| {
                 let s = self
                     .samples
                     .iter()
                     .find(|s| s.snapshot == Some(k))
                     .or_else(|| self.nearest_phase(k));
-                let v = s.map(|s| MemorySample {
-                    snapshot: None,
-                    ..s.to_doc()
-                });
-                json!({
-                    "snapshot": k,
-                    "file": snapshot_files[(k - 1) as usize],
-                    "sample": v,
-                })
+                SnapshotMemory {
+                    snapshot: k,
+                    file: file.clone(),
+                    sample: s.map(|s| MemorySample {
+                        snapshot: None,
+                        ..s.to_doc()
+                    }),
+                }
             })
             .collect();
-        json!({
-            "samples": self.samples.len(),
-            "rss": stat(&|s| s.rss),
-            "heap_used": stat(&|s| s.heap_used),
-            "at_snapshots": at,
-        })
+        RunMemory {
+            samples: self.samples.len() as u64,
+            rss: Range::of(self.samples.iter().map(|s| s.rss)),
+            heap_used: Range::of(self.samples.iter().map(|s| s.heap_used)),
+            at_snapshots: at,
+        }
     }
 
     /// Without a sample taken for snapshot k: the last one of its phase.

@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use heaphound_model::load::LoadDoc;
+use heaphound_model::run::RunMemory;
 use heaphound_report::{group, human_size};
-use serde_json::Value;
 
 use super::Program;
 
@@ -15,7 +15,7 @@ pub fn header(
     program: &Program,
     how: &str,
     load: Option<&LoadDoc>,
-    memory: &Value,
+    memory: &RunMemory,
     run_dir: &Path,
     fault: &Option<String>,
 ) -> String {
@@ -42,16 +42,17 @@ pub fn header(
         None => "none".into(),
     };
     s.push_str(&format!("  load     {load_line}\n"));
-    let size = |v: &Value| v.as_u64().map(human_size).unwrap_or_else(|| "?".into());
-    if memory["samples"].as_u64().unwrap_or(0) > 0 {
+    let size = |v: Option<u64>| v.map(human_size).unwrap_or_else(|| "?".into());
+    if memory.samples > 0 {
+        let (rss, heap) = (memory.rss, memory.heap_used);
         s.push_str(&format!(
             "  memory   rss {} → {} (max {}), heap used {} → {}, {} samples\n",
-            size(&memory["rss"]["first"]),
-            size(&memory["rss"]["last"]),
-            size(&memory["rss"]["max"]),
-            size(&memory["heap_used"]["first"]),
-            size(&memory["heap_used"]["last"]),
-            memory["samples"]
+            size(rss.map(|r| r.first)),
+            size(rss.map(|r| r.last)),
+            size(rss.map(|r| r.max)),
+            size(heap.map(|r| r.first)),
+            size(heap.map(|r| r.last)),
+            memory.samples
         ));
     }
     s.push_str(&format!("  run      {}\n", run_dir.display()));

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use heaphound_capture::playbook::{self, Outcome};
-use serde_json::{json, Value};
+use heaphound_model::run::{RunProgram, RunReport};
 
 use crate::commands::suspects::Shown;
 use crate::commands::{emit, Ctx};
@@ -43,38 +43,34 @@ pub fn run(ctx: &Ctx, plan: Plan, program: Program, command_name: &str) -> Resul
 
     let files = cap.snapshot_files();
     let judged = crate::commands::suspects::judge(&files, ctx.quiet)?;
-    let memory = series
-        .lock()
-        .map(|s| s.summary(&files))
-        .unwrap_or(Value::Null);
+    let memory = series.lock().map(|s| s.summary(&files)).unwrap_or_default();
     let leak = judged.is_leak();
     let trend = trend::for_hunt(series, plan.capture.interval, leak, &ctx.style);
     if let Some(w) = &trend.warning {
         ui.warn(w);
     }
-    let mut doc = judged.to_json(plan.top);
-    if let Some(o) = doc.as_object_mut() {
-        o.insert("trend".into(), trend.json.clone());
-        o.insert(
-            "run_dir".into(),
-            json!(plan.capture.run_dir.to_string_lossy()),
-        );
-        o.insert(
-            "program".into(),
-            json!({
-                "command": program.command,
-                "pid": program.pid,
-                "attached": !program.is_spawned(),
-                "listening": cap.listen.map(|a| a.to_string()),
-                "ended": how,
-            }),
-        );
-        o.insert("memory".into(), memory.clone());
-        o.insert("load".into(), serde_json::to_value(load_doc)?);
-        o.insert("fault".into(), json!(fault));
-    }
+    let suspects = object(judged.to_json(plan.top));
     // Kept in report.json so `heaphound report` can draw them without the snapshots.
-    crate::html_out::add_overview(&mut doc, &judged.loaded);
+    let mut overview = serde_json::Value::Object(serde_json::Map::new());
+    crate::html_out::add_overview(&mut overview, &judged.loaded);
+    let overview = object(overview);
+    let report = RunReport {
+        suspects,
+        trend: trend.json.clone(),
+        run_dir: plan.capture.run_dir.to_string_lossy().into_owned(),
+        program: RunProgram {
+            command: program.command.clone(),
+            pid: program.pid,
+            attached: !program.is_spawned(),
+            listening: cap.listen.map(|a| a.to_string()),
+            ended: how.clone(),
+        },
+        memory: memory.clone(),
+        load: load_doc.clone(),
+        fault: fault.clone(),
+        overview,
+    };
+    let doc = serde_json::to_value(&report)?;
     let mut text = serde_json::to_string_pretty(&doc)?;
     text.push('\n');
     std::fs::write(plan.capture.run_dir.join("report.json"), &text).with_context(|| {
@@ -107,4 +103,12 @@ pub fn run(ctx: &Ctx, plan: Plan, program: Program, command_name: &str) -> Resul
         Outcome::CutShort => ExitCode::from(2),
         Outcome::Interrupted => ExitCode::from(EXIT_INTERRUPTED),
     })
+}
+
+/// The keys of a JSON object (the transitional parts of report.json are objects).
+fn object(v: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+    match v {
+        serde_json::Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    }
 }
