@@ -1,22 +1,17 @@
-//! Loading a snapshot for a command: path or stdin, a progress bar when it is worth one,
+//! Reading a snapshot for a command: path or stdin, a progress bar when it is worth one,
 //! and errors that name the file.
 
 use std::io::{IsTerminal, Read, Write};
-use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use heaphound_analysis::{Analysis, GraphFacts};
+use heaphound_capture::read::{self, ReadObserver};
 use heaphound_snapshot::{HeapGraph, Progress};
 
 /// Files smaller than this load too fast for a bar to help.
 const BAR_THRESHOLD: u64 = 4 << 20;
 
-pub struct Loaded {
-    pub graph: HeapGraph,
-    pub analysis: Analysis,
-    pub label: String,
-}
+pub use heaphound_capture::read::{label, Opened as Loaded, Summarised};
 
 /// An input the user named was unreadable or malformed: exit code 2.
 #[derive(Debug)]
@@ -30,95 +25,76 @@ impl std::fmt::Display for InputError {
 
 impl std::error::Error for InputError {}
 
-/// How an input is named in messages.
-pub fn label(path: &str) -> String {
-    if path == "-" {
-        "<stdin>".to_string()
-    } else {
-        path.to_string()
-    }
-}
-
 pub fn load(path: &str, quiet: bool) -> Result<Loaded> {
-    let (graph, label, mut bar, started) = read_graph(path, quiet)?;
-    let analysis = analyse(&mut bar, |step| Analysis::new(&graph, step));
-    bar.done(started);
-    Ok(Loaded {
-        graph,
-        analysis,
-        label,
-    })
-}
-
-/// A snapshot analysed for its class summary only: the graph itself is let go part by
-/// part during the analysis, which keeps the peak memory down on big heaps.
-pub struct Summarised {
-    pub facts: GraphFacts,
-    pub analysis: Analysis,
-    pub label: String,
+    let mut w = Watch::new(quiet, &label(path));
+    Ok(read::open(path, &mut w).map_err(input)?)
 }
 
 pub fn load_for_summary(path: &str, quiet: bool) -> Result<Summarised> {
-    let (graph, label, mut bar, started) = read_graph(path, quiet)?;
-    let (analysis, facts) = analyse(&mut bar, |step| Analysis::summary_only(graph, step));
-    bar.done(started);
-    Ok(Summarised {
-        facts,
-        analysis,
-        label,
-    })
+    let mut w = Watch::new(quiet, &label(path));
+    Ok(read::open_for_summary(path, &mut w).map_err(input)?)
 }
 
-fn read_graph(path: &str, quiet: bool) -> Result<(HeapGraph, String, Bar, Instant)> {
-    let label = label(path);
-    let show =
-        !quiet && std::io::stderr().is_terminal() && std::env::var_os("NO_PROGRESS").is_none();
-    let mut bar = Bar::new(show, &label);
-    let started = Instant::now();
-    let graph = if path == "-" {
-        let stdin = std::io::stdin();
-        heaphound_snapshot::read_reader(stdin, None, &mut |p| bar.update(p))
-    } else {
-        let p = Path::new(path);
-        if p.is_dir() {
-            return Err(InputError(format!("{label}: is a directory, not a heap snapshot")).into());
+fn input(e: read::ReadError) -> InputError {
+    InputError(e.0)
+}
+
+/// Progress of one snapshot on stderr: the bar, its analysis phases, and with
+/// HEAPHOUND_TIMINGS=1 how long each took.
+struct Watch {
+    bar: Bar,
+    timings: bool,
+    last: Instant,
+    prev: &'static str,
+}
+
+impl Watch {
+    fn new(quiet: bool, label: &str) -> Watch {
+        let show =
+            !quiet && std::io::stderr().is_terminal() && std::env::var_os("NO_PROGRESS").is_none();
+        Watch {
+            bar: Bar::new(show, label),
+            timings: std::env::var_os("HEAPHOUND_TIMINGS").is_some(),
+            last: Instant::now(),
+            prev: "",
         }
-        heaphound_snapshot::read_path(p, &mut |p| bar.update(p))
-    };
-    let graph = graph.map_err(|e| InputError(format!("{label}: {e}")))?;
-    if std::env::var_os("HEAPHOUND_TIMINGS").is_some() {
-        eprintln!(
-            "timing: read {:.3}s (cpu {}), graph {} MB (strings {} MB)",
-            started.elapsed().as_secs_f64(),
-            cpu_so_far(),
-            graph.heap_bytes() >> 20,
-            graph.strings.heap_bytes() >> 20
-        );
     }
-    Ok((graph, label, bar, started))
 }
 
-/// Runs an analysis, naming its phases on the progress line (and with HEAPHOUND_TIMINGS=1,
-/// printing how long each took).
-fn analyse<T>(bar: &mut Bar, run: impl FnOnce(&mut dyn FnMut(&'static str)) -> T) -> T {
-    let timings = std::env::var_os("HEAPHOUND_TIMINGS").is_some();
-    let mut last = Instant::now();
-    let mut prev: &'static str = "";
-    let mut phase = |name: &'static str| {
-        if timings && !prev.is_empty() {
+impl ReadObserver for Watch {
+    fn progress(&mut self, p: Progress) {
+        self.bar.update(p);
+    }
+
+    fn read(&mut self, graph: &HeapGraph, took: Duration) {
+        if self.timings {
             eprintln!(
-                "timing: {prev} {:.3}s (cpu so far {})",
-                last.elapsed().as_secs_f64(),
+                "timing: read {:.3}s (cpu {}), graph {} MB (strings {} MB)",
+                took.as_secs_f64(),
+                cpu_so_far(),
+                graph.heap_bytes() >> 20,
+                graph.strings.heap_bytes() >> 20
+            );
+        }
+    }
+
+    fn phase(&mut self, name: &'static str) {
+        if self.timings && !self.prev.is_empty() {
+            eprintln!(
+                "timing: {} {:.3}s (cpu so far {})",
+                self.prev,
+                self.last.elapsed().as_secs_f64(),
                 cpu_so_far()
             );
         }
-        last = Instant::now();
-        prev = name;
-        bar.phase(name)
-    };
-    let result = run(&mut phase);
-    phase("");
-    result
+        self.last = Instant::now();
+        self.prev = name;
+        self.bar.phase(name)
+    }
+
+    fn done(&mut self, took: Duration) {
+        self.bar.done(took);
+    }
 }
 
 /// The process's user and system CPU time so far: system time is where page faults and
@@ -198,12 +174,12 @@ impl Bar {
         }
     }
 
-    fn done(&mut self, started: Instant) {
+    fn done(&mut self, took: Duration) {
         if self.drawn {
             eprintln!(
                 "\r\x1b[2K{}: analysed in {:.1}s",
                 self.label,
-                started.elapsed().as_secs_f64()
+                took.as_secs_f64()
             );
         }
     }
@@ -223,16 +199,7 @@ pub fn load_all(paths: &[String], quiet: bool) -> Result<Vec<Loaded>> {
         eprint!("\r\x1b[2Kloading {} snapshots…", paths.len());
         let _ = std::io::stderr().flush();
     }
-    let loaded = std::thread::scope(|s| {
-        let handles: Vec<_> = paths
-            .iter()
-            .map(|p| s.spawn(move || load(p, true)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("loader thread panicked"))
-            .collect::<Result<Vec<_>>>()
-    });
+    let loaded = read::open_all(paths, &|| Box::new(Watch::new(true, "")));
     if show {
         eprintln!(
             "\r\x1b[2Kloaded {} snapshots in {:.1}s",
@@ -240,5 +207,5 @@ pub fn load_all(paths: &[String], quiet: bool) -> Result<Vec<Loaded>> {
             started.elapsed().as_secs_f64()
         );
     }
-    loaded
+    Ok(loaded.map_err(input)?)
 }

@@ -1,5 +1,79 @@
-//! (to be filled)
+//! What a capture run writes about itself: a hunt's or attach's `report.json` (also their
+//! `--json`), and `snapshot --json`.
 
+use serde::{Deserialize, Serialize};
+
+use crate::load::LoadDoc;
+use crate::series::{MemorySample, Range};
 use crate::NamedSchema;
 
-pub(crate) fn schemas(_out: &mut Vec<NamedSchema>) {}
+/// `report.json` of `hunt` and `attach`: the suspects document of the snapshots, then what
+/// ran and how.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct RunReport {
+    /// The `suspects --json` document's keys (transitional: the suspects code's own JSON
+    /// until it has a model type).
+    #[serde(flatten)]
+    pub suspects: serde_json::Map<String, serde_json::Value>,
+    /// The trend verdict on the memory series (transitional: the trend code's own JSON).
+    pub trend: serde_json::Value,
+    pub run_dir: String,
+    pub program: RunProgram,
+    pub memory: RunMemory,
+    /// Null when the program never got ready for load.
+    pub load: Option<LoadDoc>,
+    /// What cut the run short, with what was kept.
+    pub fault: Option<String>,
+    /// `class_comparison`, `dominator_tree` and `allocation_sites`, kept so `heaphound
+    /// report` can draw them without the snapshots (transitional: their own code's JSON).
+    #[serde(flatten)]
+    pub overview: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct RunProgram {
+    pub command: String,
+    pub pid: u32,
+    pub attached: bool,
+    /// Where it listened, when known.
+    pub listening: Option<String>,
+    /// How it ended: "exited with status 0", "still running", …
+    pub ended: String,
+}
+
+/// The memory series in short.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct RunMemory {
+    pub samples: u64,
+    pub rss: Option<Range>,
+    pub heap_used: Option<Range>,
+    pub at_snapshots: Vec<SnapshotMemory>,
+}
+
+/// The memory sample taken for a snapshot (right after its GC).
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct SnapshotMemory {
+    /// 1-based.
+    pub snapshot: u32,
+    pub file: String,
+    pub sample: Option<MemorySample>,
+}
+
+/// `snapshot --json`: the heap snapshot written.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct SnapshotDoc {
+    pub file: String,
+    pub bytes: u64,
+    /// The process, when the target was a PID.
+    pub pid: Option<u32>,
+    /// The inspector's ws:// URL.
+    pub inspector: String,
+    /// A full GC ran first.
+    pub gc: bool,
+    pub elapsed_ms: u64,
+}
+
+pub(crate) fn schemas(out: &mut Vec<NamedSchema>) {
+    crate::add::<RunReport>(out, "run-report");
+    crate::add::<SnapshotDoc>(out, "snapshot");
+}

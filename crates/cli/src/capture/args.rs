@@ -2,12 +2,13 @@
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::Result;
+use heaphound_capture::duration::parse_duration;
+use heaphound_capture::listen::LoadUrl;
+use heaphound_capture::{CapturePlan, LoadPlan};
 
-use super::duration::parse_duration;
-use super::listen::LoadUrl;
 use crate::load::InputError;
 
 #[derive(clap::Args, Debug, Clone)]
@@ -92,36 +93,13 @@ pub struct CaptureArgs {
     pub html: crate::html_out::HtmlArgs,
 }
 
-/// How the traffic is made, before the program's address is known.
-pub enum LoadPlan {
-    Http {
-        url: LoadUrl,
-        connections: usize,
-        requests: Option<u64>,
-        duration: Option<Duration>,
-        warmup: u64,
-        method: String,
-        headers: Vec<(String, String)>,
-        body: Option<Vec<u8>>,
-        allow_remote: bool,
-        /// Run the phases with --drive, the URL only tells readiness.
-        drive: Option<String>,
-    },
-    Command(String),
-    Manual,
-}
-
+/// What the capture does, and how its result is shown.
 pub struct Plan {
-    pub snapshots: u32,
-    pub interval: Duration,
-    pub ready_timeout: Duration,
-    pub allocation_sites: bool,
-    pub run_dir: PathBuf,
+    pub capture: CapturePlan,
     pub top: usize,
     pub verbose: bool,
     pub json: bool,
     pub html: crate::html_out::HtmlArgs,
-    pub load: LoadPlan,
 }
 
 fn usage(msg: String) -> anyhow::Error {
@@ -205,104 +183,30 @@ impl CaptureArgs {
         };
         let run_dir = run_dir(self.out.as_deref(), self.snapshots)?;
         Ok(Plan {
-            snapshots: self.snapshots,
-            interval: self.interval,
-            ready_timeout: self.ready_timeout,
-            allocation_sites: self.allocation_sites,
-            run_dir,
+            capture: CapturePlan {
+                snapshots: self.snapshots,
+                interval: self.interval,
+                ready_timeout: self.ready_timeout,
+                allocation_sites: self.allocation_sites,
+                run_dir,
+                load,
+            },
             top: self.top,
             verbose: self.verbose,
             json: self.json,
             html: self.html.clone(),
-            load,
         })
     }
 }
 
-/// `./heaphound-runs/<UTC time>`, with `-2`, `-3`, … when that exists.
-pub fn fresh_run_dir() -> PathBuf {
-    let base = Path::new("heaphound-runs").join(utc_stamp(SystemTime::now()));
-    let mut dir = base.clone();
-    let mut n = 2;
-    while dir.exists() {
-        dir = PathBuf::from(format!("{}-{n}", base.display()));
-        n += 1;
-    }
-    dir
-}
-
-/// The run folder: `--out`, or `./heaphound-runs/<UTC time>` (with `-2`, `-3`, … when
-/// that exists). Existing snapshots are never overwritten.
+/// The run folder: `--out`, or a fresh one under `./heaphound-runs/`.
 pub fn run_dir(out: Option<&Path>, snapshots: u32) -> Result<PathBuf> {
-    let dir = match out {
-        Some(d) => d.to_path_buf(),
-        None => fresh_run_dir(),
-    };
-    if dir.exists() && !dir.is_dir() {
-        return Err(usage(format!(
-            "{}: exists and is not a folder",
-            dir.display()
-        )));
-    }
-    for k in 1..=snapshots {
-        let f = dir.join(format!("{k}.heapsnapshot"));
-        if f.exists() {
-            return Err(usage(format!(
-                "{} already exists; refusing to overwrite snapshots (choose another --out)",
-                f.display()
-            )));
-        }
-    }
-    Ok(dir)
+    heaphound_capture::run_dir::run_dir(out, snapshots).map_err(|e| usage(e.to_string()))
 }
 
 impl Plan {
     /// Creates the run folder (once the program is known to be there).
     pub fn create_run_dir(&self) -> Result<()> {
-        std::fs::create_dir_all(&self.run_dir).map_err(|e| {
-            usage(format!(
-                "{}: cannot create the run folder: {e}",
-                self.run_dir.display()
-            ))
-        })
-    }
-}
-
-/// `20261122-131500` in UTC.
-pub fn utc_stamp(t: SystemTime) -> String {
-    let secs = t
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stamps() {
-        assert_eq!(utc_stamp(UNIX_EPOCH), "19700101-000000");
-        let t = UNIX_EPOCH + Duration::from_secs(1_795_353_300);
-        assert_eq!(utc_stamp(t), "20261122-131500");
-        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
-        assert_eq!(utc_stamp(leap), "20000229-000000");
+        heaphound_capture::run_dir::create(&self.capture.run_dir).map_err(|e| usage(e.to_string()))
     }
 }

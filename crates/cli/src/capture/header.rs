@@ -3,25 +3,19 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use heaphound_model::load::LoadDoc;
+use heaphound_model::run::RunMemory;
 use heaphound_report::{group, human_size};
-use serde_json::Value;
 
 use super::Program;
-
-pub fn write_json(path: &Path, v: &Value) -> Result<()> {
-    let mut s = serde_json::to_string_pretty(v)?;
-    s.push('\n');
-    std::fs::write(path, s).with_context(|| format!("{}: cannot write", path.display()))
-}
 
 /// What ran, before the suspects report.
 pub fn header(
     command_name: &str,
     program: &Program,
     how: &str,
-    load: &Value,
-    memory: &Value,
+    load: Option<&LoadDoc>,
+    memory: &RunMemory,
     run_dir: &Path,
     fault: &Option<String>,
 ) -> String {
@@ -29,41 +23,36 @@ pub fn header(
         "heaphound {command_name}: {} (PID {}, {how})\n",
         program.command, program.pid
     );
-    let phases = load["phases"].as_array().map_or(0, Vec::len);
-    let load_line = match load["mode"].as_str() {
-        Some("http") => {
-            let ms = |k: &str| load["latency_ms"][k].as_f64().unwrap_or(0.0);
-            format!(
-                "{} {}, {} connections: {} requests in {phases} phases ({} errors, {} non-2xx), latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-                load["method"].as_str().unwrap_or("GET"),
-                load["url"].as_str().unwrap_or(""),
-                load["connections"],
-                group(load["requests"].as_u64().unwrap_or(0)),
-                group(load["errors"].as_u64().unwrap_or(0)),
-                group(load["non_2xx"].as_u64().unwrap_or(0)),
-                ms("p50"),
-                ms("p99"),
-                ms("max"),
-            )
-        }
-        Some("command") => format!(
-            "`{}`, run {phases} times",
-            load["command"].as_str().unwrap_or("")
+    let phases = load.map_or(0, |l| l.phases().len());
+    let load_line = match load {
+        Some(LoadDoc::Http(h)) => format!(
+            "{} {}, {} connections: {} requests in {phases} phases ({} errors, {} non-2xx), latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            h.method,
+            h.url,
+            h.connections,
+            group(h.requests),
+            group(h.errors),
+            group(h.non_2xx),
+            h.latency_ms.p50,
+            h.latency_ms.p99,
+            h.latency_ms.max,
         ),
-        Some("manual") => format!("driven by hand, {phases} phases"),
-        _ => "none".into(),
+        Some(LoadDoc::Command(c)) => format!("`{}`, run {phases} times", c.command),
+        Some(LoadDoc::Manual(_)) => format!("driven by hand, {phases} phases"),
+        None => "none".into(),
     };
     s.push_str(&format!("  load     {load_line}\n"));
-    let size = |v: &Value| v.as_u64().map(human_size).unwrap_or_else(|| "?".into());
-    if memory["samples"].as_u64().unwrap_or(0) > 0 {
+    let size = |v: Option<u64>| v.map(human_size).unwrap_or_else(|| "?".into());
+    if memory.samples > 0 {
+        let (rss, heap) = (memory.rss, memory.heap_used);
         s.push_str(&format!(
             "  memory   rss {} → {} (max {}), heap used {} → {}, {} samples\n",
-            size(&memory["rss"]["first"]),
-            size(&memory["rss"]["last"]),
-            size(&memory["rss"]["max"]),
-            size(&memory["heap_used"]["first"]),
-            size(&memory["heap_used"]["last"]),
-            memory["samples"]
+            size(rss.map(|r| r.first)),
+            size(rss.map(|r| r.last)),
+            size(rss.map(|r| r.max)),
+            size(heap.map(|r| r.first)),
+            size(heap.map(|r| r.last)),
+            memory.samples
         ));
     }
     s.push_str(&format!("  run      {}\n", run_dir.display()));

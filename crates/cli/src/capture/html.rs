@@ -18,7 +18,7 @@ pub fn write(plan: &Plan, doc: &Value, judged: &Judged, command: &str, ui: &Ui) 
     };
     let mut report = Report::from_json(doc);
     report.allocations = html_out::allocations_of(&judged.loaded);
-    html_out::from_run_dir(&mut report, &plan.run_dir, &|m| ui.warn(m));
+    html_out::from_run_dir(&mut report, &plan.capture.run_dir, &|m| ui.warn(m));
     let report = html_out::titled(report, command);
     let bytes = html_out::write(report, path, plan.html.redact)?;
     ui.note(&format!(

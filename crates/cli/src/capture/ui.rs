@@ -3,8 +3,12 @@
 
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use std::path::Path;
+
+use heaphound_capture::gate::RoundMemory;
+use heaphound_capture::Observer;
 use heaphound_inspector::SnapshotProgress;
 use heaphound_report::human_size;
 
@@ -56,24 +60,61 @@ impl Ui {
         line(&format!("heaphound: {text}"));
     }
 
-    /// A progress callback for a heap snapshot, redrawn at most ten times a second.
-    pub fn snapshot_progress(self, title: &str) -> impl FnMut(SnapshotProgress) + '_ {
-        let mut last = Instant::now() - Duration::from_secs(1);
-        move |p: SnapshotProgress| {
-            if last.elapsed() < Duration::from_millis(100) {
-                return;
-            }
-            last = Instant::now();
-            if p.bytes_written > 0 {
-                self.status(&format!("{title}: writing {}", human_size(p.bytes_written)));
-            } else if let Some(pct) = (p.nodes_done * 100).checked_div(p.nodes_total) {
-                self.status(&format!("{title}: walking the heap {pct}%"));
-            }
+    pub fn clear(&self) {
+        clear_transient(&mut std::io::stderr().lock());
+    }
+}
+
+impl Observer for Ui {
+    fn status(&self, text: &str) {
+        Ui::status(self, text)
+    }
+
+    fn step(&self, text: &str) {
+        Ui::step(self, text)
+    }
+
+    fn note(&self, text: &str) {
+        Ui::note(self, text)
+    }
+
+    fn warn(&self, text: &str) {
+        Ui::warn(self, text)
+    }
+
+    fn line(&self, text: &str) {
+        line(text)
+    }
+
+    fn clear(&self) {
+        Ui::clear(self)
+    }
+
+    fn snapshot_progress(&self, title: &str, p: SnapshotProgress) {
+        if p.bytes_written > 0 {
+            self.status(&format!("{title}: writing {}", human_size(p.bytes_written)));
+        } else if let Some(pct) = (p.nodes_done * 100).checked_div(p.nodes_total) {
+            self.status(&format!("{title}: walking the heap {pct}%"));
         }
     }
 
-    pub fn clear(&self) {
-        clear_transient(&mut std::io::stderr().lock());
+    fn round_done(&self, place: &str, work: &str, took: Duration, m: &RoundMemory) {
+        self.step(&format!(
+            "{place}: {work} in {:.1}s, retained {} (heap {}, external {})",
+            took.as_secs_f64(),
+            human_size(m.retained()),
+            human_size(m.heap_used),
+            human_size(m.external)
+        ));
+    }
+
+    fn snapshot_written(&self, title: &str, path: &Path, bytes: u64, took: Duration) {
+        self.step(&format!(
+            "{title}: {} ({}) in {:.1}s",
+            path.display(),
+            human_size(bytes),
+            took.as_secs_f64()
+        ));
     }
 }
 

@@ -33,6 +33,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     let plan = args.capture.plan()?;
     plan.create_run_dir()?;
     signals::install();
-    let program = Program::start(args.command, plan.ready_timeout)?;
+    let program = Program::start(
+        args.command,
+        plan.capture.ready_timeout,
+        std::sync::Arc::new(capture::ui::line),
+    )?;
     capture::run(ctx, plan, program, "hunt")
 }

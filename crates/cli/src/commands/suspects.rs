@@ -1,13 +1,12 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use heaphound_analysis::suspects::{self, Findings, Snap, Verdict};
 use heaphound_report::html::Report;
 use heaphound_report::suspects::{self as view, LastSnapshot, SnapshotInfo};
 use heaphound_report::Style;
 
 use super::{emit, emit_json, Ctx};
-use crate::load::{load_all, Loaded};
+use crate::load::load_all;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -28,63 +27,52 @@ pub struct Args {
     pub html: crate::html_out::HtmlArgs,
 }
 
-/// Snapshots loaded and judged: what `suspects` and `hunt` report on.
-pub struct Judged {
-    pub loaded: Vec<Loaded>,
-    pub findings: Findings,
+pub use heaphound_capture::judge::Judged;
+
+/// Reads the snapshots (in parallel, one progress line) and finds the suspects.
+pub fn judge(files: &[String], quiet: bool) -> Result<Judged> {
+    Ok(Judged::from_opened(load_all(files, quiet)?))
 }
 
-impl Judged {
-    /// Loads the snapshots (in parallel) and finds the suspects.
-    pub fn of(files: &[String], quiet: bool) -> Result<Judged> {
-        let loaded = load_all(files, quiet)?;
-        let snaps: Vec<Snap> = loaded
-            .iter()
-            .map(|l| Snap {
-                graph: &l.graph,
-                analysis: &l.analysis,
-            })
-            .collect();
-        let findings = suspects::find(&snaps);
-        Ok(Judged { loaded, findings })
-    }
+/// How a judgement is shown: the `suspects --json` document, the human report, the exit
+/// code.
+pub trait Shown {
+    fn to_json(&self, top: usize) -> serde_json::Value;
+    fn to_text(&self, top: usize, verbose: bool, style: &Style) -> String;
+    /// Exit code 1 when the verdict is a leak, so scripts and CI can act on it.
+    fn exit_code(&self) -> ExitCode;
+}
 
-    fn parts(&self) -> (LastSnapshot<'_>, Vec<SnapshotInfo<'_>>) {
-        let infos = self
-            .loaded
-            .iter()
-            .map(|l| SnapshotInfo {
-                file: &l.label,
-                node_count: l.graph.node_count(),
-                total_size: l.analysis.total_size,
-            })
-            .collect();
-        let last = self.loaded.last().expect("two snapshots or more");
-        let l = LastSnapshot {
-            graph: &last.graph,
-            analysis: &last.analysis,
-        };
-        (l, infos)
-    }
+fn parts(j: &Judged) -> (LastSnapshot<'_>, Vec<SnapshotInfo<'_>>) {
+    let infos = j
+        .loaded
+        .iter()
+        .map(|l| SnapshotInfo {
+            file: &l.label,
+            node_count: l.graph.node_count(),
+            total_size: l.analysis.total_size,
+        })
+        .collect();
+    let last = j.loaded.last().expect("two snapshots or more");
+    let l = LastSnapshot {
+        graph: &last.graph,
+        analysis: &last.analysis,
+    };
+    (l, infos)
+}
 
-    /// The `suspects --json` document.
-    pub fn to_json(&self, top: usize) -> serde_json::Value {
-        let (l, infos) = self.parts();
+impl Shown for Judged {
+    fn to_json(&self, top: usize) -> serde_json::Value {
+        let (l, infos) = parts(self);
         view::to_json(&l, &infos, &self.findings, top)
     }
 
-    /// The human report.
-    pub fn to_text(&self, top: usize, verbose: bool, style: &Style) -> String {
-        let (l, infos) = self.parts();
+    fn to_text(&self, top: usize, verbose: bool, style: &Style) -> String {
+        let (l, infos) = parts(self);
         view::to_text(&l, &infos, &self.findings, top, verbose, style)
     }
 
-    pub fn is_leak(&self) -> bool {
-        self.findings.verdict == Verdict::Leak
-    }
-
-    /// Exit code 1 when the verdict is a leak, so scripts and CI can act on it.
-    pub fn exit_code(&self) -> ExitCode {
+    fn exit_code(&self) -> ExitCode {
         if self.is_leak() {
             ExitCode::from(1)
         } else {
@@ -94,7 +82,7 @@ impl Judged {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
-    let judged = Judged::of(&args.files, ctx.quiet)?;
+    let judged = judge(&args.files, ctx.quiet)?;
     if let Some(path) = &args.html.html {
         let mut doc = judged.to_json(args.top);
         crate::html_out::add_overview(&mut doc, &judged.loaded);

@@ -2,27 +2,26 @@
 //! judge the series: leak, plateau, periodic spikes, off-heap growth or stable.
 
 use std::ffi::OsString;
-use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use heaphound_analysis::trend::{Point, Source, TrendInput, Verdict};
-use heaphound_inspector::{
-    attach, discover_timeout, ConnectOptions, InspectorError, Session, SpawnOptions, Spawned,
+use heaphound_capture::watch::{
+    self, Live, Stopped, WatchObserver, WatchPlan, WatchTarget, Watched,
 };
+use heaphound_model::watch::{HeapSummary, SeriesSummary, WatchDoc, WatchedProcess};
+use heaphound_model::SCHEMA_VERSION;
+use heaphound_report::human_size;
 use heaphound_report::trend::verdict_text;
-use heaphound_report::{human_size, SCHEMA_VERSION};
-use serde_json::{json, Value};
 
 use super::{emit, emit_json, gclog::exit_code, Ctx};
 use crate::capture::duration::{parse_duration, show};
-use crate::capture::loader::status_text;
-use crate::capture::sampler::{Series, SharedSeries};
+use crate::capture::sampler::Series;
+use crate::capture::signals;
 use crate::capture::trend::Points;
 use crate::capture::ui::Ui;
-use crate::capture::{alive, cmdline, listen, signals};
 use crate::load::InputError;
 
 #[derive(clap::Args)]
@@ -71,24 +70,6 @@ pub struct Args {
     pub command: Vec<OsString>,
 }
 
-/// How the process is reached.
-enum Target {
-    Spawned(Spawned),
-    /// Through the inspector of a process we did not start.
-    Inspector {
-        opened_by_us: bool,
-    },
-    /// /proc only.
-    Proc,
-}
-
-struct Watched {
-    pid: u32,
-    command: String,
-    target: Target,
-    ws_url: Option<String>,
-}
-
 fn usage(msg: String) -> anyhow::Error {
     InputError(msg).into()
 }
@@ -103,8 +84,17 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     let out = series_path(args.out.as_deref())?;
     let ui = Ui::new(ctx.quiet);
     signals::install();
-    let mut w = open_target(&args, &ui)?;
-    if matches!(w.target, Target::Proc) && args.gc {
+    let mut w = watch::open_target(
+        &WatchTarget {
+            target: args.target.clone(),
+            command: args.command.clone(),
+            inspect: args.inspect,
+            port: args.port,
+        },
+        &ui,
+        std::sync::Arc::new(crate::capture::ui::line),
+    )?;
+    if w.is_proc() && args.gc {
         return Err(usage(format!(
             "--gc needs the inspector: PID {} has it closed; add --inspect to open it",
             w.pid
@@ -123,21 +113,15 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     if let Ok(mut s) = series.lock() {
         s.set_phase("watch");
     }
-    let session = match &w.ws_url {
-        Some(url) => Some(
-            Session::connect(url, &ConnectOptions::default())
-                .map_err(|e| usage(format!("watch: the inspector of PID {}: {e}", w.pid)))?,
-        ),
-        None => None,
-    };
+    let session = w.connect()?;
     ui.note(&format!(
         "watching `{}` (PID {}) every {} for up to {}{}; series in {}",
         w.command,
         w.pid,
         show(args.interval),
         show(args.duration),
-        match (&w.target, args.gc) {
-            (Target::Proc, _) => {
+        match (w.is_proc(), args.gc) {
+            (true, _) => {
                 ", RSS from /proc only (the inspector is closed; --inspect opens it for heap figures)"
             }
             (_, true) => ", a full GC before each sample",
@@ -145,10 +129,28 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         },
         out.display()
     ));
-    let mut rss_only: Vec<Point> = Vec::new();
-    let ended = sample_loop(&args, &ui, &mut w, session, &series, &mut rss_only, started);
+    let mut rss_samples = Vec::new();
+    let plan = WatchPlan {
+        interval: args.interval,
+        duration: args.duration,
+        gc: args.gc,
+    };
+    let stopped = watch::sample_loop(
+        &plan,
+        &LiveLine(ui),
+        &mut w,
+        session,
+        &series,
+        &mut rss_samples,
+        started,
+    );
+    let ended = stopped.to_string();
+    let rss_only: Vec<Point> = rss_samples
+        .iter()
+        .map(|&(t_ms, rss, anon)| Point::new(t_ms as f64 / 1000.0, anon.unwrap_or(rss) as f64))
+        .collect();
     ui.clear();
-    let how = finish(&mut w);
+    let how = w.finish();
     if let Some(e) = series
         .lock()
         .ok()
@@ -156,7 +158,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     {
         ui.warn(&format!("{}: incomplete: {e}", out.display()));
     }
-    if let Target::Inspector { opened_by_us: true } = w.target {
+    if w.opened_inspector() {
         ui.note(&format!(
             "PID {} keeps its inspector open on 127.0.0.1:{} until it exits (Node cannot close it from outside)",
             w.pid, args.port
@@ -166,7 +168,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         .lock()
         .map(|s| s.samples().to_vec())
         .unwrap_or_default();
-    let verdict = if matches!(w.target, Target::Proc) {
+    let verdict = if w.is_proc() {
         trend_of_rss(&rss_only, args.interval)
     } else {
         Points::of(&samples).verdict(args.interval, args.gc)
@@ -194,35 +196,63 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         ));
     }
     if args.json {
-        emit_json(&json!({
-            "schema_version": SCHEMA_VERSION,
-            "command": "watch",
-            "target": {
-                "pid": w.pid,
-                "command": w.command,
-                "source": if matches!(w.target, Target::Proc) { "proc" } else { "inspector" },
-                "spawned": matches!(w.target, Target::Spawned(_)),
-                "inspector": w.ws_url,
-                "ended": how,
+        let doc = WatchDoc {
+            schema_version: SCHEMA_VERSION,
+            command: "watch".into(),
+            target: WatchedProcess {
+                pid: w.pid,
+                command: w.command.clone(),
+                source: if w.is_proc() { "proc" } else { "inspector" }.into(),
+                spawned: w.is_spawned(),
+                inspector: w.ws_url.clone(),
+                ended: how.clone(),
             },
-            "interval_ms": args.interval.as_millis() as u64,
-            "duration_s": (elapsed * 1000.0).round() / 1000.0,
-            "stopped": ended,
-            "gc_forced": args.gc,
-            "out": out.to_string_lossy(),
-            "samples": count,
-            "series": summary,
-            "verdict": verdict.to_json(),
-        }))?;
+            interval_ms: args.interval.as_millis() as u64,
+            duration_s: (elapsed * 1000.0).round() / 1000.0,
+            stopped: ended.clone(),
+            gc_forced: args.gc,
+            out: out.to_string_lossy().into_owned(),
+            samples: count as u64,
+            series: summary.clone(),
+            verdict: verdict.to_json(),
+        };
+        emit_json(&serde_json::to_value(&doc)?)?;
     } else {
         emit(&text(
             &w, &how, &ended, count, elapsed, &summary, &out, &verdict, ctx,
         ))?;
     }
-    if ended == "interrupted (Ctrl-C)" {
+    if stopped == Stopped::Interrupted {
         return Ok(ExitCode::from(130));
     }
     Ok(exit_code(verdict.kind))
+}
+
+/// The live line under a terminal watch.
+struct LiveLine(Ui);
+
+impl WatchObserver for LiveLine {
+    fn sample(&self, elapsed: Duration, live: &Live, n: usize) {
+        let live = match live {
+            Live::Heap(m) => format!(
+                "rss {}  heap {} / {}  external {}  arrayBuffers {}",
+                human_size(m.rss),
+                human_size(m.heap_used),
+                human_size(m.heap_total),
+                human_size(m.external),
+                human_size(m.array_buffers)
+            ),
+            Live::Rss { rss, anon } => format!(
+                "rss {}{}",
+                human_size(*rss),
+                anon.map(|a| format!(" (anonymous {})", human_size(a)))
+                    .unwrap_or_default()
+            ),
+            Live::Nothing => String::new(),
+        };
+        self.0
+            .status(&format!("{}  {live}  ({n} samples)", show(elapsed)));
+    }
 }
 
 /// `--html`: the verdict and the series as a chart.
@@ -261,223 +291,7 @@ fn series_path(out: Option<&Path>) -> Result<PathBuf> {
         }
         return Ok(p.to_path_buf());
     }
-    Ok(crate::capture::args::fresh_run_dir().join("memory.jsonl"))
-}
-
-fn open_target(args: &Args, ui: &Ui) -> Result<Watched> {
-    match (&args.target, args.command.is_empty()) {
-        (Some(_), false) => Err(usage(
-            "watch: give a PID, a ws:// URL or a command after --, not both".into(),
-        )),
-        (None, true) => Err(usage(
-            "watch: give a PID, a ws:// URL, or the program to run after -- (e.g. `heaphound watch -- node app.js`)".into(),
-        )),
-        (None, false) => spawn(args),
-        (Some(t), true) if t.starts_with("ws://") => {
-            let mut s = Session::connect(t, &ConnectOptions::default())
-                .map_err(|e| usage(format!("watch: {e}")))?;
-            let pid = s
-                .evaluate("process.pid")
-                .ok()
-                .and_then(|v| v.as_u64())
-                .and_then(|p| u32::try_from(p).ok())
-                .unwrap_or(0);
-            s.close();
-            Ok(Watched {
-                pid,
-                command: cmdline(pid),
-                target: Target::Inspector {
-                    opened_by_us: false,
-                },
-                ws_url: Some(t.clone()),
-            })
-        }
-        (Some(t), true) => {
-            let pid: u32 = t
-                .parse()
-                .map_err(|_| usage(format!("'{t}' is neither a PID nor a ws:// inspector URL")))?;
-            if !alive(pid) {
-                return Err(usage(format!("watch: no process with PID {pid}")));
-            }
-            let command = cmdline(pid);
-            // An inspector that is already open is used as it is: nothing changes for the
-            // process.
-            let open = listen::listeners(pid, 0)
-                .iter()
-                .any(|l| l.addr.port() == args.port)
-                .then(|| discover_timeout("127.0.0.1", args.port, Duration::from_secs(2)).ok())
-                .flatten()
-                .and_then(|ts| ts.into_iter().find_map(|t| t.web_socket_debugger_url));
-            if let Some(url) = open {
-                return Ok(Watched {
-                    pid,
-                    command,
-                    target: Target::Inspector {
-                        opened_by_us: false,
-                    },
-                    ws_url: Some(url),
-                });
-            }
-            if !args.inspect {
-                return Ok(Watched {
-                    pid,
-                    command,
-                    target: Target::Proc,
-                    ws_url: None,
-                });
-            }
-            ui.status(&format!("opening the inspector of PID {pid}…"));
-            let url = attach(pid, args.port).map_err(|e| usage(format!("watch: {e}")))?;
-            Ok(Watched {
-                pid,
-                command,
-                target: Target::Inspector { opened_by_us: true },
-                ws_url: Some(url),
-            })
-        }
-    }
-}
-
-fn spawn(args: &Args) -> Result<Watched> {
-    let (node, command) = crate::capture::program::spawn(
-        args.command.clone(),
-        SpawnOptions::default().startup_timeout,
-    )?;
-    signals::set_child(node.pid());
-    Ok(Watched {
-        pid: node.pid(),
-        ws_url: Some(node.ws_url().to_string()),
-        command,
-        target: Target::Spawned(node),
-    })
-}
-
-fn gone(w: &mut Watched) -> bool {
-    match &mut w.target {
-        Target::Spawned(node) => matches!(node.try_exit_status(), Ok(Some(_))),
-        _ => !alive(w.pid),
-    }
-}
-
-/// Samples until the duration is up, the process ends or Ctrl-C; says which.
-fn sample_loop(
-    args: &Args,
-    ui: &Ui,
-    w: &mut Watched,
-    mut session: Option<Session>,
-    series: &SharedSeries,
-    rss_only: &mut Vec<Point>,
-    started: Instant,
-) -> String {
-    let mut next = Instant::now();
-    let ended = loop {
-        if signals::interrupted() {
-            break "interrupted (Ctrl-C)".to_string();
-        }
-        if started.elapsed() >= args.duration {
-            break "duration reached".to_string();
-        }
-        if gone(w) {
-            break "the process exited".to_string();
-        }
-        let live = match session.as_mut() {
-            Some(s) => {
-                let m = (if args.gc { s.collect_garbage() } else { Ok(()) })
-                    .and_then(|_| s.memory_usage());
-                match m {
-                    Ok(m) => {
-                        if let Ok(mut sr) = series.lock() {
-                            sr.record(&m, None);
-                        }
-                        format!(
-                            "rss {}  heap {} / {}  external {}  arrayBuffers {}",
-                            human_size(m.rss),
-                            human_size(m.heap_used),
-                            human_size(m.heap_total),
-                            human_size(m.external),
-                            human_size(m.array_buffers)
-                        )
-                    }
-                    Err(InspectorError::Timeout { .. }) => String::new(),
-                    Err(e) => {
-                        // A program on its way out loses its JS context first, then waits
-                        // for the debugger to leave before it exits: let it go.
-                        if let Some(s) = session.take() {
-                            s.close();
-                        }
-                        let until = Instant::now() + Duration::from_secs(2);
-                        while Instant::now() < until && !gone(w) {
-                            std::thread::sleep(Duration::from_millis(20));
-                        }
-                        if gone(w) {
-                            break "the process exited".to_string();
-                        }
-                        break format!("the inspector failed: {e}");
-                    }
-                }
-            }
-            None => match series.lock().ok().and_then(|mut s| s.record_rss()) {
-                Some((t_ms, rss, anon)) => {
-                    rss_only.push(Point::new(t_ms as f64 / 1000.0, anon.unwrap_or(rss) as f64));
-                    format!(
-                        "rss {}{}",
-                        human_size(rss),
-                        anon.map(|a| format!(" (anonymous {})", human_size(a)))
-                            .unwrap_or_default()
-                    )
-                }
-                None => break "the process exited".to_string(),
-            },
-        };
-        let n = series
-            .lock()
-            .map(|s| s.samples().len())
-            .unwrap_or(0)
-            .max(rss_only.len());
-        ui.status(&format!(
-            "{}  {live}  ({n} samples)",
-            show(started.elapsed())
-        ));
-        next += args.interval;
-        let now = Instant::now();
-        if next < now {
-            next = now;
-        }
-        while Instant::now() < next && !signals::interrupted() {
-            std::thread::sleep(
-                next.saturating_duration_since(Instant::now())
-                    .min(Duration::from_millis(20)),
-            );
-        }
-    };
-    if let Some(s) = session {
-        s.close();
-    }
-    ended
-}
-
-/// Stops a program watch started; says how the process ended (or that it runs on).
-fn finish(w: &mut Watched) -> String {
-    match &mut w.target {
-        Target::Spawned(node) => {
-            if let Ok(Some(status)) = node.try_exit_status() {
-                signals::set_child(0);
-                return status_text(&status);
-            }
-            let r = node.stop();
-            signals::set_child(0);
-            match r {
-                Ok(Some(status)) => match status.signal() {
-                    Some(libc::SIGTERM) => "stopped by heaphound (SIGTERM)".into(),
-                    Some(libc::SIGKILL) => "killed by heaphound (SIGKILL after SIGTERM)".into(),
-                    _ => status_text(&status),
-                },
-                _ => "could not be stopped".into(),
-            }
-        }
-        _ if alive(w.pid) => "still running".into(),
-        _ => "exited".into(),
-    }
+    Ok(heaphound_capture::run_dir::fresh_run_dir().join("memory.jsonl"))
 }
 
 fn trend_of_rss(rss: &[Point], interval: Duration) -> Verdict {
@@ -494,18 +308,24 @@ fn trend_of_rss(rss: &[Point], interval: Duration) -> Verdict {
     })
 }
 
-fn summary(samples: &[crate::capture::sampler::Sample], rss_only: &[Point]) -> Value {
+fn summary(samples: &[crate::capture::sampler::Sample], rss_only: &[Point]) -> SeriesSummary {
+    use crate::capture::sampler::first_last_min_max as range;
     if samples.is_empty() {
-        return json!({ "rss": crate::capture::sampler::first_last_min_max(rss_only.iter().map(|p| p.v as u64)) });
+        return SeriesSummary {
+            rss: range(rss_only.iter().map(|p| p.v as u64)),
+            heap: None,
+        };
     }
-    json!({
-        "rss": crate::capture::sampler::first_last_min_max(samples.iter().map(|s| s.rss)),
-        "rss_anon": crate::capture::sampler::first_last_min_max(samples.iter().filter_map(|s| s.rss_anon)),
-        "heap_total": crate::capture::sampler::first_last_min_max(samples.iter().map(|s| s.heap_total)),
-        "heap_used": crate::capture::sampler::first_last_min_max(samples.iter().map(|s| s.heap_used)),
-        "external": crate::capture::sampler::first_last_min_max(samples.iter().map(|s| s.external)),
-        "array_buffers": crate::capture::sampler::first_last_min_max(samples.iter().map(|s| s.array_buffers)),
-    })
+    SeriesSummary {
+        rss: range(samples.iter().map(|s| s.rss)),
+        heap: Some(HeapSummary {
+            rss_anon: range(samples.iter().filter_map(|s| s.rss_anon)),
+            heap_total: range(samples.iter().map(|s| s.heap_total)),
+            heap_used: range(samples.iter().map(|s| s.heap_used)),
+            external: range(samples.iter().map(|s| s.external)),
+            array_buffers: range(samples.iter().map(|s| s.array_buffers)),
+        }),
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -515,7 +335,7 @@ fn text(
     ended: &str,
     count: usize,
     elapsed: f64,
-    summary: &Value,
+    summary: &SeriesSummary,
     out: &Path,
     verdict: &Verdict,
     ctx: &Ctx,
@@ -526,22 +346,21 @@ fn text(
         w.pid,
         out.display()
     );
-    let size = |v: &Value| v.as_u64().map(human_size).unwrap_or_else(|| "?".into());
-    for (key, name) in [
-        ("rss", "rss"),
-        ("heap_used", "heap used"),
-        ("heap_total", "heap total"),
-        ("external", "external"),
-        ("array_buffers", "arrayBufs"),
+    let heap = summary.heap.as_ref();
+    for (range, name) in [
+        (summary.rss, "rss"),
+        (heap.and_then(|h| h.heap_used), "heap used"),
+        (heap.and_then(|h| h.heap_total), "heap total"),
+        (heap.and_then(|h| h.external), "external"),
+        (heap.and_then(|h| h.array_buffers), "arrayBufs"),
     ] {
-        let m = &summary[key];
-        if m.is_object() {
+        if let Some(m) = range {
             s.push_str(&format!(
                 "  {name:<10} {} → {} (min {}, max {})\n",
-                size(&m["first"]),
-                size(&m["last"]),
-                size(&m["min"]),
-                size(&m["max"])
+                human_size(m.first),
+                human_size(m.last),
+                human_size(m.min),
+                human_size(m.max)
             ));
         }
     }

@@ -9,7 +9,7 @@ use heaphound_report::html::{MemorySeries, Report, Sample, Verdict};
 use serde_json::Value;
 
 use super::judge::{Judgement, RoundMemory};
-use crate::commands::suspects::Judged;
+use crate::commands::suspects::{Judged, Shown};
 use crate::html_out;
 
 pub struct Page<'a> {

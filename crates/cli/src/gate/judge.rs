@@ -3,26 +3,9 @@
 //! trend or noise.
 
 use heaphound_analysis::trend::{mann_kendall, theil_sen, Point};
-use serde_json::{json, Value};
+use heaphound_model::gate::Growth;
 
-/// Memory after one round, once garbage is collected.
-#[derive(Debug, Clone, Copy)]
-pub struct RoundMemory {
-    /// 0 is the baseline after the warm-up.
-    pub round: u32,
-    pub heap_used: u64,
-    pub heap_total: u64,
-    pub external: u64,
-    pub elapsed_ms: u64,
-}
-
-impl RoundMemory {
-    /// What the gate measures: the JS heap plus memory outside it that JS objects own
-    /// (Buffers, ArrayBuffers), so leaks of either kind count.
-    pub fn retained(&self) -> u64 {
-        self.heap_used + self.external
-    }
-}
+pub use heaphound_capture::gate::RoundMemory;
 
 #[derive(Debug, Clone)]
 pub struct Judgement {
@@ -119,15 +102,15 @@ fn per_call_text(bytes: f64) -> String {
 }
 
 impl Judgement {
-    pub fn to_json(&self) -> Value {
-        json!({
-            "growth": self.growth,
-            "raw_growth": self.raw_growth,
-            "per_round": self.per_round.round() as i64,
-            "per_call": (self.per_call * 10.0).round() / 10.0,
-            "trend": self.trend,
-            "p_value": (self.p_value * 10_000.0).round() / 10_000.0,
-        })
+    pub fn to_doc(&self) -> Growth {
+        Growth {
+            growth: self.growth,
+            raw_growth: self.raw_growth,
+            per_round: self.per_round.round() as i64,
+            per_call: (self.per_call * 10.0).round() / 10.0,
+            trend: self.trend.into(),
+            p_value: (self.p_value * 10_000.0).round() / 10_000.0,
+        }
     }
 }
 

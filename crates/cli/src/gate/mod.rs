@@ -8,44 +8,26 @@ pub mod judge;
 mod junit;
 mod render;
 
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use heaphound_inspector::{ConnectOptions, InspectorError, Session};
 use heaphound_report::human_size;
-use serde_json::json;
 
-use crate::capture::args::{run_dir, LoadPlan};
-use crate::capture::header::write_json;
+use crate::capture::args::run_dir;
 use crate::capture::listen::LoadUrl;
-use crate::capture::loader::{Driver, Phase};
 use crate::capture::ready::Waiter;
 use crate::capture::ui::Ui;
-use crate::capture::{check, duration, signals, Program, Stop};
+use crate::capture::{signals, Program};
 use crate::commands::gate::Args;
-use crate::commands::suspects::Judged;
 use crate::commands::{emit, Ctx};
 use crate::load::InputError;
-use judge::{judge, Judgement, RoundMemory};
+use heaphound_capture::gate::{self, GateError, GatePlan, RoundMemory, Work};
+use heaphound_capture::run_dir::write_json;
+use heaphound_capture::LoadPlan;
+use judge::judge;
 use render::{plural, user_command};
-
-const HARNESS: &str = include_str!("harness.js");
-
-/// Why a gate could not judge (exit code 2).
-enum GateError {
-    Msg(String),
-    /// The program ended during this step; how is known once our session is closed (Node
-    /// may wait for it before it exits).
-    Ended(String),
-}
-
-enum Work {
-    Scenario { name: String },
-    Http(Driver),
-}
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     if args.iterations == 0 {
@@ -63,7 +45,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     let (argv, scenario) = match http {
         Some(_) => (args.command.clone(), None),
         None => {
-            let (argv, scenario) = harness_argv(&args.command, &dir)?;
+            let (argv, scenario) = gate::harness_argv(&args.command, &dir)?;
             (argv, Some(scenario))
         }
     };
@@ -75,13 +57,17 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     })?;
     if scenario.is_some() {
         let harness = dir.join("gate-harness.js");
-        std::fs::write(&harness, HARNESS)
+        std::fs::write(&harness, gate::HARNESS)
             .with_context(|| format!("{}: cannot write", harness.display()))?;
     }
     let ui = Ui::new(ctx.quiet);
     let started = Instant::now();
     signals::install();
-    let mut program = Program::start(argv, Duration::from_secs(20))?;
+    let mut program = Program::start(
+        argv,
+        Duration::from_secs(20),
+        std::sync::Arc::new(crate::capture::ui::line),
+    )?;
     let name = scenario.clone().unwrap_or_else(|| program.command.clone());
     ui.note(&format!(
         "started `{}` (PID {}); run folder {}",
@@ -90,18 +76,16 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         dir.display()
     ));
     let warmup = args.warmup.unwrap_or(args.iterations);
-    let mut gate = Gate {
-        args: &args,
-        ui,
-        dir: &dir,
+    let unit = if http.is_some() { "request" } else { "call" };
+    let plan = GatePlan {
+        iterations: args.iterations,
+        rounds: args.rounds,
         warmup,
-        rounds: Vec::new(),
-        snapshots: Vec::new(),
-        snapshot_rounds: Vec::new(),
-        unit: if http.is_some() { "request" } else { "call" },
-        place: "start-up".into(),
+        timeout: args.timeout,
+        dir: dir.clone(),
+        unit,
     };
-    let outcome = match http {
+    let work = match http {
         Some(url) => {
             let load = LoadPlan::Http {
                 url,
@@ -118,16 +102,28 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             let mut waiter = Waiter {
                 load: &load,
                 ready_timeout: Duration::from_secs(20),
-                ui,
+                ui: &ui,
                 listen: None,
             };
-            match waiter.ready(&mut program) {
-                Ok(driver) => gate.run(&mut program, Work::Http(driver)),
-                Err(s) => Err(gate.stopped(&mut program, s)),
-            }
+            waiter.ready(&mut program).map(Work::Http)
         }
-        None => gate.run(&mut program, Work::Scenario { name: name.clone() }),
+        None => Ok(Work::Scenario { name: name.clone() }),
     };
+    let run = gate::run_rounds(&plan, &mut program, work, &ui, &mut |rounds| {
+        let j = judge(rounds, args.iterations, args.max_growth, unit);
+        let pass = j.pass;
+        (j, pass)
+    });
+    let mut gate = Gate {
+        args: &args,
+        dir: &dir,
+        warmup,
+        rounds: run.rounds,
+        snapshots: run.snapshots,
+        snapshot_rounds: run.snapshot_rounds,
+        unit,
+    };
+    let outcome = run.result;
     let how = program.finish();
     let elapsed = started.elapsed();
     let j = match outcome {
@@ -164,7 +160,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             .map(|p| p.to_string_lossy().into_owned())
             .collect();
         (files.len() >= 2)
-            .then(|| Judged::of(&files, ctx.quiet))
+            .then(|| crate::commands::suspects::judge(&files, ctx.quiet))
             .transpose()?
     };
     let doc = gate.to_json(&j, &name, scenario.is_some(), suspects.as_ref(), elapsed);
@@ -227,43 +223,9 @@ fn write_file(path: &Path, text: &str) -> Result<()> {
     std::fs::write(path, text).with_context(|| format!("{}: cannot write", path.display()))
 }
 
-/// `node [node options] scenario.js [args]` → `node [node options] HARNESS scenario.js
-/// [args]`; a command starting with the script gets `node` in front.
-fn harness_argv(command: &[OsString], dir: &Path) -> Result<(Vec<OsString>, String)> {
-    let mut argv = command.to_vec();
-    let is_script = |a: &OsString| {
-        let a = a.to_string_lossy();
-        [".js", ".mjs", ".cjs", ".ts"]
-            .iter()
-            .any(|e| a.ends_with(e))
-    };
-    if argv.first().is_some_and(is_script) {
-        argv.insert(0, "node".into());
-    }
-    let at = argv
-        .iter()
-        .skip(1)
-        .position(|a| !a.to_string_lossy().starts_with('-'))
-        .map(|i| i + 1)
-        .ok_or_else(|| {
-            InputError("gate: no scenario file in the command (expected `node scenario.js`)".into())
-        })?;
-    let scenario = PathBuf::from(&argv[at]);
-    if !scenario.is_file() {
-        return Err(InputError(format!(
-            "gate: {}: no such scenario file",
-            scenario.display()
-        ))
-        .into());
-    }
-    let name = argv[at].to_string_lossy().into_owned();
-    argv.insert(at, dir.join("gate-harness.js").into_os_string());
-    Ok((argv, name))
-}
-
+/// What the text, JSON, JUnit and HTML views are drawn from.
 struct Gate<'a> {
     args: &'a Args,
-    ui: Ui,
     dir: &'a Path,
     warmup: u64,
     rounds: Vec<RoundMemory>,
@@ -272,231 +234,4 @@ struct Gate<'a> {
     snapshot_rounds: Vec<u32>,
     /// One iteration: `call` of a scenario, `request` to a server.
     unit: &'static str,
-    /// Where we are, for messages.
-    place: String,
-}
-
-impl Gate<'_> {
-    /// The warm-up, the baseline and every round; snapshots at the first and middle rounds,
-    /// and at the last when the gate fails.
-    fn run(&mut self, program: &mut Program, work: Work) -> Result<Judgement, GateError> {
-        let opts = ConnectOptions {
-            idle_timeout: self.args.timeout,
-            ..ConnectOptions::default()
-        };
-        let mut session = Session::connect(&program.ws_url, &opts)
-            .and_then(|mut s| s.enable_heap_profiler().map(|_| s))
-            .map_err(|e| self.fault(program, e))?;
-        let r = self.rounds_on(&mut session, program, &work);
-        if let Work::Scenario { .. } = work {
-            // Lets the harness's process end by itself once we are gone.
-            let _ = session.evaluate("globalThis.__heaphoundGate.stop()");
-        }
-        session.close();
-        r
-    }
-
-    fn rounds_on(
-        &mut self,
-        session: &mut Session,
-        program: &mut Program,
-        work: &Work,
-    ) -> Result<Judgement, GateError> {
-        let args = self.args;
-        if let Work::Scenario { name } = work {
-            self.place = "loading the scenario".into();
-            self.ui.status(&format!("loading {name}…"));
-            // The inspector opens before Node runs the main script: wait for the harness.
-            let until = Instant::now() + Duration::from_secs(20);
-            loop {
-                let probe = session.evaluate("typeof globalThis.__heaphoundGate === 'object'");
-                if probe.map_err(|e| self.fault(program, e))? == json!(true) {
-                    break;
-                }
-                if let Some(s) = check(program) {
-                    return Err(self.stopped(program, s));
-                }
-                if Instant::now() >= until {
-                    return Err(GateError::Msg(format!(
-                        "{name}: the program did not start the scenario within 20 s"
-                    )));
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            if let Err(e) = session.evaluate_awaited("globalThis.__heaphoundGate.ready()") {
-                return Err(self.scenario_fault(program, name, 0, e));
-            }
-        }
-        let mid = args.rounds.div_ceil(2);
-        for round in 0..=args.rounds {
-            let n = if round == 0 {
-                self.warmup
-            } else {
-                args.iterations
-            };
-            self.place = if round == 0 {
-                "the warm-up".into()
-            } else {
-                format!("round {round}/{}", args.rounds)
-            };
-            if let Some(s) = check(program) {
-                return Err(self.stopped(program, s));
-            }
-            let started = Instant::now();
-            if n > 0 {
-                self.ui
-                    .status(&format!("{}: {}…", self.place, plural(n, self.unit)));
-                match work {
-                    Work::Scenario { name } => {
-                        let call = format!("globalThis.__heaphoundGate.run({n})");
-                        if let Err(e) = session.evaluate_awaited(&call) {
-                            return Err(self.scenario_fault(program, name, n, e));
-                        }
-                    }
-                    Work::Http(driver) => self.load_round(driver, round, program)?,
-                }
-            }
-            let m = self.measure(session, program, round, started)?;
-            self.ui.step(&format!(
-                "{}: {} in {:.1}s, retained {} (heap {}, external {})",
-                self.place,
-                plural(n, self.unit),
-                started.elapsed().as_secs_f64(),
-                human_size(m.retained()),
-                human_size(m.heap_used),
-                human_size(m.external)
-            ));
-            self.rounds.push(m);
-            if round == 1 || round == mid {
-                self.snapshot(session, program, round)?;
-            }
-        }
-        let j = judge(&self.rounds, args.iterations, args.max_growth, self.unit);
-        if !j.pass {
-            self.place = "the last snapshot".into();
-            self.snapshot(session, program, args.rounds)?;
-        }
-        self.ui.clear();
-        Ok(j)
-    }
-
-    fn load_round(
-        &mut self,
-        driver: &Driver,
-        round: u32,
-        program: &mut Program,
-    ) -> Result<(), GateError> {
-        let phase = Phase {
-            key: format!("round-{round}"),
-            title: self.place.clone(),
-            warmup: round == 0,
-            prompt: String::new(),
-        };
-        let mut tick = || {
-            let s = check(program);
-            if s.is_none() {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            s
-        };
-        let (_, stop) = driver.run(&phase, &self.ui, &mut tick);
-        match stop {
-            None => Ok(()),
-            Some(s) => Err(self.stopped(program, s)),
-        }
-    }
-
-    fn measure(
-        &mut self,
-        session: &mut Session,
-        program: &mut Program,
-        round: u32,
-        started: Instant,
-    ) -> Result<RoundMemory, GateError> {
-        // Two collections: the first may only queue finalizers and weak callbacks that the
-        // second then frees.
-        for _ in 0..2 {
-            session
-                .collect_garbage()
-                .map_err(|e| self.fault(program, e))?;
-        }
-        let m = session.memory_usage().map_err(|e| self.fault(program, e))?;
-        Ok(RoundMemory {
-            round,
-            heap_used: m.heap_used,
-            heap_total: m.heap_total,
-            external: m.external,
-            elapsed_ms: started.elapsed().as_millis() as u64,
-        })
-    }
-
-    fn snapshot(
-        &mut self,
-        session: &mut Session,
-        program: &mut Program,
-        round: u32,
-    ) -> Result<(), GateError> {
-        let k = self.snapshots.len() + 1;
-        let path = self.dir.join(format!("{k}.heapsnapshot"));
-        let title = format!("snapshot {k} ({})", self.place);
-        let mut progress = self.ui.snapshot_progress(&title);
-        match session.take_heap_snapshot(&path, &mut progress) {
-            Ok(_) => {
-                self.snapshots.push(path);
-                self.snapshot_rounds.push(round);
-                for _ in 0..2 {
-                    session
-                        .collect_garbage()
-                        .map_err(|e| self.fault(program, e))?;
-                }
-                Ok(())
-            }
-            Err(e) => Err(self.fault(program, e)),
-        }
-    }
-
-    /// An inspector call failed: say why in the words of what happened to the program.
-    fn fault(&mut self, program: &mut Program, e: InspectorError) -> GateError {
-        if signals::interrupted() {
-            return GateError::Msg(format!("interrupted (Ctrl-C) during {}", self.place));
-        }
-        match program.gone_soon() {
-            Some(_) => GateError::Ended(self.place.clone()),
-            None => GateError::Msg(format!("{} failed: {e}", self.place)),
-        }
-    }
-
-    fn stopped(&mut self, program: &mut Program, s: Stop) -> GateError {
-        match s {
-            Stop::Interrupted => {
-                GateError::Msg(format!("interrupted (Ctrl-C) during {}", self.place))
-            }
-            Stop::Ended => {
-                let _ = program.gone_soon();
-                GateError::Ended(self.place.clone())
-            }
-            Stop::Failed(msg) => GateError::Msg(msg),
-        }
-    }
-
-    fn scenario_fault(
-        &mut self,
-        program: &mut Program,
-        name: &str,
-        n: u64,
-        e: InspectorError,
-    ) -> GateError {
-        match e {
-            InspectorError::Evaluation(stack) => {
-                GateError::Msg(format!("{name} threw during {}: {stack}", self.place))
-            }
-            InspectorError::Timeout { .. } => GateError::Msg(format!(
-                "{name}: {} ({}) did not finish within {} (--timeout); does it return a promise that never settles?",
-                self.place,
-                plural(n, self.unit),
-                duration::show(self.args.timeout)
-            )),
-            e => self.fault(program, e),
-        }
-    }
 }

@@ -3,12 +3,13 @@
 use std::ffi::OsString;
 use std::time::Duration;
 
-use heaphound_report::{group, human_delta, human_size, Align, Table};
-use serde_json::{json, Value};
+use heaphound_model::gate::{GateDoc, RoundMeasurement};
+use heaphound_model::SCHEMA_VERSION;
+use heaphound_report::{human_delta, human_size, Align, Table};
 
 use super::judge::{Judgement, RoundMemory};
 use super::Gate;
-use crate::commands::suspects::Judged;
+use crate::commands::suspects::{Judged, Shown};
 
 impl Gate<'_> {
     pub(super) fn rounds_table(&self) -> String {
@@ -74,40 +75,42 @@ impl Gate<'_> {
         scenario: bool,
         suspects: Option<&Judged>,
         elapsed: Duration,
-    ) -> Value {
+    ) -> GateDoc {
         let a = self.args;
-        let measurements: Vec<Value> = self
+        let measurements = self
             .rounds
             .iter()
-            .map(|r| {
-                json!({
-                    "round": r.round,
-                    "retained": r.retained(),
-                    "heap_used": r.heap_used,
-                    "heap_total": r.heap_total,
-                    "external": r.external,
-                    "elapsed_ms": r.elapsed_ms,
-                })
+            .map(|r| RoundMeasurement {
+                round: r.round,
+                retained: r.retained(),
+                heap_used: r.heap_used,
+                heap_total: r.heap_total,
+                external: r.external,
+                elapsed_ms: r.elapsed_ms,
             })
             .collect();
-        json!({
-            "schema_version": heaphound_report::SCHEMA_VERSION,
-            "verdict": if j.pass { "pass" } else { "fail" },
-            "reason": j.reason,
-            "mode": if scenario { "scenario" } else { "http" },
-            "scenario": name,
-            "command": user_command(&self.args.command),
-            "iterations": a.iterations,
-            "rounds": a.rounds,
-            "warmup": self.warmup,
-            "max_growth": a.max_growth,
-            "measurements": measurements,
-            "growth": j.to_json(),
-            "run_dir": self.dir.to_string_lossy(),
-            "snapshots": self.snapshots.iter().map(|p| p.to_string_lossy()).collect::<Vec<_>>(),
-            "suspects": suspects.map(|s| s.to_json(a.top)),
-            "elapsed_ms": elapsed.as_millis() as u64,
-        })
+        GateDoc {
+            schema_version: SCHEMA_VERSION,
+            verdict: if j.pass { "pass" } else { "fail" }.into(),
+            reason: j.reason.clone(),
+            mode: if scenario { "scenario" } else { "http" }.into(),
+            scenario: name.into(),
+            command: user_command(&self.args.command),
+            iterations: a.iterations,
+            rounds: a.rounds,
+            warmup: self.warmup,
+            max_growth: a.max_growth,
+            measurements,
+            growth: j.to_doc(),
+            run_dir: self.dir.to_string_lossy().into_owned(),
+            snapshots: self
+                .snapshots
+                .iter()
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect(),
+            suspects: suspects.map(|s| s.to_json(a.top)),
+            elapsed_ms: elapsed.as_millis() as u64,
+        }
     }
 }
 
@@ -120,6 +123,4 @@ pub(super) fn user_command(argv: &[OsString]) -> String {
         .join(" ")
 }
 
-pub(super) fn plural(n: u64, what: &str) -> String {
-    format!("{} {what}{}", group(n), if n == 1 { "" } else { "s" })
-}
+pub(super) use heaphound_capture::gate::plural;

@@ -294,18 +294,15 @@ impl MemorySeries {
     /// `memory.jsonl`: one sample per line; lines that are not samples are skipped (a run
     /// cut short may end in half a line).
     pub fn from_jsonl(text: &str) -> MemorySeries {
-        let samples = text
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter_map(|v| {
-                Some(Sample {
-                    t_ms: v["t_ms"].as_f64()?,
-                    rss: u(&v["rss"]),
-                    heap_used: u(&v["heap_used"]),
-                    heap_total: u(&v["heap_total"]),
-                    external: u(&v["external"]),
-                    snapshot: u(&v["snapshot"]).and_then(|k| u32::try_from(k).ok()),
-                })
+        let samples = heaphound_model::series::MemorySample::parse_jsonl(text)
+            .into_iter()
+            .map(|m| Sample {
+                t_ms: m.t_ms as f64,
+                rss: Some(m.rss),
+                heap_used: m.heap_used,
+                heap_total: m.heap_total,
+                external: m.external,
+                snapshot: m.snapshot,
             })
             .collect();
         MemorySeries { samples }
@@ -416,24 +413,18 @@ impl Report {
             }
             r.facts.push(("program".into(), format!("{cmd} ({what})")));
         }
-        let l = &doc["load"];
-        match l["mode"].as_str() {
-            Some("http") => r.facts.push((
+        use heaphound_model::load::LoadDoc;
+        match serde_json::from_value::<LoadDoc>(doc["load"].clone()) {
+            Ok(LoadDoc::Http(h)) => r.facts.push((
                 "load".into(),
                 format!(
                     "{} {}, {} connections, {} requests ({} errors)",
-                    l["method"].as_str().unwrap_or("GET"),
-                    s(&l["url"]),
-                    l["connections"],
-                    l["requests"],
-                    l["errors"]
+                    h.method, h.url, h.connections, h.requests, h.errors
                 ),
             )),
-            Some("command") => r
-                .facts
-                .push(("load".into(), format!("`{}`", s(&l["command"])))),
-            Some(m) => r.facts.push(("load".into(), m.to_string())),
-            None => {}
+            Ok(LoadDoc::Command(c)) => r.facts.push(("load".into(), format!("`{}`", c.command))),
+            Ok(LoadDoc::Manual(_)) => r.facts.push(("load".into(), "manual".into())),
+            Err(_) => {}
         }
         if let Some(d) = doc["run_dir"].as_str() {
             r.facts.push(("run folder".into(), d.to_string()));

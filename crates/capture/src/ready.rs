@@ -5,16 +5,14 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use super::args::LoadPlan;
-use super::listen::{self, LoadUrl};
-use super::loader::{self, Driver, HttpLoad};
-use super::ui::Ui;
-use super::{check, duration, Program, Stop};
+use crate::listen::{self, LoadUrl};
+use crate::loader::{self, Driver, HttpLoad};
+use crate::{check, duration, LoadPlan, Observer, Program, Stop};
 
 pub struct Waiter<'a> {
     pub load: &'a LoadPlan,
     pub ready_timeout: Duration,
-    pub ui: Ui,
+    pub ui: &'a dyn Observer,
     /// Where the program listens, once known.
     pub listen: Option<SocketAddr>,
 }

@@ -10,10 +10,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use heaphound_load::{CommandOutcome, LoadProgress, LoadSpec, LoadStats};
-use serde_json::{json, Value};
+use heaphound_model::load::{
+    AbandonedPhase, CommandLoad, CommandPhase, HttpLoad as DocHttp, HttpPhase, LatencyMs,
+    LatencyUs, LoadDoc, LoadPhase, ManualLoad, ManualPhase, PhaseOutcome,
+};
 
-use super::ui::Ui;
-use super::Stop;
+use crate::{Observer, Stop};
 
 /// How traffic is made.
 pub enum Driver {
@@ -97,7 +99,7 @@ impl Stdin {
 pub type Tick<'a> = &'a mut dyn FnMut() -> Option<Stop>;
 
 impl Driver {
-    pub fn run(&self, phase: &Phase, ui: &Ui, tick: Tick) -> (PhaseRecord, Option<Stop>) {
+    pub fn run(&self, phase: &Phase, ui: &dyn Observer, tick: Tick) -> (PhaseRecord, Option<Stop>) {
         let start = Instant::now();
         let (outcome, stop) = match self {
             Driver::Http(h) => http_phase(h, phase, ui, tick),
@@ -155,7 +157,12 @@ fn watch<T: Send + 'static>(
     }
 }
 
-fn http_phase(h: &HttpLoad, phase: &Phase, ui: &Ui, tick: Tick) -> (Option<Outcome>, Option<Stop>) {
+fn http_phase(
+    h: &HttpLoad,
+    phase: &Phase,
+    ui: &dyn Observer,
+    tick: Tick,
+) -> (Option<Outcome>, Option<Stop>) {
     let mut spec = LoadSpec::new(h.url.clone());
     spec.connections = h.connections;
     if phase.warmup {
@@ -225,7 +232,12 @@ fn http_phase(h: &HttpLoad, phase: &Phase, ui: &Ui, tick: Tick) -> (Option<Outco
     }
 }
 
-fn command_phase(cmd: &str, phase: &Phase, ui: &Ui, tick: Tick) -> (Option<Outcome>, Option<Stop>) {
+fn command_phase(
+    cmd: &str,
+    phase: &Phase,
+    ui: &dyn Observer,
+    tick: Tick,
+) -> (Option<Outcome>, Option<Stop>) {
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&cancel);
     let cmdline = cmd.to_string();
@@ -284,12 +296,12 @@ fn command_phase(cmd: &str, phase: &Phase, ui: &Ui, tick: Tick) -> (Option<Outco
 fn manual_phase(
     stdin: &Stdin,
     phase: &Phase,
-    ui: &Ui,
+    ui: &dyn Observer,
     tick: Tick,
 ) -> (Option<Outcome>, Option<Stop>) {
     let started = Instant::now();
     ui.clear();
-    super::ui::line(&phase.prompt);
+    ui.line(&phase.prompt);
     loop {
         match stdin.rx.recv_timeout(Duration::from_millis(50)) {
             Ok(Some(_)) => return (Some(Outcome::Manual(started.elapsed())), None),
@@ -342,68 +354,70 @@ fn signal_name(sig: i32) -> &'static str {
     }
 }
 
-fn latency_ms(stats: &LoadStats) -> Value {
-    let f = |us: u64| (us as f64 / 1000.0 * 1000.0).round() / 1000.0;
-    json!({
-        "p50": f(stats.latency.p50_us),
-        "p90": f(stats.latency.p90_us),
-        "p99": f(stats.latency.p99_us),
-        "max": f(stats.latency.max_us),
-    })
+/// Microseconds as milliseconds, rounded to the microsecond.
+fn us_to_ms(us: u64) -> f64 {
+    (us as f64 / 1000.0 * 1000.0).round() / 1000.0
+}
+
+fn latency_ms(stats: &LoadStats) -> LatencyMs {
+    LatencyMs {
+        p50: us_to_ms(stats.latency.p50_us),
+        p90: us_to_ms(stats.latency.p90_us),
+        p99: us_to_ms(stats.latency.p99_us),
+        max: us_to_ms(stats.latency.max_us),
+    }
+}
+
+fn phase_doc(r: &PhaseRecord) -> LoadPhase {
+    let outcome = match &r.outcome {
+        Outcome::Http(s) => PhaseOutcome::Http(HttpPhase {
+            requests: s.requests,
+            ok: s.ok,
+            errors: s.errors,
+            non_2xx: s.non_2xx,
+            latency_ms: latency_ms(s),
+            rps: (s.requests_per_sec * 10.0).round() / 10.0,
+            elapsed_ms: s.elapsed.as_millis() as u64,
+            status_counts: s
+                .status_counts
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect(),
+            error_counts: s.error_counts.clone(),
+            bytes: s.bytes,
+            stopped_early: s.stopped_early.clone(),
+            latency_us: LatencyUs {
+                p50: s.latency.p50_us,
+                p90: s.latency.p90_us,
+                p99: s.latency.p99_us,
+                max: s.latency.max_us,
+                mean: s.latency.mean_us,
+            },
+        }),
+        Outcome::Command(c) => PhaseOutcome::Command(CommandPhase {
+            exit_status: c.status.code(),
+            signal: c.status.signal(),
+            success: c.success(),
+            stopped: c.timed_out,
+            elapsed_ms: c.elapsed.as_millis() as u64,
+        }),
+        Outcome::Manual(d) => PhaseOutcome::Manual(ManualPhase {
+            waited_ms: d.as_millis() as u64,
+        }),
+        Outcome::Abandoned(d) => PhaseOutcome::Abandoned(AbandonedPhase {
+            abandoned: true,
+            elapsed_ms: d.as_millis() as u64,
+        }),
+    };
+    LoadPhase {
+        phase: r.key.clone(),
+        outcome,
+    }
 }
 
 /// The `load` document (also `load.json`): totals and each phase.
-pub fn to_json(driver: &Driver, records: &[PhaseRecord]) -> Value {
-    let phases: Vec<Value> = records
-        .iter()
-        .map(|r| {
-            let mut v = match &r.outcome {
-                Outcome::Http(s) => {
-                    let mut v = json!({
-                        "requests": s.requests,
-                        "ok": s.ok,
-                        "errors": s.errors,
-                        "non_2xx": s.non_2xx,
-                        "latency_ms": latency_ms(s),
-                        "rps": (s.requests_per_sec * 10.0).round() / 10.0,
-                        "elapsed_ms": s.elapsed.as_millis() as u64,
-                    });
-                    // The load crate's own figures, for the details (status and error counts).
-                    if let (Some(o), Value::Object(full)) = (v.as_object_mut(), s.to_json()) {
-                        for k in ["status_counts", "error_counts", "bytes", "stopped_early"] {
-                            if let Some(x) = full.get(k) {
-                                o.insert(k.into(), x.clone());
-                            }
-                        }
-                        o.insert(
-                            "latency_us".into(),
-                            full.get("latency_us").cloned().unwrap_or(Value::Null),
-                        );
-                    }
-                    v
-                }
-                Outcome::Command(c) => json!({
-                    "exit_status": c.status.code(),
-                    "signal": c.status.signal(),
-                    "success": c.success(),
-                    "stopped": c.timed_out,
-                    "elapsed_ms": c.elapsed.as_millis() as u64,
-                }),
-                Outcome::Manual(d) => json!({ "waited_ms": d.as_millis() as u64 }),
-                Outcome::Abandoned(d) => json!({
-                    "abandoned": true,
-                    "elapsed_ms": d.as_millis() as u64,
-                }),
-            };
-            if let Some(o) = v.as_object_mut() {
-                let mut first = serde_json::Map::new();
-                first.insert("phase".into(), json!(r.key));
-                first.append(o);
-                *o = first;
-            }
-            v
-        })
-        .collect();
+pub fn to_doc(driver: &Driver, records: &[PhaseRecord]) -> LoadDoc {
+    let phases: Vec<LoadPhase> = records.iter().map(phase_doc).collect();
     match driver {
         Driver::Http(h) => {
             let stats: Vec<&LoadStats> = records
@@ -426,41 +440,38 @@ pub fn to_json(driver: &Driver, records: &[PhaseRecord]) -> Value {
                 (total / weight as f64 / 1000.0 * 1000.0).round() / 1000.0
             };
             let max = stats.iter().map(|s| s.latency.max_us).max().unwrap_or(0);
-            json!({
-                "mode": "http",
-                "url": h.url,
-                "method": h.method.to_ascii_uppercase(),
-                "connections": h.connections,
-                "requests_per_phase": h.requests,
-                "duration_per_phase_ms": h.duration.map(|d| d.as_millis() as u64),
-                "warmup_requests": h.warmup,
-                "requests": sum(&|s| s.requests),
-                "ok": sum(&|s| s.ok),
-                "errors": sum(&|s| s.errors),
-                "non_2xx": sum(&|s| s.non_2xx),
-                "latency_ms": {
-                    "p50": weighted(&|s| s.latency.p50_us),
-                    "p90": weighted(&|s| s.latency.p90_us),
-                    "p99": weighted(&|s| s.latency.p99_us),
-                    "max": (max as f64 / 1000.0 * 1000.0).round() / 1000.0,
+            LoadDoc::Http(DocHttp {
+                url: h.url.clone(),
+                method: h.method.to_ascii_uppercase(),
+                connections: h.connections as u64,
+                requests_per_phase: h.requests,
+                duration_per_phase_ms: h.duration.map(|d| d.as_millis() as u64),
+                warmup_requests: h.warmup,
+                requests: sum(&|s| s.requests),
+                ok: sum(&|s| s.ok),
+                errors: sum(&|s| s.errors),
+                non_2xx: sum(&|s| s.non_2xx),
+                latency_ms: LatencyMs {
+                    p50: weighted(&|s| s.latency.p50_us),
+                    p90: weighted(&|s| s.latency.p90_us),
+                    p99: weighted(&|s| s.latency.p99_us),
+                    max: us_to_ms(max),
                 },
-                "phases": phases,
+                phases,
             })
         }
-        Driver::Command(cmd) => json!({
-            "mode": "command",
-            "command": cmd,
-            "requests": Value::Null,
-            "errors": Value::Null,
-            "latency_ms": Value::Null,
-            "phases": phases,
+        Driver::Command(cmd) => LoadDoc::Command(CommandLoad {
+            command: cmd.clone(),
+            requests: None,
+            errors: None,
+            latency_ms: None,
+            phases,
         }),
-        Driver::Manual(_) => json!({
-            "mode": "manual",
-            "requests": Value::Null,
-            "errors": Value::Null,
-            "latency_ms": Value::Null,
-            "phases": phases,
+        Driver::Manual(_) => LoadDoc::Manual(ManualLoad {
+            requests: None,
+            errors: None,
+            latency_ms: None,
+            phases,
         }),
     }
 }

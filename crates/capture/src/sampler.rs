@@ -9,9 +9,11 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
 use heaphound_inspector::{ConnectOptions, InspectorError, MemoryUsage, Session};
-use serde_json::{json, Value};
+use heaphound_model::run::{RunMemory, SnapshotMemory};
+use heaphound_model::series::{MemorySample, Range};
+
+use crate::CaptureError;
 
 #[derive(Debug, Clone)]
 pub struct Sample {
@@ -29,23 +31,19 @@ pub struct Sample {
 }
 
 impl Sample {
-    fn to_json(&self) -> Value {
-        let mut v = json!({
-            "t_ms": self.t_ms,
-            "phase": self.phase,
-            "rss": self.rss,
-            "heap_total": self.heap_total,
-            "heap_used": self.heap_used,
-            "external": self.external,
-            "array_buffers": self.array_buffers,
-        });
-        if let Some(a) = self.rss_anon {
-            v["rss_anon"] = json!(a);
+    /// The sample as a line of `memory.jsonl`.
+    pub fn to_doc(&self) -> MemorySample {
+        MemorySample {
+            t_ms: self.t_ms,
+            phase: self.phase.clone(),
+            rss: self.rss,
+            heap_total: Some(self.heap_total),
+            heap_used: Some(self.heap_used),
+            external: Some(self.external),
+            array_buffers: Some(self.array_buffers),
+            rss_anon: self.rss_anon,
+            snapshot: self.snapshot,
         }
-        if let Some(k) = self.snapshot {
-            v["snapshot"] = json!(k);
-        }
-        v
     }
 }
 
@@ -77,9 +75,11 @@ pub fn proc_rss(pid: u32) -> Option<(u64, Option<u64>)> {
 }
 
 impl Series {
-    pub fn create(path: &Path, pid: u32, start: Instant) -> Result<SharedSeries> {
-        let file =
-            File::create(path).with_context(|| format!("{}: cannot create", path.display()))?;
+    pub fn create(path: &Path, pid: u32, start: Instant) -> Result<SharedSeries, CaptureError> {
+        let file = File::create(path).map_err(|source| CaptureError::Create {
+            path: path.display().to_string(),
+            source,
+        })?;
         Ok(Arc::new(Mutex::new(Series {
             start,
             pid,
@@ -111,7 +111,7 @@ impl Series {
             array_buffers: m.array_buffers,
             snapshot,
         };
-        self.write_line(&s.to_json());
+        self.write_line(&s.to_doc());
         self.samples.push(s);
     }
 
@@ -124,17 +124,21 @@ impl Series {
     pub fn record_rss(&mut self) -> Option<(u64, u64, Option<u64>)> {
         let (rss, anon) = proc_rss(self.pid)?;
         let t_ms = self.start.elapsed().as_millis() as u64;
-        let mut v = json!({"t_ms": t_ms, "phase": self.phase, "rss": rss});
-        if let Some(a) = anon {
-            v["rss_anon"] = json!(a);
-        }
-        self.write_line(&v);
+        self.write_line(&MemorySample {
+            t_ms,
+            phase: self.phase.clone(),
+            rss,
+            rss_anon: anon,
+            ..MemorySample::default()
+        });
         Some((t_ms, rss, anon))
     }
 
-    fn write_line(&mut self, v: &Value) {
+    fn write_line(&mut self, v: &MemorySample) {
         if self.write_error.is_none() {
-            let mut line = v.to_string();
+            let Ok(mut line) = serde_json::to_string(v) else {
+                return;
+            };
             line.push('\n');
             if let Err(e) = self
                 .file
@@ -150,33 +154,33 @@ impl Series {
         self.write_error.as_deref()
     }
 
-    /// `{samples, rss: {first,last,min,max}, heap_used: {…}, at_snapshots: [...]}`.
-    pub fn summary(&self, snapshot_files: &[String]) -> Value {
-        let stat = |f: &dyn Fn(&Sample) -> u64| first_last_min_max(self.samples.iter().map(f));
-        let at: Vec<Value> = (1..=snapshot_files.len() as u32)
-            .map(|k| {
+    /// The series in short, with the sample taken for each snapshot.
+    pub fn summary(&self, snapshot_files: &[String]) -> RunMemory {
+        let at = snapshot_files
+            .iter()
+            .zip(1u32..)
+            .map(|(file, k)| {
                 let s = self
                     .samples
                     .iter()
                     .find(|s| s.snapshot == Some(k))
                     .or_else(|| self.nearest_phase(k));
-                let mut v = s.map(Sample::to_json).unwrap_or(Value::Null);
-                if let Some(o) = v.as_object_mut() {
-                    o.remove("snapshot");
+                SnapshotMemory {
+                    snapshot: k,
+                    file: file.clone(),
+                    sample: s.map(|s| MemorySample {
+                        snapshot: None,
+                        ..s.to_doc()
+                    }),
                 }
-                json!({
-                    "snapshot": k,
-                    "file": snapshot_files[(k - 1) as usize],
-                    "sample": v,
-                })
             })
             .collect();
-        json!({
-            "samples": self.samples.len(),
-            "rss": stat(&|s| s.rss),
-            "heap_used": stat(&|s| s.heap_used),
-            "at_snapshots": at,
-        })
+        RunMemory {
+            samples: self.samples.len() as u64,
+            rss: Range::of(self.samples.iter().map(|s| s.rss)),
+            heap_used: Range::of(self.samples.iter().map(|s| s.heap_used)),
+            at_snapshots: at,
+        }
     }
 
     /// Without a sample taken for snapshot k: the last one of its phase.
@@ -186,17 +190,40 @@ impl Series {
     }
 }
 
-/// `{first, last, min, max}` of a series, or null when it is empty.
-pub fn first_last_min_max(v: impl Iterator<Item = u64>) -> Value {
-    let v: Vec<u64> = v.collect();
-    match (v.first(), v.last()) {
-        (Some(first), Some(last)) => json!({
-            "first": first,
-            "last": last,
-            "min": v.iter().min(),
-            "max": v.iter().max(),
-        }),
-        _ => Value::Null,
+/// `{first, last, min, max}` of a series, or none when it is empty.
+pub fn first_last_min_max(v: impl Iterator<Item = u64>) -> Option<Range> {
+    Range::of(v)
+}
+
+/// The rhythm of a sampler: one sample every `interval`, never two at once when one came
+/// late. Shared by the capture's sampling thread and `watch`.
+pub struct Pace {
+    next: Instant,
+    interval: Duration,
+}
+
+impl Pace {
+    pub fn new(interval: Duration) -> Pace {
+        Pace {
+            next: Instant::now(),
+            interval,
+        }
+    }
+
+    /// Waits until the next sample is due, or `stop` says to stop (checked every 20 ms).
+    pub fn wait(&mut self, stop: &dyn Fn() -> bool) {
+        self.next += self.interval;
+        let now = Instant::now();
+        if self.next < now {
+            self.next = now;
+        }
+        while !stop() && Instant::now() < self.next {
+            std::thread::sleep(
+                self.next
+                    .saturating_duration_since(Instant::now())
+                    .min(Duration::from_millis(20)),
+            );
+        }
     }
 }
 
@@ -209,20 +236,27 @@ pub struct Sampler {
 impl Sampler {
     /// Starts sampling every `interval`. Fails only when the second session cannot be
     /// opened; the caller then goes on without a series.
-    pub fn start(ws_url: &str, series: SharedSeries, interval: Duration) -> Result<Sampler> {
+    pub fn start(
+        ws_url: &str,
+        series: SharedSeries,
+        interval: Duration,
+    ) -> Result<Sampler, CaptureError> {
         let opts = ConnectOptions {
             // A snapshot pauses the target's JS thread: this session waits all along.
             idle_timeout: Duration::from_secs(600),
             ..ConnectOptions::default()
         };
-        let mut session = Session::connect(ws_url, &opts)
-            .with_context(|| format!("a second inspector session to {ws_url}"))?;
+        let mut session =
+            Session::connect(ws_url, &opts).map_err(|source| CaptureError::SecondSession {
+                url: ws_url.to_string(),
+                source,
+            })?;
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let handle = std::thread::Builder::new()
             .name("memory-sampler".into())
             .spawn(move || {
-                let mut next = Instant::now();
+                let mut pace = Pace::new(interval);
                 while !flag.load(Ordering::Relaxed) {
                     match session.memory_usage() {
                         Ok(m) => {
@@ -233,21 +267,11 @@ impl Sampler {
                         Err(InspectorError::Timeout { .. }) => {}
                         Err(_) => break,
                     }
-                    next += interval;
-                    let now = Instant::now();
-                    if next < now {
-                        next = now;
-                    }
-                    while !flag.load(Ordering::Relaxed) && Instant::now() < next {
-                        std::thread::sleep(
-                            next.saturating_duration_since(Instant::now())
-                                .min(Duration::from_millis(20)),
-                        );
-                    }
+                    pace.wait(&|| flag.load(Ordering::Relaxed));
                 }
                 session.close();
             })
-            .context("starting the memory sampler")?;
+            .map_err(CaptureError::Thread)?;
         Ok(Sampler {
             stop,
             handle: Some(handle),

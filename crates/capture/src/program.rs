@@ -6,16 +6,25 @@ use std::time::{Duration, Instant};
 
 use std::ffi::OsString;
 
-use anyhow::{Context, Result};
+use std::sync::Arc;
+
 use heaphound_inspector::{spawn_node, InspectorError, Output, SpawnOptions, Spawned};
 
-use super::{loader, signals, ui};
-use crate::load::InputError;
+use crate::error::StartError;
+use crate::{loader, signals, CaptureError};
+
+/// Where the program's own output lines go.
+pub type OutputLines = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// Starts `argv` (`node app.js …`, or `app.js …` for `node app.js …`) with the
-/// inspector on a free loopback port. Its stdout and stderr go to our stderr, so our
-/// stdout stays clean for `--json`. Call `signals::install()` first.
-pub fn spawn(mut argv: Vec<OsString>, startup_timeout: Duration) -> Result<(Spawned, String)> {
+/// inspector on a free loopback port. Its stdout and stderr lines go to `output` (the
+/// binary sends them to its stderr, so its stdout stays clean for `--json`). Call
+/// `signals::install()` first.
+pub fn spawn(
+    mut argv: Vec<OsString>,
+    startup_timeout: Duration,
+    output: OutputLines,
+) -> Result<(Spawned, String), CaptureError> {
     if argv.first().is_some_and(|a| {
         let a = a.to_string_lossy();
         [".js", ".mjs", ".cjs"].iter().any(|ext| a.ends_with(ext))
@@ -27,22 +36,27 @@ pub fn spawn(mut argv: Vec<OsString>, startup_timeout: Duration) -> Result<(Spaw
         .map(|a| a.to_string_lossy().into_owned())
         .collect::<Vec<_>>()
         .join(" ");
+    let out = Arc::clone(&output);
     let node = spawn_node(
         &argv,
         SpawnOptions {
             startup_timeout: startup_timeout.max(Duration::from_secs(1)),
-            stdout: Output::Lines(Box::new(ui::line)),
-            stderr: Output::Lines(Box::new(ui::line)),
+            stdout: Output::Lines(Box::new(move |l| out(l))),
+            stderr: Output::Lines(Box::new(move |l| output(l))),
             ..SpawnOptions::default()
         },
     )
-    .map_err(|e| match e {
-        e @ (InspectorError::Spawn { .. }
-        | InspectorError::ProcessExited { .. }
-        | InspectorError::NoInspectorUrl { .. }) => InputError(format!("{command}: {e}")).into(),
-        e => anyhow::Error::new(e),
-    })
-    .context("starting the program")?;
+    .map_err(|e| {
+        CaptureError::Start(match e {
+            e @ (InspectorError::Spawn { .. }
+            | InspectorError::ProcessExited { .. }
+            | InspectorError::NoInspectorUrl { .. }) => StartError::Program {
+                command: command.clone(),
+                error: e,
+            },
+            e => StartError::Inspector(e),
+        })
+    })?;
     Ok((node, command))
 }
 
@@ -73,8 +87,12 @@ fn ws_port(url: &str) -> u16 {
 
 impl Program {
     /// Starts the program (see [`spawn`]).
-    pub fn start(argv: Vec<OsString>, startup_timeout: Duration) -> Result<Program> {
-        let (node, command) = spawn(argv, startup_timeout)?;
+    pub fn start(
+        argv: Vec<OsString>,
+        startup_timeout: Duration,
+        output: OutputLines,
+    ) -> Result<Program, CaptureError> {
+        let (node, command) = spawn(argv, startup_timeout, output)?;
         Ok(Program::spawned(node, command))
     }
 

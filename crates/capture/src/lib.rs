@@ -1,0 +1,52 @@
+//! The capture playbook as a library: start or attach to a Node program, wait until it is
+//! ready, warm it up, then GC + snapshot and load in turns while a sampler records its
+//! memory. Everything lands in a run folder; a fault (the program ends, Ctrl-C, the
+//! inspector drops, the load target refuses) keeps what was captured.
+//!
+//! Nothing here prints: what a person should see while it runs goes to an [`Observer`].
+
+pub mod duration;
+mod error;
+pub mod gate;
+pub mod judge;
+pub mod listen;
+pub mod loader;
+mod observer;
+mod plan;
+pub mod playbook;
+pub mod program;
+pub mod read;
+pub mod ready;
+pub mod run_dir;
+pub mod sampler;
+pub mod signals;
+pub mod snapshot;
+pub mod watch;
+
+pub use error::{error_chain, CaptureError};
+pub use observer::{Observer, SnapshotTicker};
+pub use plan::{CapturePlan, LoadPlan};
+pub use program::{alive, cmdline, Program};
+
+/// Why a capture ended before its last snapshot.
+#[derive(Debug, Clone)]
+pub enum Stop {
+    /// Ctrl-C.
+    Interrupted,
+    /// The program ended on its own (how is told once our sessions are closed: Node may
+    /// wait for them before it exits).
+    Ended,
+    /// Anything else, in one line.
+    Failed(String),
+}
+
+/// Ctrl-C, or the program ended (or is ending).
+pub fn check(program: &mut Program) -> Option<Stop> {
+    if signals::interrupted() {
+        return Some(Stop::Interrupted);
+    }
+    if program.exiting() {
+        return Some(Stop::Ended);
+    }
+    program.gone().map(|_| Stop::Ended)
+}

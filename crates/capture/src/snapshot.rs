@@ -1,0 +1,85 @@
+//! `snapshot`: one heap snapshot of a live process (a PID, whose inspector is opened with
+//! SIGUSR1, or a ws:// inspector URL), streamed to disk.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use heaphound_inspector::{attach, ConnectOptions, Session};
+use heaphound_model::run::SnapshotDoc;
+
+use crate::{CaptureError, Observer, SnapshotTicker};
+
+pub struct SnapshotPlan {
+    /// A PID or a ws:// URL.
+    pub target: String,
+    pub out: PathBuf,
+    /// A full GC first.
+    pub gc: bool,
+    /// With a PID: the port its inspector opens on.
+    pub port: u16,
+    /// Overwrite `out` if it exists.
+    pub force: bool,
+}
+
+/// Takes the snapshot; the document says what was written.
+pub fn take(plan: &SnapshotPlan, ui: &dyn Observer) -> Result<SnapshotDoc, CaptureError> {
+    let step = |what: String| move |source| CaptureError::Step { what, source };
+    if plan.out.exists() && !plan.force {
+        return Err(CaptureError::Usage(format!(
+            "{} already exists (--force overwrites it)",
+            plan.out.display()
+        )));
+    }
+    let (url, pid) = if plan.target.starts_with("ws://") {
+        (plan.target.clone(), None)
+    } else {
+        let pid: u32 = plan.target.parse().map_err(|_| {
+            CaptureError::Usage(format!(
+                "'{}' is neither a PID nor a ws:// inspector URL",
+                plan.target
+            ))
+        })?;
+        ui.status(&format!("opening the inspector of PID {pid}…"));
+        let url =
+            attach(pid, plan.port).map_err(|e| CaptureError::Usage(format!("snapshot: {e}")))?;
+        (url, Some(pid))
+    };
+    let mut session = Session::connect(&url, &ConnectOptions::default())
+        .map_err(|e| CaptureError::Usage(format!("snapshot: {e}")))?;
+    session
+        .enable_heap_profiler()
+        .map_err(step(format!("{url}: enabling the heap profiler")))?;
+    if plan.gc {
+        ui.status("collecting garbage…");
+        session
+            .collect_garbage()
+            .map_err(step(format!("{url}: collecting garbage")))?;
+    }
+    if let Some(parent) = plan.out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|source| CaptureError::Io {
+            what: format!("{}: cannot create the folder", parent.display()),
+            source,
+        })?;
+    }
+    let started = Instant::now();
+    let mut ticker = SnapshotTicker::new(ui, "snapshot");
+    let bytes = session
+        .take_heap_snapshot(&plan.out, &mut |p| ticker.tick(p))
+        .map_err(step(format!("{}: snapshot of {url}", plan.out.display())))?;
+    session.close();
+    ui.clear();
+    if let Some(pid) = pid {
+        ui.note(&format!(
+            "PID {pid} keeps its inspector open on 127.0.0.1:{} until it exits",
+            plan.port
+        ));
+    }
+    Ok(SnapshotDoc {
+        file: plan.out.display().to_string(),
+        bytes,
+        pid,
+        inspector: url,
+        gc: plan.gc,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    })
+}

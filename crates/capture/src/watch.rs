@@ -1,0 +1,313 @@
+//! `watch`: a process's memory over time, through its inspector (heap figures) or /proc
+//! (RSS only), sampled until a duration is up, the process ends or Ctrl-C.
+
+use std::ffi::OsString;
+use std::os::unix::process::ExitStatusExt;
+use std::time::{Duration, Instant};
+
+use heaphound_inspector::{
+    attach, discover_timeout, ConnectOptions, InspectorError, MemoryUsage, Session, SpawnOptions,
+    Spawned,
+};
+
+use crate::program::OutputLines;
+use crate::sampler::{Pace, SharedSeries};
+use crate::{alive, cmdline, listen, signals, CaptureError, Observer};
+
+/// What to watch: a PID or ws:// URL, or a command to start.
+pub struct WatchTarget {
+    pub target: Option<String>,
+    pub command: Vec<OsString>,
+    /// With a PID whose inspector is closed: open it (SIGUSR1).
+    pub inspect: bool,
+    /// With a PID: the port its inspector opens on.
+    pub port: u16,
+}
+
+/// How often and how long.
+pub struct WatchPlan {
+    pub interval: Duration,
+    pub duration: Duration,
+    /// A full GC before each sample.
+    pub gc: bool,
+}
+
+/// How the process is reached.
+pub enum Target {
+    Spawned(Spawned),
+    /// Through the inspector of a process we did not start.
+    Inspector {
+        opened_by_us: bool,
+    },
+    /// /proc only.
+    Proc,
+}
+
+pub struct Watched {
+    pub pid: u32,
+    pub command: String,
+    pub target: Target,
+    pub ws_url: Option<String>,
+}
+
+/// What one sample showed, for the live line.
+pub enum Live {
+    Heap(MemoryUsage),
+    Rss {
+        rss: u64,
+        anon: Option<u64>,
+    },
+    /// The call timed out: no figures this time.
+    Nothing,
+}
+
+/// Told after every sample.
+pub trait WatchObserver {
+    fn sample(&self, elapsed: Duration, live: &Live, samples: usize);
+}
+
+/// Why watching ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stopped {
+    Interrupted,
+    DurationReached,
+    Exited,
+    InspectorFailed(String),
+}
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Stopped::Interrupted => f.write_str("interrupted (Ctrl-C)"),
+            Stopped::DurationReached => f.write_str("duration reached"),
+            Stopped::Exited => f.write_str("the process exited"),
+            Stopped::InspectorFailed(e) => write!(f, "the inspector failed: {e}"),
+        }
+    }
+}
+
+impl Watched {
+    pub fn is_proc(&self) -> bool {
+        matches!(self.target, Target::Proc)
+    }
+
+    pub fn is_spawned(&self) -> bool {
+        matches!(self.target, Target::Spawned(_))
+    }
+
+    /// The inspector was opened by us (SIGUSR1): it stays open after we leave.
+    pub fn opened_inspector(&self) -> bool {
+        matches!(self.target, Target::Inspector { opened_by_us: true })
+    }
+
+    /// A session on the process's inspector, if it is watched through one.
+    pub fn connect(&self) -> Result<Option<Session>, CaptureError> {
+        match &self.ws_url {
+            Some(url) => Session::connect(url, &ConnectOptions::default())
+                .map(Some)
+                .map_err(|e| {
+                    CaptureError::Usage(format!("watch: the inspector of PID {}: {e}", self.pid))
+                }),
+            None => Ok(None),
+        }
+    }
+
+    fn gone(&mut self) -> bool {
+        match &mut self.target {
+            Target::Spawned(node) => matches!(node.try_exit_status(), Ok(Some(_))),
+            _ => !alive(self.pid),
+        }
+    }
+
+    /// Stops a program watch started; says how the process ended (or that it runs on).
+    pub fn finish(&mut self) -> String {
+        let w = self;
+        match &mut w.target {
+            Target::Spawned(node) => {
+                if let Ok(Some(status)) = node.try_exit_status() {
+                    signals::set_child(0);
+                    return crate::loader::status_text(&status);
+                }
+                let r = node.stop();
+                signals::set_child(0);
+                match r {
+                    Ok(Some(status)) => match status.signal() {
+                        Some(libc::SIGTERM) => "stopped by heaphound (SIGTERM)".into(),
+                        Some(libc::SIGKILL) => "killed by heaphound (SIGKILL after SIGTERM)".into(),
+                        _ => crate::loader::status_text(&status),
+                    },
+                    _ => "could not be stopped".into(),
+                }
+            }
+            _ if alive(w.pid) => "still running".into(),
+            _ => "exited".into(),
+        }
+    }
+}
+
+/// Reaches the process to watch: `target` (a PID or a ws:// URL) or `command` to start.
+pub fn open_target(
+    args: &WatchTarget,
+    ui: &dyn Observer,
+    output: OutputLines,
+) -> Result<Watched, CaptureError> {
+    match (&args.target, args.command.is_empty()) {
+        (Some(_), false) => Err(CaptureError::Usage(
+            "watch: give a PID, a ws:// URL or a command after --, not both".into(),
+        )),
+        (None, true) => Err(CaptureError::Usage(
+            "watch: give a PID, a ws:// URL, or the program to run after -- (e.g. `heaphound watch -- node app.js`)".into(),
+        )),
+        (None, false) => spawn(&args.command, output),
+        (Some(t), true) if t.starts_with("ws://") => {
+            let mut s = Session::connect(t, &ConnectOptions::default())
+                .map_err(|e| CaptureError::Usage(format!("watch: {e}")))?;
+            let pid = s
+                .evaluate("process.pid")
+                .ok()
+                .and_then(|v| v.as_u64())
+                .and_then(|p| u32::try_from(p).ok())
+                .unwrap_or(0);
+            s.close();
+            Ok(Watched {
+                pid,
+                command: cmdline(pid),
+                target: Target::Inspector {
+                    opened_by_us: false,
+                },
+                ws_url: Some(t.clone()),
+            })
+        }
+        (Some(t), true) => {
+            let pid: u32 = t
+                .parse()
+                .map_err(|_| CaptureError::Usage(format!("'{t}' is neither a PID nor a ws:// inspector URL")))?;
+            if !alive(pid) {
+                return Err(CaptureError::Usage(format!("watch: no process with PID {pid}")));
+            }
+            let command = cmdline(pid);
+            // An inspector that is already open is used as it is: nothing changes for the
+            // process.
+            let open = listen::listeners(pid, 0)
+                .iter()
+                .any(|l| l.addr.port() == args.port)
+                .then(|| discover_timeout("127.0.0.1", args.port, Duration::from_secs(2)).ok())
+                .flatten()
+                .and_then(|ts| ts.into_iter().find_map(|t| t.web_socket_debugger_url));
+            if let Some(url) = open {
+                return Ok(Watched {
+                    pid,
+                    command,
+                    target: Target::Inspector {
+                        opened_by_us: false,
+                    },
+                    ws_url: Some(url),
+                });
+            }
+            if !args.inspect {
+                return Ok(Watched {
+                    pid,
+                    command,
+                    target: Target::Proc,
+                    ws_url: None,
+                });
+            }
+            ui.status(&format!("opening the inspector of PID {pid}…"));
+            let url = attach(pid, args.port).map_err(|e| CaptureError::Usage(format!("watch: {e}")))?;
+            Ok(Watched {
+                pid,
+                command,
+                target: Target::Inspector { opened_by_us: true },
+                ws_url: Some(url),
+            })
+        }
+    }
+}
+
+fn spawn(command: &[OsString], output: OutputLines) -> Result<Watched, CaptureError> {
+    let (node, command) = crate::program::spawn(
+        command.to_vec(),
+        SpawnOptions::default().startup_timeout,
+        output,
+    )?;
+    signals::set_child(node.pid());
+    Ok(Watched {
+        pid: node.pid(),
+        ws_url: Some(node.ws_url().to_string()),
+        command,
+        target: Target::Spawned(node),
+    })
+}
+
+/// Samples until the duration is up, the process ends or Ctrl-C; says which. RSS-only
+/// samples (`t_ms`, rss, anonymous rss) go to `rss_only` as well as to the series file.
+pub fn sample_loop(
+    args: &WatchPlan,
+    ui: &dyn WatchObserver,
+    w: &mut Watched,
+    mut session: Option<Session>,
+    series: &SharedSeries,
+    rss_only: &mut Vec<(u64, u64, Option<u64>)>,
+    started: Instant,
+) -> Stopped {
+    let mut pace = Pace::new(args.interval);
+    let ended = loop {
+        if signals::interrupted() {
+            break Stopped::Interrupted;
+        }
+        if started.elapsed() >= args.duration {
+            break Stopped::DurationReached;
+        }
+        if w.gone() {
+            break Stopped::Exited;
+        }
+        let live = match session.as_mut() {
+            Some(s) => {
+                let m = (if args.gc { s.collect_garbage() } else { Ok(()) })
+                    .and_then(|_| s.memory_usage());
+                match m {
+                    Ok(m) => {
+                        if let Ok(mut sr) = series.lock() {
+                            sr.record(&m, None);
+                        }
+                        Live::Heap(m)
+                    }
+                    Err(InspectorError::Timeout { .. }) => Live::Nothing,
+                    Err(e) => {
+                        // A program on its way out loses its JS context first, then waits
+                        // for the debugger to leave before it exits: let it go.
+                        if let Some(s) = session.take() {
+                            s.close();
+                        }
+                        let until = Instant::now() + Duration::from_secs(2);
+                        while Instant::now() < until && !w.gone() {
+                            std::thread::sleep(Duration::from_millis(20));
+                        }
+                        if w.gone() {
+                            break Stopped::Exited;
+                        }
+                        break Stopped::InspectorFailed(e.to_string());
+                    }
+                }
+            }
+            None => match series.lock().ok().and_then(|mut s| s.record_rss()) {
+                Some((t_ms, rss, anon)) => {
+                    rss_only.push((t_ms, rss, anon));
+                    Live::Rss { rss, anon }
+                }
+                None => break Stopped::Exited,
+            },
+        };
+        let n = series
+            .lock()
+            .map(|s| s.samples().len())
+            .unwrap_or(0)
+            .max(rss_only.len());
+        ui.sample(started.elapsed(), &live, n);
+        pace.wait(&signals::interrupted);
+    };
+    if let Some(s) = session {
+        s.close();
+    }
+    ended
+}
