@@ -50,8 +50,9 @@ struct Watch {
 
 impl Watch {
     fn new(quiet: bool, label: &str) -> Watch {
-        let show =
-            !quiet && std::io::stderr().is_terminal() && std::env::var_os("NO_PROGRESS").is_none();
+        let show = !quiet
+            && std::io::stderr().is_terminal()
+            && std::env::var_os("HEAPHOUND_NO_PROGRESS").is_none();
         Watch {
             bar: Bar::new(show, label),
             timings: std::env::var_os("HEAPHOUND_TIMINGS").is_some(),
@@ -192,8 +193,9 @@ pub fn load_all(paths: &[String], quiet: bool) -> Result<Vec<Loaded>> {
     if paths.iter().filter(|p| *p == "-").count() > 1 {
         return Err(InputError("standard input (-) can be read only once".into()).into());
     }
-    let show =
-        !quiet && std::io::stderr().is_terminal() && std::env::var_os("NO_PROGRESS").is_none();
+    let show = !quiet
+        && std::io::stderr().is_terminal()
+        && std::env::var_os("HEAPHOUND_NO_PROGRESS").is_none();
     let started = Instant::now();
     if show {
         eprint!("\r\x1b[2Kloading {} snapshots…", paths.len());

@@ -210,6 +210,7 @@ fn run_pieces(args: &[&str], stdin: Option<Vec<Vec<u8>>>) -> Out {
     let mut child = Command::new(BIN)
         .args(args)
         .env_remove("NO_PROGRESS")
+        .env_remove("HEAPHOUND_NO_PROGRESS")
         .stdin(if stdin.is_some() {
             Stdio::piped()
         } else {

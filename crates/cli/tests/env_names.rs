@@ -50,4 +50,12 @@ fn an_old_variable_name_is_read_as_its_new_name_with_a_note() {
         note.contains("HH_THREADS is ignored: HEAPHOUND_THREADS is set too"),
         "{note}"
     );
+
+    let old = run(&[("NO_PROGRESS", "1")]);
+    assert_eq!(old.stdout, plain.stdout);
+    let note = String::from_utf8_lossy(&old.stderr);
+    assert!(
+        note.contains("NO_PROGRESS is read as HEAPHOUND_NO_PROGRESS"),
+        "{note}"
+    );
 }

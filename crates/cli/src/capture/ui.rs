@@ -25,7 +25,8 @@ pub struct Ui {
 
 impl Ui {
     pub fn new(quiet: bool) -> Ui {
-        let tty = std::io::stderr().is_terminal() && std::env::var_os("NO_PROGRESS").is_none();
+        let tty =
+            std::io::stderr().is_terminal() && std::env::var_os("HEAPHOUND_NO_PROGRESS").is_none();
         Ui {
             progress: !quiet && tty,
             notes: !quiet,
