@@ -21,6 +21,7 @@ pub mod run_dir;
 pub mod sampler;
 pub mod signals;
 pub mod snapshot;
+pub mod trend;
 pub mod watch;
 
 pub use error::{error_chain, CaptureError};

@@ -11,7 +11,10 @@ use heaphound_inspector::{
 };
 
 use crate::program::OutputLines;
-use crate::sampler::{Pace, SharedSeries};
+use heaphound_analysis::trend::Point;
+use heaphound_model::watch::{HeapSummary, SeriesSummary};
+
+use crate::sampler::{first_last_min_max as range, Pace, Sample, SharedSeries};
 use crate::{alive, cmdline, listen, signals, CaptureError, Observer};
 
 /// What to watch: a PID or ws:// URL, or a command to start.
@@ -310,4 +313,25 @@ pub fn sample_loop(
         s.close();
     }
     ended
+}
+
+/// The first, last, lowest and highest of each measure in a watched series; `rss_only` when
+/// the process was watched through /proc.
+pub fn series_summary(samples: &[Sample], rss_only: &[Point]) -> SeriesSummary {
+    if samples.is_empty() {
+        return SeriesSummary {
+            rss: range(rss_only.iter().map(|p| p.v as u64)),
+            heap: None,
+        };
+    }
+    SeriesSummary {
+        rss: range(samples.iter().map(|s| s.rss)),
+        heap: Some(HeapSummary {
+            rss_anon: range(samples.iter().filter_map(|s| s.rss_anon)),
+            heap_total: range(samples.iter().map(|s| s.heap_total)),
+            heap_used: range(samples.iter().map(|s| s.heap_used)),
+            external: range(samples.iter().map(|s| s.external)),
+            array_buffers: range(samples.iter().map(|s| s.array_buffers)),
+        }),
+    }
 }

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::load::LoadDoc;
 use crate::series::{MemorySample, Range};
+use crate::trend::VerdictDoc;
 use crate::NamedSchema;
 
 /// `report.json` of `hunt` and `attach`: the suspects document of the snapshots, then what
@@ -15,8 +16,8 @@ pub struct RunReport {
     /// until it has a model type).
     #[serde(flatten)]
     pub suspects: serde_json::Map<String, serde_json::Value>,
-    /// The trend verdict on the memory series (transitional: the trend code's own JSON).
-    pub trend: serde_json::Value,
+    /// The trend verdict on the memory series the run sampled.
+    pub trend: HuntTrend,
     pub run_dir: String,
     pub program: RunProgram,
     pub memory: RunMemory,
@@ -28,6 +29,19 @@ pub struct RunReport {
     /// report` can draw them without the snapshots (transitional: their own code's JSON).
     #[serde(flatten)]
     pub overview: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The memory series' verdict in a run's report, and whether it agrees with the snapshots'.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct HuntTrend {
+    #[serde(flatten)]
+    pub verdict: VerdictDoc,
+    /// Samples the verdict was judged on.
+    pub samples: u64,
+    /// Set when the series and the snapshots disagree, saying what to make of it.
+    pub warning: Option<String>,
+    /// Null when the series' verdict is inconclusive.
+    pub agrees_with_snapshots: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]

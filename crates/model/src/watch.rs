@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::series::Range;
+use crate::trend::VerdictDoc;
 use crate::NamedSchema;
 
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
@@ -22,9 +23,7 @@ pub struct WatchDoc {
     pub out: String,
     pub samples: u64,
     pub series: SeriesSummary,
-    /// The trend verdict (transitional: the trend document as its own code writes it,
-    /// until it has a model type).
-    pub verdict: serde_json::Value,
+    pub verdict: VerdictDoc,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]

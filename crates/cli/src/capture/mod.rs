@@ -4,10 +4,11 @@
 pub mod args;
 pub mod header;
 mod html;
-pub mod trend;
 pub mod ui;
 
-pub use heaphound_capture::{alive, cmdline, duration, listen, ready, sampler, signals, Program};
+pub use heaphound_capture::{
+    alive, cmdline, duration, listen, ready, sampler, signals, trend, Program,
+};
 
 use std::process::ExitCode;
 
@@ -45,8 +46,8 @@ pub fn run(ctx: &Ctx, plan: Plan, program: Program, command_name: &str) -> Resul
     let judged = crate::commands::suspects::judge(&files, ctx.quiet)?;
     let memory = series.lock().map(|s| s.summary(&files)).unwrap_or_default();
     let leak = judged.is_leak();
-    let trend = trend::for_hunt(series, plan.capture.interval, leak, &ctx.style);
-    if let Some(w) = &trend.warning {
+    let trend = trend::for_hunt(series, plan.capture.interval, leak);
+    if let Some(w) = &trend.doc.warning {
         ui.warn(w);
     }
     let suspects = object(judged.to_json(plan.top));
@@ -56,7 +57,7 @@ pub fn run(ctx: &Ctx, plan: Plan, program: Program, command_name: &str) -> Resul
     let overview = object(overview);
     let report = RunReport {
         suspects,
-        trend: trend.json.clone(),
+        trend: trend.doc.clone(),
         run_dir: plan.capture.run_dir.to_string_lossy().into_owned(),
         program: RunProgram {
             command: program.command.clone(),
@@ -92,7 +93,13 @@ pub fn run(ctx: &Ctx, plan: Plan, program: Program, command_name: &str) -> Resul
             &plan.capture.run_dir,
             fault,
         );
-        out.push_str(&trend.line);
+        out.push_str(&format!(
+            "  trend    {}\n",
+            heaphound_report::trend::verdict_line(&trend.verdict, &ctx.style)
+        ));
+        if let Some(w) = &trend.doc.warning {
+            out.push_str(&format!("  warning  {w}\n"));
+        }
         out.push('\n');
         out.push_str(&judged.to_text(plan.top, plan.verbose, &ctx.style));
         emit(&out)?;

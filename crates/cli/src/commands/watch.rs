@@ -7,11 +7,12 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use heaphound_analysis::trend::{Point, Source, TrendInput, Verdict};
+use heaphound_analysis::trend::{Point, Verdict};
 use heaphound_capture::watch::{
     self, Live, Stopped, WatchObserver, WatchPlan, WatchTarget, Watched,
 };
-use heaphound_model::watch::{HeapSummary, SeriesSummary, WatchDoc, WatchedProcess};
+use heaphound_model::trend::VerdictDoc;
+use heaphound_model::watch::{SeriesSummary, WatchDoc, WatchedProcess};
 use heaphound_model::SCHEMA_VERSION;
 use heaphound_report::human_size;
 use heaphound_report::trend::verdict_text;
@@ -20,7 +21,7 @@ use super::{emit, emit_json, gclog::exit_code, Ctx};
 use crate::capture::duration::{parse_duration, show};
 use crate::capture::sampler::Series;
 use crate::capture::signals;
-use crate::capture::trend::Points;
+use crate::capture::trend::{self, Points};
 use crate::capture::ui::Ui;
 use crate::load::InputError;
 
@@ -169,12 +170,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         .map(|s| s.samples().to_vec())
         .unwrap_or_default();
     let verdict = if w.is_proc() {
-        trend_of_rss(&rss_only, args.interval)
+        trend::rss_verdict(&rss_only, args.interval)
     } else {
         Points::of(&samples).verdict(args.interval, args.gc)
     };
     let count = samples.len().max(rss_only.len());
-    let summary = summary(&samples, &rss_only);
+    let summary = watch::series_summary(&samples, &rss_only);
     let elapsed = started.elapsed().as_secs_f64();
     if let Some(path) = &args.html.html {
         let facts = vec![
@@ -214,9 +215,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             out: out.to_string_lossy().into_owned(),
             samples: count as u64,
             series: summary.clone(),
-            verdict: verdict.to_json(),
+            verdict: VerdictDoc::from(&verdict),
         };
-        emit_json(&serde_json::to_value(&doc)?)?;
+        emit_json(&doc)?;
     } else {
         emit(&text(
             &w, &how, &ended, count, elapsed, &summary, &out, &verdict, ctx,
@@ -292,40 +293,6 @@ fn series_path(out: Option<&Path>) -> Result<PathBuf> {
         return Ok(p.to_path_buf());
     }
     Ok(heaphound_capture::run_dir::fresh_run_dir().join("memory.jsonl"))
-}
-
-fn trend_of_rss(rss: &[Point], interval: Duration) -> Verdict {
-    heaphound_analysis::trend::judge(&TrendInput {
-        heap: &[],
-        floor: None,
-        rss,
-        heap_total: &[],
-        external: &[],
-        array_buffers: &[],
-        source: Source::Series {
-            interval_s: interval.as_secs_f64(),
-        },
-    })
-}
-
-fn summary(samples: &[crate::capture::sampler::Sample], rss_only: &[Point]) -> SeriesSummary {
-    use crate::capture::sampler::first_last_min_max as range;
-    if samples.is_empty() {
-        return SeriesSummary {
-            rss: range(rss_only.iter().map(|p| p.v as u64)),
-            heap: None,
-        };
-    }
-    SeriesSummary {
-        rss: range(samples.iter().map(|s| s.rss)),
-        heap: Some(HeapSummary {
-            rss_anon: range(samples.iter().filter_map(|s| s.rss_anon)),
-            heap_total: range(samples.iter().map(|s| s.heap_total)),
-            heap_used: range(samples.iter().map(|s| s.heap_used)),
-            external: range(samples.iter().map(|s| s.external)),
-            array_buffers: range(samples.iter().map(|s| s.array_buffers)),
-        }),
-    }
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -4,11 +4,10 @@
 use std::time::Duration;
 
 use heaphound_analysis::trend::{self, Point, Source, TrendInput, Verdict, VerdictKind};
-use heaphound_report::trend::verdict_line;
-use heaphound_report::Style;
-use serde_json::{json, Value};
+use heaphound_model::run::HuntTrend;
+use heaphound_model::trend::VerdictDoc;
 
-use super::sampler::{Sample, SharedSeries};
+use crate::sampler::{Sample, SharedSeries};
 
 /// A series as the trend analysis takes it.
 #[derive(Default)]
@@ -69,33 +68,37 @@ impl Points {
     }
 }
 
-/// What the hunt adds: the `trend` JSON value, its header line, and a warning when the
-/// series and the snapshots disagree.
-pub struct HuntTrend {
-    pub json: Value,
-    pub line: String,
-    pub warning: Option<String>,
+/// The verdict on a series of RSS readings alone (a process watched through /proc).
+pub fn rss_verdict(rss: &[Point], interval: Duration) -> Verdict {
+    trend::judge(&TrendInput {
+        heap: &[],
+        floor: None,
+        rss,
+        heap_total: &[],
+        external: &[],
+        array_buffers: &[],
+        source: Source::Series {
+            interval_s: interval.as_secs_f64(),
+        },
+    })
 }
 
-pub fn for_hunt(
-    series: &SharedSeries,
-    interval: Duration,
-    snapshots_say_leak: bool,
-    style: &Style,
-) -> HuntTrend {
+/// What the hunt adds beside the snapshots' verdict: the series' verdict (for the header
+/// line) and its `trend` document, which says when the two disagree.
+pub struct ForHunt {
+    pub verdict: Verdict,
+    pub doc: HuntTrend,
+}
+
+pub fn for_hunt(series: &SharedSeries, interval: Duration, snapshots_say_leak: bool) -> ForHunt {
     let samples = series
         .lock()
         .map(|s| s.samples().to_vec())
         .unwrap_or_default();
-    judge_hunt(&samples, interval, snapshots_say_leak, style)
+    judge_hunt(&samples, interval, snapshots_say_leak)
 }
 
-fn judge_hunt(
-    samples: &[Sample],
-    interval: Duration,
-    snapshots_say_leak: bool,
-    style: &Style,
-) -> HuntTrend {
+fn judge_hunt(samples: &[Sample], interval: Duration, snapshots_say_leak: bool) -> ForHunt {
     let points = Points::of(samples);
     let mut v = points.verdict(interval, false);
     if v.kind == VerdictKind::Inconclusive && points.post_gc.len() < trend::MIN_FLOOR_POINTS {
@@ -119,22 +122,17 @@ fn judge_hunt(
     } else {
         None
     };
-    let mut json = v.to_json();
-    json["samples"] = json!(samples.len());
-    json["warning"] = json!(warning);
-    json["agrees_with_snapshots"] = match v.kind {
-        VerdictKind::Inconclusive => Value::Null,
-        _ => json!(warning.is_none()),
+    let agrees_with_snapshots = match v.kind {
+        VerdictKind::Inconclusive => None,
+        _ => Some(warning.is_none()),
     };
-    let mut line = format!("  trend    {}\n", verdict_line(&v, style));
-    if let Some(w) = &warning {
-        line.push_str(&format!("  warning  {w}\n"));
-    }
-    HuntTrend {
-        line,
-        json,
+    let doc = HuntTrend {
+        verdict: VerdictDoc::from(&v),
+        samples: samples.len() as u64,
         warning,
-    }
+        agrees_with_snapshots,
+    };
+    ForHunt { verdict: v, doc }
 }
 
 #[cfg(test)]
@@ -163,23 +161,17 @@ mod tests {
     fn warns_when_snapshots_say_leak_but_the_series_flattens() {
         let mb = 1_000_000;
         let plateau = samples(200, |i| (20 + i.min(40)) * mb + (i % 3) * 100_000);
-        let h = judge_hunt(
-            &plateau,
-            Duration::from_millis(500),
-            true,
-            &Style::default(),
-        );
-        assert_eq!(h.json["kind"], "plateau", "{}", h.json);
+        let h = judge_hunt(&plateau, Duration::from_millis(500), true).doc;
+        assert_eq!(h.verdict.kind, VerdictKind::Plateau, "{h:?}");
         assert!(h.warning.as_deref().unwrap_or("").contains("plateau"));
-        assert!(h.line.contains("warning"));
-        assert_eq!(h.json["agrees_with_snapshots"], false);
+        assert_eq!(h.agrees_with_snapshots, Some(false));
 
         let leak = samples(200, |i| 20 * mb + i * 400_000);
-        let h = judge_hunt(&leak, Duration::from_millis(500), false, &Style::default());
-        assert_eq!(h.json["kind"], "leak");
+        let h = judge_hunt(&leak, Duration::from_millis(500), false).doc;
+        assert_eq!(h.verdict.kind, VerdictKind::Leak);
         assert!(h.warning.is_some());
-        let h = judge_hunt(&leak, Duration::from_millis(500), true, &Style::default());
+        let h = judge_hunt(&leak, Duration::from_millis(500), true).doc;
         assert!(h.warning.is_none());
-        assert_eq!(h.json["agrees_with_snapshots"], true);
+        assert_eq!(h.agrees_with_snapshots, Some(true));
     }
 }
