@@ -239,3 +239,47 @@ fn short_path(p: &str) -> String {
         p.to_owned()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ObjectId;
+
+    fn object(class: &str) -> ObjectRef {
+        ObjectRef {
+            id: ObjectId(7),
+            node_type: "object".into(),
+            class: class.into(),
+            name: String::new(),
+            self_size: 1,
+            shallow_size: 1,
+            retained_size: 1,
+            distance: Some(3),
+        }
+    }
+
+    #[test]
+    fn holders_go_by_their_class_and_name() {
+        let map = object("Map");
+        let place = Place::ModuleVariable {
+            name: "sessionCache".into(),
+            file: None,
+        };
+        assert_eq!(Holder::word_name(&map, &place), "Map `sessionCache`");
+        let scope = Place::ModuleScope {
+            file: Some("file:///srv/app/lib/cache.js".into()),
+        };
+        assert_eq!(
+            Holder::word_name(&object("system / Context"), &scope),
+            "the module scope of lib/cache.js"
+        );
+        assert_eq!(Holder::word_name(&map, &Place::Unknown), "Map");
+    }
+
+    #[test]
+    fn titles_count_and_size_as_tables_do() {
+        assert_eq!(group(1_234_567), "1,234,567");
+        assert_eq!(human_size(999), "999 B");
+        assert_eq!(human_size(33_400_000), "33.4 MB");
+    }
+}
