@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::OnceLock;
 
-use heaphound_model::gclog::{FutileGc, FutileGcs, GcFloor, GcKind, GcLogDoc};
+use heaphound_model::gclog::{FutileGc, FutileGcs, GcFloor, GcKind, GcKindFigures, GcLogDoc};
 use heaphound_model::trend::VerdictDoc;
 use heaphound_model::units::{self, mib_to_bytes};
 use heaphound_model::SCHEMA_VERSION;
@@ -352,6 +352,10 @@ pub fn document(file: &str, log: &GcLog, r: &GcReport) -> GcLogDoc {
                 pause_total_ms: (k.pause_total_ms * 100.0).round() / 100.0,
                 pause_max_ms: k.pause_max_ms,
                 reclaimed_mb: mb(k.reclaimed_bytes),
+                unrounded: Some(GcKindFigures {
+                    pause_total_ms: k.pause_total_ms,
+                    reclaimed_bytes: k.reclaimed_bytes,
+                }),
             })
             .collect(),
         full_gcs: r.full_gcs,
@@ -368,6 +372,7 @@ pub fn document(file: &str, log: &GcLog, r: &GcReport) -> GcLogDoc {
                     before_mb: mb(e.before_bytes),
                     after_mb: mb(e.after_bytes),
                     reason: e.reason.clone(),
+                    unrounded_bytes: Some((e.before_bytes, e.after_bytes)),
                 })
                 .collect(),
         },
@@ -379,6 +384,7 @@ pub fn document(file: &str, log: &GcLog, r: &GcReport) -> GcLogDoc {
                 .map(|p| ((p.t * 1000.0).round() / 1000.0, mb(p.v)))
                 .collect(),
         },
+        unrounded_span_s: Some(r.span_s),
     }
 }
 

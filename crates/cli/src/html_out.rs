@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use heaphound_analysis::scripts;
+use heaphound_analysis::views::overview;
 use heaphound_report::html::flame::FlameTree;
 use heaphound_report::html::{self, redact, Allocations, MemorySeries, Report};
-use heaphound_report::overview;
 use serde_json::Value;
 
 use crate::commands::diff::compare;
@@ -35,8 +35,12 @@ pub fn add_overview(doc: &mut Value, loaded: &[Loaded]) {
     };
     let rows = compare(first, last);
     let names: HashMap<u32, String> = scripts::script_names(&last.graph);
-    let classes = overview::class_comparison_json(&first.label, &last.label, rows, &names);
-    let tree = overview::dominator_summary_json(&last.graph, &last.analysis, &last.label);
+    let classes = overview::class_comparison(&first.label, &last.label, rows, &names);
+    let tree = overview::dominator_summary(&last.graph, &last.analysis, &last.label);
+    let (classes, tree) = (
+        serde_json::to_value(classes).unwrap_or(Value::Null),
+        serde_json::to_value(tree).unwrap_or(Value::Null),
+    );
     let sites = allocations_of(loaded).map(|a| {
         let mut v = a.tree.pruned(0.001, 2000).to_json();
         v["source"] = a.source.into();

@@ -5,6 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::trend::VerdictDoc;
+use crate::units::MB;
 use crate::NamedSchema;
 
 pub(crate) fn schemas(out: &mut Vec<NamedSchema>) {
@@ -39,6 +40,15 @@ pub struct GcLogDoc {
     pub full_gcs: usize,
     pub futile_full_gcs: FutileGcs,
     pub floor: GcFloor,
+    /// `span_s` before rounding, when built from a log: text prints one decimal.
+    #[serde(skip)]
+    pub unrounded_span_s: Option<f64>,
+}
+
+impl GcLogDoc {
+    pub fn span_s(&self) -> f64 {
+        self.unrounded_span_s.unwrap_or(self.span_s)
+    }
 }
 
 /// The collections of one kind (as V8 names it: `Scavenge`, `Mark-Compact (reduce)`, …).
@@ -51,6 +61,28 @@ pub struct GcKind {
     pub pause_max_ms: f64,
     /// Freed by this kind in all, in MB of 10^6 bytes (V8's log says MiB), one decimal.
     pub reclaimed_mb: f64,
+    /// The figures before rounding, when built from a log: text shows its own units.
+    #[serde(skip)]
+    pub unrounded: Option<GcKindFigures>,
+}
+
+/// A kind's pause total and freed bytes, unrounded.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GcKindFigures {
+    pub pause_total_ms: f64,
+    pub reclaimed_bytes: f64,
+}
+
+impl GcKind {
+    pub fn pause_total_ms(&self) -> f64 {
+        self.unrounded
+            .map_or(self.pause_total_ms, |f| f.pause_total_ms)
+    }
+
+    pub fn reclaimed_bytes(&self) -> f64 {
+        self.unrounded
+            .map_or(self.reclaimed_mb * MB, |f| f.reclaimed_bytes)
+    }
 }
 
 /// Full GCs that freed under `threshold_share` of the heap: a heap at its limit.
@@ -73,6 +105,19 @@ pub struct FutileGc {
     pub after_mb: f64,
     /// V8's reason (`allocation failure`, `task`, …).
     pub reason: String,
+    /// `before_mb` and `after_mb` in bytes, unrounded, when built from a log.
+    #[serde(skip)]
+    pub unrounded_bytes: Option<(f64, f64)>,
+}
+
+impl FutileGc {
+    pub fn before_bytes(&self) -> f64 {
+        self.unrounded_bytes.map_or(self.before_mb * MB, |b| b.0)
+    }
+
+    pub fn after_bytes(&self) -> f64 {
+        self.unrounded_bytes.map_or(self.after_mb * MB, |b| b.1)
+    }
 }
 
 /// The floor judged.

@@ -31,6 +31,42 @@ pub struct ObjectRef {
     pub distance: Option<u32>,
 }
 
+/// Longest object name shown in tables; JSON keeps V8's full name.
+const NAME_WIDTH: usize = 60;
+
+/// One line of at most `max` characters, cut with `…`.
+pub fn clip(s: &str, max: usize) -> String {
+    let one_line: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if one_line.chars().count() <= max {
+        one_line
+    } else {
+        let mut t: String = one_line.chars().take(max - 1).collect();
+        t.push('…');
+        t
+    }
+}
+
+impl ObjectRef {
+    /// `Class name @id`, the way objects are named in text output (and in the leak
+    /// report's `retainer_path`).
+    pub fn label(&self) -> String {
+        let o = self;
+        if o.name.is_empty() || o.name == o.class {
+            format!("{} {}", o.class, o.id)
+        } else {
+            format!(
+                "{} {} {}",
+                o.class,
+                clip(&format!("\"{}\"", o.name), NAME_WIDTH),
+                o.id
+            )
+        }
+    }
+}
+
 /// An edge's name: a string for named edges, a number for element and hidden edges.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
@@ -113,6 +149,28 @@ pub enum PathStep {
 pub struct Repeat {
     pub references: usize,
     pub times: usize,
+}
+
+/// One line per entry of a folded path: the first names the object a root holds, each
+/// next one the edge taken and the object it reaches.
+pub fn path_lines(steps: &[PathStep]) -> Vec<String> {
+    steps
+        .iter()
+        .map(|s| match s {
+            PathStep::Object {
+                edge: None, object, ..
+            } => object.label(),
+            PathStep::Object {
+                edge: Some(e),
+                object,
+                ..
+            } => format!("{e} → {}", object.label()),
+            PathStep::Repeat { repeat } => format!(
+                "… the {} reference(s) above repeat {} times in all",
+                repeat.references, repeat.times
+            ),
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -69,6 +69,10 @@ pub struct SuspectsDoc {
     pub leaked_bytes: u64,
     /// Best first.
     pub suspects: Vec<SuspectDoc>,
+    /// The suspects ranked after `suspects` (the document keeps the top few): text lists
+    /// the steady ones among them, and all with `--verbose`.
+    #[serde(skip)]
+    pub more: Vec<SuspectDoc>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -114,6 +118,10 @@ pub struct SuspectDoc {
     /// Allocation stack of the sample, innermost first, when allocations were tracked.
     pub allocation_stack: Vec<String>,
     pub details: Details,
+    /// For event listeners: the name of the reference by which the retainer path reaches
+    /// the emitter, which the title calls it by.
+    #[serde(skip)]
+    pub emitter_variable: Option<String>,
 }
 
 /// The object the growth hangs under.
@@ -123,6 +131,10 @@ pub struct Holder {
     /// `Map sessionCache`: its class and the name it goes by.
     pub name: String,
     pub place: Place,
+    /// For a holder that is a scope: the variable of that scope through which the growth
+    /// hangs, as text names it.
+    #[serde(skip)]
+    pub variable: Option<String>,
 }
 
 /// Where the holder is reachable from.

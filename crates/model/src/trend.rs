@@ -246,6 +246,29 @@ pub struct TrendDoc {
     pub slope_bytes_per_hour: i64,
     pub growth_mb_per_hour: f64,
     pub mann_kendall: MannKendallDoc,
+    /// The trend before rounding, when built from one: text prints one decimal of some
+    /// figures, and rounding twice could change it.
+    #[serde(skip)]
+    pub unrounded: Option<Trend>,
+}
+
+impl TrendDoc {
+    pub fn span_s(&self) -> f64 {
+        self.unrounded.as_ref().map_or(self.span_s, |t| t.span_s)
+    }
+
+    pub fn mb_per_hour(&self) -> f64 {
+        self.unrounded
+            .as_ref()
+            .map_or(self.growth_mb_per_hour, Trend::mb_per_hour)
+    }
+
+    /// The Mann–Kendall normal score.
+    pub fn z(&self) -> f64 {
+        self.unrounded
+            .as_ref()
+            .map_or(self.mann_kendall.z, |t| t.mk.z)
+    }
 }
 
 impl From<&Trend> for TrendDoc {
@@ -262,6 +285,7 @@ impl From<&Trend> for TrendDoc {
                 z: round(t.mk.z, 3),
                 p: round_sig(t.mk.p),
             },
+            unrounded: Some(t.clone()),
         }
     }
 }
@@ -281,6 +305,15 @@ pub struct SpikesDoc {
     pub max_height_bytes: i64,
     pub threshold_bytes: i64,
     pub period_s: Option<f64>,
+    /// `period_s` before rounding, when built from a verdict.
+    #[serde(skip)]
+    pub unrounded_period_s: Option<f64>,
+}
+
+impl SpikesDoc {
+    pub fn period_s(&self) -> Option<f64> {
+        self.unrounded_period_s.or(self.period_s)
+    }
 }
 
 /// The trend verdict in JSON.
@@ -301,6 +334,15 @@ pub struct VerdictDoc {
     pub late: Option<TrendDoc>,
     pub off_heap: Option<OffHeapDoc>,
     pub spikes: SpikesDoc,
+    /// `confidence` before rounding, when built from a verdict: text shows whole percents.
+    #[serde(skip)]
+    pub unrounded_confidence: Option<f64>,
+}
+
+impl VerdictDoc {
+    pub fn confidence(&self) -> f64 {
+        self.unrounded_confidence.unwrap_or(self.confidence)
+    }
 }
 
 impl From<&Verdict> for VerdictDoc {
@@ -326,7 +368,9 @@ impl From<&Verdict> for VerdictDoc {
                 max_height_bytes: v.spikes.max_height.round() as i64,
                 threshold_bytes: v.spikes.threshold.round() as i64,
                 period_s: v.spikes.period_s.map(|p| round(p, 3)),
+                unrounded_period_s: v.spikes.period_s,
             },
+            unrounded_confidence: Some(v.confidence),
         }
     }
 }

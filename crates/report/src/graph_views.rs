@@ -1,48 +1,15 @@
 //! Views of single objects and their neighbourhood: the largest objects, the dominator
 //! tree, retainer paths and one object's details, rendered from their documents.
 
-use heaphound_analysis::paths::RetainerPath;
-use heaphound_analysis::views::object as views;
-use heaphound_analysis::Analysis;
 use heaphound_model::heap::{DominatorNode, Dominators, Inspect, Objects, Retainers};
-use heaphound_model::object::{ObjectRef, PathStep};
-use heaphound_snapshot::HeapGraph;
-use serde_json::Value;
+use heaphound_model::object::{clip, ObjectRef};
 
 use crate::format::{group, human_size, Align, Style, Table};
 use crate::summary::{distance_text, script_name};
 
-pub use heaphound_analysis::views::object::{folded_steps, Folded};
-
-/// Longest object name shown in tables; JSON keeps V8's full name.
-const NAME_WIDTH: usize = 60;
-
-fn clip(s: &str, max: usize) -> String {
-    let one_line: String = s
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if one_line.chars().count() <= max {
-        one_line
-    } else {
-        let mut t: String = one_line.chars().take(max - 1).collect();
-        t.push('…');
-        t
-    }
-}
-
 /// `Class name @id`, the way objects are named in text output.
 pub fn label(o: &ObjectRef) -> String {
-    if o.name.is_empty() || o.name == o.class {
-        format!("{} {}", o.class, o.id)
-    } else {
-        format!(
-            "{} {} {}",
-            o.class,
-            clip(&format!("\"{}\"", o.name), NAME_WIDTH),
-            o.id
-        )
-    }
+    o.label()
 }
 
 /// An object's distance as tables show it (`-` when unreachable or VM-internal).
@@ -50,68 +17,7 @@ pub fn distance(o: &ObjectRef) -> String {
     o.distance.map(distance_text).unwrap_or_else(|| "-".into())
 }
 
-/// One line per entry of a folded path: the first names the object a root holds, each
-/// next one the edge taken and the object it reaches.
-pub fn path_lines(steps: &[PathStep]) -> Vec<String> {
-    steps
-        .iter()
-        .map(|s| match s {
-            PathStep::Object {
-                edge: None, object, ..
-            } => label(object),
-            PathStep::Object {
-                edge: Some(e),
-                object,
-                ..
-            } => format!("{e} → {}", label(object)),
-            PathStep::Repeat { repeat } => format!(
-                "… the {} reference(s) above repeat {} times in all",
-                repeat.references, repeat.times
-            ),
-        })
-        .collect()
-}
-
-/// The JSON description of one object, shared by every view.
-///
-/// Transitional: documents not yet typed embed objects as `Value`; they should hold
-/// `heaphound_model::object::ObjectRef` (from `heaphound_analysis::views::object::object_ref`).
-pub fn object_json(g: &HeapGraph, a: &Analysis, node: u32) -> Value {
-    serde_json::to_value(views::object_ref(g, a, node)).unwrap_or(Value::Null)
-}
-
-/// `Class name @id` of a graph node.
-///
-/// Transitional, for views not yet rendered from documents: [`label`] of an `ObjectRef`.
-pub fn object_label(g: &HeapGraph, a: &Analysis, node: u32) -> String {
-    label(&views::object_ref(g, a, node))
-}
-
-/// Edge labels as DevTools writes them: `.prop`, `[3]`, `->var`, `{internal}`.
-///
-/// Transitional: `EdgeRef::label` for documents, `views::object::edge_label` for graphs.
-pub fn edge_label(g: &HeapGraph, e: u32) -> String {
-    views::edge_label(g, e)
-}
-
-/// A retainer path's lines as text shows them.
-///
-/// Transitional: [`path_lines`] of `views::object::folded_path`.
-pub fn folded_path(g: &HeapGraph, a: &Analysis, p: &RetainerPath) -> Vec<String> {
-    path_lines(&views::folded_path(g, a, p))
-}
-
-/// The folded path as JSON: `{"edge": null|".name", "edge_type", "object"}` per step and
-/// `{"repeat": {"references", "times"}}` where a run repeats.
-///
-/// Transitional: documents not yet typed hold it as `Value`s; they should hold
-/// `Vec<heaphound_model::object::PathStep>` (from `views::object::folded_path`).
-pub fn folded_path_json(g: &HeapGraph, a: &Analysis, p: &RetainerPath) -> Vec<Value> {
-    views::folded_path(g, a, p)
-        .iter()
-        .map(|s| serde_json::to_value(s).unwrap_or(Value::Null))
-        .collect()
-}
+pub use heaphound_model::object::path_lines;
 
 fn percent(part: u64, total: u64) -> String {
     format!("{:.1}", 100.0 * part as f64 / total.max(1) as f64)
@@ -301,7 +207,7 @@ pub fn inspect_text(doc: &Inspect, style: &Style) -> String {
 
 #[cfg(test)]
 mod tests {
-    use heaphound_model::object::{Repeat, BASE_SYSTEM_DISTANCE};
+    use heaphound_model::object::{PathStep, Repeat, BASE_SYSTEM_DISTANCE};
     use heaphound_model::ObjectId;
 
     use super::*;

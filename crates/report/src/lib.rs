@@ -5,7 +5,6 @@ pub mod diff;
 pub mod format;
 pub mod graph_views;
 pub mod html;
-pub mod overview;
 pub mod profile;
 pub mod summary;
 pub mod suspects;

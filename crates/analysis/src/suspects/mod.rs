@@ -3,23 +3,30 @@
 //! in the program it comes from.
 //!
 //! `growth` finds the leaked objects and groups them under their accumulation point;
-//! this module measures each group across every snapshot (the holder exists in all of
-//! them, so its retained size and the count of the leaking class under it form a series),
-//! judges whether the growth is steady, and ranks; `shapes` names the shape and `source`
-//! points at code.
+//! [`find`] gathers each group's statistics in one pass; `measure` follows each group
+//! across every snapshot (the holder exists in all of them, so its retained size and the
+//! count of the leaking class under it form a series); `describe` finds its path, place
+//! and shape (`shapes`) and where it points at code (`source`); `rank` judges whether the
+//! growth is steady, ranks, and gives the verdict.
 
+mod describe;
 pub mod growth;
+mod measure;
+mod rank;
 pub mod shapes;
 pub mod source;
 
 use std::collections::HashMap;
 
-use heaphound_snapshot::{EdgeKind, HeapGraph, NodeKind};
+use heaphound_snapshot::{HeapGraph, NodeKind};
 
 use crate::classes::ClassInfo;
-use crate::paths::{retainer_paths, RetainerPath};
+use crate::paths::RetainerPath;
 use crate::Analysis;
+use describe::describe;
 use growth::IdSet;
+use measure::{representative, series, ClassStat};
+use rank::{is_steady, judge, merge_emitters, own_growth};
 pub use shapes::{Details, Shape};
 pub use source::SourceRef;
 
@@ -138,16 +145,6 @@ pub struct Findings {
 /// Per group: leaked closures by where they were defined (script, line, column), with a
 /// count and one of them.
 type ClosureSites = HashMap<(u32, u32, u32), (u64, u32)>;
-
-/// Per candidate group: statistics of one leaked class.
-#[derive(Default, Clone, Copy)]
-struct ClassStat {
-    count: u64,
-    depth_sum: u64,
-    best: u32,
-    best_depth: u32,
-    best_distance: u32,
-}
 
 /// Judges the snapshots, oldest first (at least two).
 pub fn find(snaps: &[Snap]) -> Findings {
@@ -344,342 +341,4 @@ pub fn find(snaps: &[Snap]) -> Findings {
         leaked_objects,
         leaked_bytes,
     }
-}
-
-/// Subtracts from each suspect the growth of the suspects nearest below it in the
-/// dominator tree.
-fn own_growth(a: &Analysis, suspects: &mut [Suspect]) {
-    let by_holder: HashMap<u32, usize> = suspects
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.holder, i))
-        .collect();
-    let mut inner = vec![0i64; suspects.len()];
-    for s in suspects.iter() {
-        let mut v = s.holder;
-        loop {
-            let up = a.dominator[v as usize];
-            if up == v || v == a.root {
-                break;
-            }
-            if let Some(&p) = by_holder.get(&up) {
-                inner[p] += s.retained_growth();
-                break;
-            }
-            v = up;
-        }
-    }
-    for (s, inner) in suspects.iter_mut().zip(inner) {
-        s.own_growth = s.retained_growth() - inner;
-    }
-}
-
-/// Listeners of one emitter can gather under several holders (each event's listener
-/// array, and the `_events` object for what listeners of several events share): one
-/// emitter is one suspect. The outermost holder stays; the others add to it.
-fn merge_emitters(suspects: &mut Vec<Suspect>) {
-    let mut order: Vec<usize> = (0..suspects.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(suspects[i].retained_growth()));
-    let mut by_emitter: HashMap<u32, usize> = HashMap::new();
-    let mut absorbed = vec![false; suspects.len()];
-    for i in order {
-        let Details::Listeners { emitter, .. } = suspects[i].details else {
-            continue;
-        };
-        match by_emitter.get(&emitter) {
-            None => {
-                by_emitter.insert(emitter, i);
-            }
-            Some(&j) => {
-                let (own, objects, bytes, native, steady) = {
-                    let s = &suspects[i];
-                    (
-                        s.own_growth,
-                        s.leaked_objects,
-                        s.leaked_bytes,
-                        s.native_bytes,
-                        s.steady,
-                    )
-                };
-                let locs = suspects[i].locations.clone();
-                let t = &mut suspects[j];
-                t.own_growth += own;
-                t.leaked_objects += objects;
-                t.leaked_bytes += bytes;
-                t.native_bytes += native;
-                t.steady |= steady;
-                for l in locs {
-                    if !t.locations.contains(&l) {
-                        t.locations.push(l);
-                    }
-                }
-                absorbed[i] = true;
-            }
-        }
-    }
-    let mut k = 0;
-    suspects.retain(|_| {
-        k += 1;
-        !absorbed[k - 1]
-    });
-}
-
-/// The class that stands for a group: of the program's own objects (plain objects, class
-/// instances, functions) common enough in the group, the one nearest the holder.
-fn representative(
-    g: &HeapGraph,
-    a: &Analysis,
-    stats: &HashMap<u32, ClassStat>,
-) -> Option<(ClassInfo, u32)> {
-    let user = |c: u32, st: &ClassStat| {
-        matches!(g.kind(st.best), NodeKind::Object | NodeKind::Closure)
-            && !a.classes.classes[c as usize].name.starts_with("system / ")
-    };
-    let most = stats
-        .iter()
-        .filter(|(&c, st)| user(c, st))
-        .map(|(_, st)| st.count)
-        .max()?;
-    let (&c, st) = stats
-        .iter()
-        .filter(|(&c, st)| user(c, st) && st.count * 4 >= most)
-        .min_by(|(c1, x), (c2, y)| {
-            let avg = |s: &ClassStat| s.depth_sum as f64 / s.count as f64;
-            avg(x)
-                .total_cmp(&avg(y))
-                .then(y.count.cmp(&x.count))
-                .then(c1.cmp(c2))
-        })?;
-    Some((a.classes.classes[c as usize].clone(), st.best))
-}
-
-/// Per snapshot: how many objects of `class` the holder dominates, and its retained size.
-fn series(
-    snaps: &[Snap],
-    holder_id: u32,
-    class: &ClassInfo,
-) -> (Vec<Option<u64>>, Vec<Option<u64>>) {
-    let mut counts = Vec::with_capacity(snaps.len());
-    let mut retained = Vec::with_capacity(snaps.len());
-    for s in snaps {
-        let (g, a) = (s.graph, s.analysis);
-        let Some(h) = g.find_id(holder_id) else {
-            counts.push(None);
-            retained.push(None);
-            continue;
-        };
-        let target = a
-            .classes
-            .classes
-            .iter()
-            .position(|c| c == class)
-            .map(|c| c as u32);
-        let mut count = 0u64;
-        if let Some(target) = target {
-            let mut stack = vec![h];
-            while let Some(v) = stack.pop() {
-                if a.classes.of_node[v as usize] == target && a.shallow[v as usize] != 0 {
-                    count += 1;
-                }
-                stack.extend_from_slice(a.dominated.children(v));
-            }
-        }
-        counts.push(Some(count));
-        retained.push(Some(a.retained[h as usize]));
-    }
-    (counts, retained)
-}
-
-/// Growth in every step, no step much smaller than the average one.
-fn is_steady(retained: &[Option<u64>]) -> bool {
-    let Some(r): Option<Vec<u64>> = retained.iter().copied().collect() else {
-        return false;
-    };
-    let steps: Vec<i64> = r.windows(2).map(|w| w[1] as i64 - w[0] as i64).collect();
-    if steps.is_empty() || steps.iter().any(|&d| d <= 0) {
-        return false;
-    }
-    let mean = steps.iter().sum::<i64>() as f64 / steps.len() as f64;
-    steps.iter().all(|&d| d as f64 >= STEADY_SHARE * mean)
-}
-
-fn judge(snapshots: usize, suspects: &[Suspect]) -> (Verdict, Judgement) {
-    let big = |s: &&Suspect| s.own_growth >= MIN_GROWTH as i64;
-    let leaks = suspects.iter().filter(|s| s.steady).filter(big).count();
-    if snapshots < 3 {
-        let why = if suspects.iter().any(|s| big(&s)) {
-            Judgement::TwoGrew
-        } else {
-            Judgement::TwoTooFew
-        };
-        return (Verdict::Inconclusive, why);
-    }
-    if leaks > 0 {
-        return (
-            Verdict::Leak,
-            Judgement::Leak {
-                holders: leaks,
-                snapshots,
-            },
-        );
-    }
-    if suspects.iter().any(|s| big(&s)) {
-        return (Verdict::Inconclusive, Judgement::Unsteady);
-    }
-    if suspects.iter().any(|s| s.steady) {
-        return (
-            Verdict::Inconclusive,
-            Judgement::SmallSteady {
-                min_growth: MIN_GROWTH,
-            },
-        );
-    }
-    (Verdict::NoLeak, Judgement::NoLeak { snapshots })
-}
-
-/// Finds the path, the holder's place, the shape, the title and the source locations.
-fn describe(
-    g: &HeapGraph,
-    a: &Analysis,
-    src: &source::Sources,
-    s: &mut Suspect,
-    classes: &[(String, u64)],
-    context_vars: &[(String, u64)],
-) {
-    let ret = a.retainers(g);
-    s.path = retainer_paths(g, a, s.sample, 1, MAX_PATH)
-        .into_iter()
-        .next();
-    let steps = s.path.as_ref().map(|p| p.steps.as_slice()).unwrap_or(&[]);
-    let at = steps.iter().position(|st| st.holder == s.holder);
-    let to_holder = &steps[..at.unwrap_or(steps.len())];
-    // How the holder is referenced: a context variable if one holds it, else the path's.
-    let by_context = ret.of(s.holder).find(|&r| {
-        g.edge_kind(ret.edge[r]) == EdgeKind::Context
-            && a.class_name(ret.node[r]) == "system / Context"
-    });
-    let held_by = match (by_context, at) {
-        (Some(r), _) => Some((
-            EdgeKind::Context,
-            g.edge_name(ret.edge[r]).into_owned(),
-            ret.node[r],
-        )),
-        (None, Some(k)) if k > 0 => {
-            let st = steps[k - 1];
-            Some((
-                g.edge_kind(st.edge),
-                g.edge_name(st.edge).into_owned(),
-                st.holder,
-            ))
-        }
-        _ => None,
-    };
-    s.place = match &held_by {
-        _ if a.class_name(s.holder) == "system / Context" => Place::Scope {
-            script: src.script_of_context(ret, s.holder),
-            module: is_module_scope(g, s.holder),
-        },
-        Some((EdgeKind::Context, name, ctx)) => Place::Variable {
-            name: name.clone(),
-            script: src.script_of_context(ret, *ctx),
-            module: is_module_scope(g, *ctx),
-        },
-        Some((EdgeKind::Property, name, owner)) if shapes::is_global(a, *owner) => {
-            Place::Global { name: name.clone() }
-        }
-        Some((_, name, owner)) => Place::Member {
-            name: name.clone(),
-            owner: *owner,
-        },
-        None => Place::Unknown,
-    };
-    let facts = shapes::Facts {
-        holder: s.holder,
-        classes,
-        context_vars,
-        bytes: s.leaked_bytes,
-        native_bytes: s.native_bytes,
-        path: to_holder,
-        held_by,
-        sample: s.sample,
-    };
-    let (shape, details) = shapes::classify(g, a, src, &facts);
-    s.shape = shape;
-    s.details = details;
-    s.locations = locations(g, src, s);
-}
-
-/// A module's top-level code runs in a function whose context hangs off the native context.
-fn is_module_scope(g: &HeapGraph, ctx: u32) -> bool {
-    g.edges(ctx).any(|e| {
-        g.edge_kind(e) == EdgeKind::Internal
-            && g.edge_name_bytes(e) == Some(b"previous")
-            && g.name_bytes(g.edge_to[e as usize]) == b"system / NativeContext"
-    })
-}
-
-/// Where to look in the code, most telling first: the allocation site when traced, the
-/// leaking objects' constructor or function, then the closures on the path.
-fn locations(g: &HeapGraph, src: &source::Sources, s: &mut Suspect) -> Vec<SourceRef> {
-    let mut out: Vec<SourceRef> = Vec::new();
-    let mut push = |r: SourceRef| {
-        if source::is_user_script(&r.file)
-            && !out
-                .iter()
-                .any(|x| x.file == r.file && x.line == r.line && x.column == r.column)
-        {
-            out.push(r);
-        }
-    };
-    if let Some((site, stack)) = src.allocation_site(s.sample) {
-        push(site);
-        s.allocation_stack = stack;
-    }
-    if let Some(p) = s.class.position {
-        if let Some(file) = src.script(p.script_id) {
-            push(SourceRef {
-                file: file.to_string(),
-                line: p.line + 1,
-                column: p.column + 1,
-                kind: "constructor",
-                function: Some(s.class.name.clone()),
-            });
-        }
-    }
-    match &s.details {
-        Details::Listeners { listeners, .. } => {
-            for &f in listeners {
-                if let Some(r) = src.of_node(f, "closure") {
-                    push(r);
-                }
-            }
-        }
-        Details::Timers {
-            callback: Some(cb), ..
-        } => push(cb.clone()),
-        Details::Stream { node, .. } => {
-            if let Some(r) = src.of_node(*node, "constructor") {
-                push(r);
-            }
-        }
-        _ => {}
-    }
-    if g.kind(s.sample) == NodeKind::Closure {
-        if let Some(r) = src.of_node(s.sample, "closure") {
-            push(r);
-        }
-    }
-    if let Some(p) = &s.path {
-        for st in p.steps.iter().rev() {
-            let to = g.edge_to[st.edge as usize];
-            for node in [to, st.holder] {
-                if g.kind(node) == NodeKind::Closure {
-                    if let Some(r) = src.of_node(node, "closure") {
-                        push(r);
-                    }
-                }
-            }
-        }
-    }
-    out
 }

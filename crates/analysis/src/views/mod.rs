@@ -6,3 +6,4 @@ pub mod graph;
 pub mod object;
 pub mod overview;
 pub mod summary;
+pub mod suspects;

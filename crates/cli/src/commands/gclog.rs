@@ -54,12 +54,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     let text = String::from_utf8_lossy(&bytes);
     let log = gclog::parse(&text).map_err(|e| InputError(format!("{name}: {e}")))?;
     let report = gclog::analyse(&log);
+    let doc = gclog::document(&name, &log, &report);
     if args.json {
-        emit_json(&serde_json::to_value(gclog::document(
-            &name, &log, &report,
-        ))?)?;
+        emit_json(&serde_json::to_value(&doc)?)?;
     } else {
-        emit(&gclog_text(&name, &log, &report, &ctx.style))?;
+        emit(&gclog_text(&doc, &ctx.style))?;
     }
     Ok(exit_code(report.verdict.kind))
 }

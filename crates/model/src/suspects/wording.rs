@@ -1,7 +1,10 @@
-//! The verdict's `reason`, worded from the rule that gave it. It is part of the JSON, so
-//! every command that judges snapshots words it the same way.
+//! The sentences a suspects document carries: the verdict's `reason`, worded from the rule
+//! that gave it, each suspect's `title` and its holder's `name`, worded from the suspect's
+//! figures. They are part of the JSON, so every command that judges snapshots words them
+//! the same way.
 
-use super::Judgement;
+use super::{Details, Holder, Judgement, Place, SuspectDoc};
+use crate::object::ObjectRef;
 
 impl Judgement {
     /// One sentence.
@@ -23,5 +26,260 @@ impl Judgement {
                 format!("no object grows steadily across the {snapshots} snapshots")
             }
         }
+    }
+}
+
+impl Holder {
+    /// `Map sessionCache`, `Array recentRequests`: the holder's class and the name it goes
+    /// by.
+    pub fn word_name(object: &ObjectRef, place: &Place) -> String {
+        let class = &object.class;
+        match place {
+            Place::ModuleVariable { name, .. }
+            | Place::ClosureVariable { name, .. }
+            | Place::Global { name }
+            | Place::Member { name, .. } => format!("{class} `{name}`"),
+            Place::ModuleScope { file } => scope_name("module scope", file.as_deref()),
+            Place::ClosureScope { file } => scope_name("closure scope", file.as_deref()),
+            Place::Unknown => class.clone(),
+        }
+    }
+}
+
+fn scope_name(scope: &str, file: Option<&str>) -> String {
+    match file {
+        Some(file) => format!("the {scope} of {}", short_path(file)),
+        None => format!("a {scope}"),
+    }
+}
+
+impl SuspectDoc {
+    /// Words the holder's `name` and then the `title` from the figures.
+    pub fn word(&mut self) {
+        self.holder.name = Holder::word_name(&self.holder.object, &self.holder.place);
+        self.title = self.title_sentence();
+    }
+
+    /// Average objects added per step, when they grew.
+    fn per_step(&self) -> Option<u64> {
+        let steps: Vec<i64> = self.count_growth.iter().copied().flatten().collect();
+        if steps.is_empty() {
+            return None;
+        }
+        let avg = steps.iter().sum::<i64>() / steps.len() as i64;
+        (avg > 0).then_some(avg as u64)
+    }
+
+    /// One sentence that names the leak.
+    fn title_sentence(&self) -> String {
+        let holder = &self.holder.name;
+        let class = &self.class;
+        let rate = self
+            .per_step()
+            .map(|n| format!("+{} {class} per snapshot", group(n)))
+            .unwrap_or_else(|| format!("{class} objects accumulate"));
+        let last = self.counts.last().copied().flatten().unwrap_or(0);
+        match &self.details {
+            Details::Listeners {
+                emitter,
+                events,
+                max_listeners_raised,
+            } => {
+                let list: Vec<String> = events
+                    .iter()
+                    .take(3)
+                    .map(|e| format!("'{}' ×{}", e.event, group(e.listeners)))
+                    .collect();
+                let name = match &self.emitter_variable {
+                    Some(var) => format!("{} `{var}`", emitter.class),
+                    None => emitter.class.clone(),
+                };
+                let raised = if *max_listeners_raised == Some(true) {
+                    "; setMaxListeners was raised, so Node's leak warning stays quiet"
+                } else {
+                    ""
+                };
+                format!(
+                    "Listeners added per request pile up on {name}: {}{raised}",
+                    list.join(", ")
+                )
+            }
+            Details::SharedContext {
+                captured_variable, ..
+            } => format!(
+                "Closures share a context that captures `{captured_variable}`: each {class} keeps the previous one alive ({rate})"
+            ),
+            Details::Timers {
+                duration_ms,
+                timers,
+                captures,
+                ..
+            } => {
+                let every = duration_ms.map(|d| format!(" ({d} ms)")).unwrap_or_default();
+                let keeps = if captures.is_empty() {
+                    "its callback's data".to_string()
+                } else {
+                    captures
+                        .iter()
+                        .take(3)
+                        .map(|c| format!("`{}` ({})", c.variable, c.class))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                format!(
+                    "{} timers never cleared{every}; each callback keeps {keeps} alive",
+                    group(*timers)
+                )
+            }
+            Details::Buffers { .. } => format!(
+                "Buffers accumulate in {holder}: {} more retained, mostly backing stores off the JS heap ({rate})",
+                human_size(self.retained_growth.max(0) as u64)
+            ),
+            Details::Promises {
+                promises,
+                keeps_alive,
+            } => {
+                let keeps = if keeps_alive.is_empty() {
+                    String::new()
+                } else {
+                    format!("; they keep {} alive", keeps_alive.join(", "))
+                };
+                if self.holder.object.class == "Promise" {
+                    format!(
+                        "{holder} never settles and collects a reaction per call: {} promises held{keeps}",
+                        group(*promises)
+                    )
+                } else {
+                    format!(
+                        "Promises that never settle pile up in {holder}: {} held{keeps}",
+                        group(*promises)
+                    )
+                }
+            }
+            Details::Stream {
+                stream,
+                name,
+                buffered_chunks,
+                ..
+            } => {
+                let chunks = buffered_chunks
+                    .map(|n| format!("{} writes buffered", group(n)))
+                    .unwrap_or_else(|| "its buffer grows".into());
+                let stream = match name {
+                    Some(n) => format!("{stream} `{n}`"),
+                    None => stream.clone(),
+                };
+                format!("{stream} is written to without backpressure: {chunks} ({rate})")
+            }
+            Details::Collection {
+                collection,
+                entries,
+            } => {
+                let n = entries.map(group).unwrap_or_else(|| group(last));
+                if self.shape == "global-array" {
+                    format!("{holder} only ever grows: {n} elements ({rate})")
+                } else if collection == "object used as a map" {
+                    format!("{holder}, an object used as a map, grows without bound ({rate})")
+                } else {
+                    format!("{holder} grows without bound: {n} entries ({rate})")
+                }
+            }
+            Details::None {} => format!("{class} objects accumulate under {holder} ({rate})"),
+        }
+    }
+}
+
+// The titles are read in a terminal next to heaphound's tables, so they count and size
+// things the way those tables do.
+
+/// Thousands separators for counts.
+fn group(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Sizes in powers of 1000: `999 B`, `1.20 kB`, `34.5 MB`, `456 GB`.
+fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["kB", "MB", "GB", "TB", "PB"];
+    if bytes < 1000 {
+        return format!("{bytes} B");
+    }
+    let mut v = bytes as f64;
+    let mut unit = "";
+    for u in UNITS {
+        v /= 1000.0;
+        unit = u;
+        if v < 1000.0 {
+            break;
+        }
+    }
+    if v < 10.0 {
+        format!("{v:.2} {unit}")
+    } else if v < 100.0 {
+        format!("{v:.1} {unit}")
+    } else {
+        format!("{v:.0} {unit}")
+    }
+}
+
+/// The last two parts of a script's path or URL: `lib/cache.js`.
+fn short_path(p: &str) -> String {
+    let p = p.strip_prefix("file://").unwrap_or(p);
+    let parts: Vec<&str> = p.rsplitn(3, '/').collect();
+    if parts.len() >= 3 {
+        format!("{}/{}", parts[1], parts[0])
+    } else {
+        p.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ObjectId;
+
+    fn object(class: &str) -> ObjectRef {
+        ObjectRef {
+            id: ObjectId(7),
+            node_type: "object".into(),
+            class: class.into(),
+            name: String::new(),
+            self_size: 1,
+            shallow_size: 1,
+            retained_size: 1,
+            distance: Some(3),
+        }
+    }
+
+    #[test]
+    fn holders_go_by_their_class_and_name() {
+        let map = object("Map");
+        let place = Place::ModuleVariable {
+            name: "sessionCache".into(),
+            file: None,
+        };
+        assert_eq!(Holder::word_name(&map, &place), "Map `sessionCache`");
+        let scope = Place::ModuleScope {
+            file: Some("file:///srv/app/lib/cache.js".into()),
+        };
+        assert_eq!(
+            Holder::word_name(&object("system / Context"), &scope),
+            "the module scope of lib/cache.js"
+        );
+        assert_eq!(Holder::word_name(&map, &Place::Unknown), "Map");
+    }
+
+    #[test]
+    fn titles_count_and_size_as_tables_do() {
+        assert_eq!(group(1_234_567), "1,234,567");
+        assert_eq!(human_size(999), "999 B");
+        assert_eq!(human_size(33_400_000), "33.4 MB");
     }
 }
