@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use heaphound_analysis::scripts;
-use heaphound_report::html::flame::FlameTree;
-use heaphound_report::html::{self, redact, Allocations, MemorySeries, Report};
+use heaphound_analysis::views::allocations;
+use heaphound_model::profile::AllocationSites;
+use heaphound_report::html::{self, redact, MemorySeries, Report};
 use heaphound_report::overview;
 use serde_json::Value;
 
@@ -37,26 +38,25 @@ pub fn add_overview(doc: &mut Value, loaded: &[Loaded]) {
     let names: HashMap<u32, String> = scripts::script_names(&last.graph);
     let classes = overview::class_comparison_json(&first.label, &last.label, rows, &names);
     let tree = overview::dominator_summary_json(&last.graph, &last.analysis, &last.label);
-    let sites = allocations_of(loaded).map(|a| {
-        let mut v = a.tree.pruned(0.001, 2000).to_json();
-        v["source"] = a.source.into();
-        v
+    let sites = allocations_of(loaded).map(|a| AllocationSites {
+        tree: allocations::pruned(&a.tree, 0.001, 2000),
+        source: a.source,
     });
     if let Some(o) = doc.as_object_mut() {
         o.insert("class_comparison".into(), classes);
         o.insert("dominator_tree".into(), tree);
-        if let Some(v) = sites {
+        if let Some(v) = sites.and_then(|a| serde_json::to_value(a).ok()) {
             o.insert("allocation_sites".into(), v);
         }
     }
 }
 
 /// Allocation stacks of the last snapshot, when allocation tracking was on.
-pub fn allocations_of(loaded: &[Loaded]) -> Option<Allocations> {
+pub fn allocations_of(loaded: &[Loaded]) -> Option<AllocationSites> {
     let last = loaded.last()?;
-    Some(Allocations {
+    Some(AllocationSites {
         source: format!("the allocation stacks recorded in {}", last.label),
-        tree: FlameTree::from_trace(&last.graph)?,
+        tree: allocations::from_trace(&last.graph)?,
     })
 }
 
@@ -85,9 +85,9 @@ pub fn from_run_dir(r: &mut Report, dir: &Path, warn: &dyn Fn(&str)) {
         let file = p.to_string_lossy().into_owned();
         match crate::commands::profile::read(&file) {
             Ok(profile) => {
-                r.allocations = Some(Allocations {
+                r.allocations = Some(AllocationSites {
                     source: format!("the sampling heap profile {file}"),
-                    tree: FlameTree::from_profile(&profile),
+                    tree: allocations::from_profile(&profile),
                 })
             }
             Err(e) => warn(&format!("{e:#}; the report has no allocation sites")),

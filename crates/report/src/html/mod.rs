@@ -12,8 +12,8 @@ pub mod redact;
 mod sections;
 
 pub use model::{
-    Allocations, ChainItem, ClassRow, ClassTable, DomNode, MemorySeries, Object, Report, Sample,
-    SnapshotRow, SourceLink, Suspect, Verdict,
+    ChainItem, ClassRow, ClassTable, DomNode, MemorySeries, Object, Report, Sample, SnapshotRow,
+    SourceLink, Suspect, Verdict,
 };
 
 use crate::format::human_delta;
@@ -105,7 +105,8 @@ pub fn render(r: &Report) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::flame::{FlameNode, FlameTree};
+    use heaphound_model::profile::{AllocationNode, AllocationSites, AllocationTree};
+
     use super::*;
 
     /// Documents of the wrong shape render what they can: never a panic.
@@ -162,7 +163,7 @@ mod tests {
             root.children.push(child);
         }
         // A wide, deep allocation tree: 100 callers of 50-deep stacks.
-        let mut nodes = vec![FlameNode {
+        let mut nodes = vec![AllocationNode {
             name: "(root)".into(),
             location: String::new(),
             self_size: 0,
@@ -173,7 +174,7 @@ mod tests {
             let mut parent = 0;
             for d in 0..50 {
                 let me = nodes.len();
-                nodes.push(FlameNode {
+                nodes.push(AllocationNode {
                     name: format!("function_with_a_long_name_{d}"),
                     location: format!("/srv/app/lib/deep/module{d}.js:{d}:1"),
                     self_size: if d == 49 { 1000 } else { 0 },
@@ -194,9 +195,9 @@ mod tests {
                 rows,
             }),
             dominators: Some(root),
-            allocations: Some(Allocations {
+            allocations: Some(AllocationSites {
                 source: "test".into(),
-                tree: FlameTree { nodes },
+                tree: AllocationTree { nodes },
             }),
             suspects: Some(Vec::new()),
             ..Report::default()
