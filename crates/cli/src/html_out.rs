@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use heaphound_analysis::scripts;
+use heaphound_analysis::trend::{theil_sen, Point};
 use heaphound_analysis::views::allocations;
 use heaphound_model::profile::AllocationSites;
 use heaphound_report::html::{self, redact, MemorySeries, Report};
@@ -99,6 +100,13 @@ pub fn from_run_dir(r: &mut Report, dir: &Path, warn: &dyn Fn(&str)) {
 pub fn write(mut r: Report, path: &Path, redacted: bool) -> Result<u64> {
     if redacted {
         redact::apply(&mut r, &mut redact::Redactor::new());
+    }
+    if let Some(m) = &r.memory {
+        let floor: Vec<Point> = html::chart::floor_points(m)
+            .into_iter()
+            .map(|(t, v)| Point::new(t, v))
+            .collect();
+        r.memory_trend = theil_sen(&floor);
     }
     let page = html::render(&r);
     std::fs::write(path, &page).with_context(|| format!("{}: cannot write", path.display()))?;

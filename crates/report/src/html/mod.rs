@@ -35,10 +35,10 @@ pub fn esc(s: &str) -> String {
     out
 }
 
-fn memory_section(m: &MemorySeries) -> Result<String, String> {
+fn memory_section(m: &MemorySeries, trend: Option<(f64, f64)>) -> Result<String, String> {
     let process =
-        chart::svg(m, chart::Panel::Process).ok_or("The memory series has no samples.")?;
-    let heap = chart::svg(m, chart::Panel::Heap).unwrap_or_default();
+        chart::svg(m, chart::Panel::Process, trend).ok_or("The memory series has no samples.")?;
+    let heap = chart::svg(m, chart::Panel::Heap, trend).unwrap_or_default();
     let mut s = String::from("<div class=\"legend\">");
     for (class, name, _) in chart::SERIES {
         s.push_str(&format!(
@@ -49,7 +49,7 @@ fn memory_section(m: &MemorySeries) -> Result<String, String> {
     s.push_str(&process);
     s.push_str(&heap);
     let floor = chart::floor_points(m);
-    if let Some((slope, _)) = chart::theil_sen_fit(&floor) {
+    if let Some((slope, _)) = trend.filter(|_| !floor.is_empty()) {
         // Bytes per ms → per minute.
         let per_min = slope * 60_000.0;
         s.push_str(&format!(
@@ -68,7 +68,7 @@ pub fn render(r: &Report) -> String {
         None => Err("This report has no suspects analysis.".to_string()),
     };
     let memory = match &r.memory {
-        Some(m) => memory_section(m),
+        Some(m) => memory_section(m, r.memory_trend),
         None => Err("No memory series: it is recorded by `hunt` and `attach` (memory.jsonl in the run folder).".to_string()),
     };
     let classes = match &r.classes {

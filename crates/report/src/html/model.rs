@@ -19,6 +19,10 @@ pub struct Report {
     /// `None`: not computed; `Some(empty)`: computed, nothing suspicious.
     pub suspects: Option<Vec<Suspect>>,
     pub memory: Option<MemorySeries>,
+    /// The Theil–Sen line `(slope per ms, intercept)` through the post-GC floor of
+    /// `memory` (`chart::floor_points`), fitted by whoever writes the page; no trend line
+    /// without it.
+    pub memory_trend: Option<(f64, f64)>,
     pub classes: Option<ClassTable>,
     pub dominators: Option<DomNode>,
     pub allocations: Option<AllocationSites>,
