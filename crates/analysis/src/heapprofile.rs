@@ -6,8 +6,10 @@ use std::collections::HashMap;
 
 use heaphound_model::profile::{AllocationSite, ProfileDoc};
 use heaphound_model::SCHEMA_VERSION;
-use serde_json::Value;
+use serde::Deserialize;
 use thiserror::Error;
+
+mod format;
 
 /// Deeper nesting than any real stack (V8 records at most a few hundred frames); the bound
 /// keeps a hostile file from exhausting the parser's stack.
@@ -117,21 +119,11 @@ fn max_nesting(bytes: &[u8]) -> Result<(), ProfileError> {
     Ok(())
 }
 
-fn num(v: &Value, key: &str, path: &str) -> Result<i64, ProfileError> {
-    v.get(key)
-        .and_then(Value::as_i64)
-        .ok_or_else(|| ProfileError::BadNode {
-            path: path.to_string(),
-            what: format!("`{key}` is missing or not an integer"),
-        })
-}
-
-fn text(v: &Value, key: &str) -> String {
-    match v.get(key) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
-        _ => String::new(),
-    }
+fn num(v: &format::Scalar, key: &str, path: &str) -> Result<i64, ProfileError> {
+    v.as_i64().ok_or_else(|| ProfileError::BadNode {
+        path: path.to_string(),
+        what: format!("`{key}` is missing or not an integer"),
+    })
 }
 
 fn one_based(n: i64) -> Option<u32> {
@@ -143,49 +135,46 @@ pub fn parse(bytes: &[u8]) -> Result<Profile, ProfileError> {
     max_nesting(bytes)?;
     let mut de = serde_json::Deserializer::from_slice(bytes);
     de.disable_recursion_limit();
-    let doc: Value =
-        serde::Deserialize::deserialize(&mut de).map_err(|e| ProfileError::Json(e.to_string()))?;
+    let doc = format::Doc::deserialize(&mut de).map_err(|e| ProfileError::Json(e.to_string()))?;
     de.end().map_err(|e| ProfileError::Json(e.to_string()))?;
     // A CDP reply wraps the profile: `{"profile": {...}}`.
-    let doc = match doc.get("profile") {
-        Some(p) if doc.get("head").is_none() => p,
-        _ => &doc,
+    let doc = match doc {
+        format::Doc {
+            head: None,
+            profile: Some(p),
+            ..
+        } => *p,
+        d => d,
     };
     let head = doc
-        .get("head")
-        .filter(|h| h.is_object())
+        .head
+        .filter(|h| h.is_object)
         .ok_or_else(|| ProfileError::NotAProfile("no `head` object".into()))?;
 
     let mut nodes: Vec<ProfileNode> = Vec::new();
-    // Iterative pre-order walk: (value, parent, path for messages).
-    let mut stack: Vec<(&Value, Option<u32>, String)> = vec![(head, None, "head".into())];
+    // Iterative pre-order walk: (node, parent, path for messages).
+    let mut stack: Vec<(format::Node, Option<u32>, String)> = vec![(head, None, "head".into())];
     while let Some((v, parent, path)) = stack.pop() {
-        let cf = v.get("callFrame").ok_or_else(|| ProfileError::BadNode {
+        let cf = v.call_frame.as_ref().ok_or_else(|| ProfileError::BadNode {
             path: path.clone(),
             what: "no `callFrame`".into(),
         })?;
-        let self_size = num(v, "selfSize", &path)?;
+        let self_size = num(&v.self_size, "selfSize", &path)?;
         let self_size = u64::try_from(self_size).map_err(|_| ProfileError::BadNode {
             path: path.clone(),
             what: format!("negative `selfSize` {self_size}"),
         })?;
         let frame = CallFrame {
-            function_name: text(cf, "functionName"),
-            url: text(cf, "url"),
-            script_id: text(cf, "scriptId"),
-            line: cf
-                .get("lineNumber")
-                .and_then(Value::as_i64)
-                .and_then(one_based),
-            column: cf
-                .get("columnNumber")
-                .and_then(Value::as_i64)
-                .and_then(one_based),
+            function_name: cf.function_name.text(),
+            url: cf.url.text(),
+            script_id: cf.script_id.text(),
+            line: cf.line_number.as_i64().and_then(one_based),
+            column: cf.column_number.as_i64().and_then(one_based),
         };
         let me = nodes.len() as u32;
         nodes.push(ProfileNode {
             frame,
-            id: num(v, "id", &path)?.max(0) as u64,
+            id: num(&v.id, "id", &path)?.max(0) as u64,
             self_size,
             total_size: 0,
             parent,
@@ -195,14 +184,14 @@ pub fn parse(bytes: &[u8]) -> Result<Profile, ProfileError> {
         if let Some(p) = parent {
             nodes[p as usize].children.push(me);
         }
-        match v.get("children") {
-            None | Some(Value::Null) => {}
-            Some(Value::Array(kids)) => {
-                for (i, k) in kids.iter().enumerate().rev() {
+        match v.children {
+            format::Children::None => {}
+            format::Children::List(kids) => {
+                for (i, k) in kids.into_iter().enumerate().rev() {
                     stack.push((k, Some(me), format!("{path}.children[{i}]")));
                 }
             }
-            Some(_) => {
+            format::Children::NotAnArray => {
                 return Err(ProfileError::BadNode {
                     path,
                     what: "`children` is not an array".into(),
@@ -224,14 +213,11 @@ pub fn parse(bytes: &[u8]) -> Result<Profile, ProfileError> {
         .map(|(i, n)| (n.id, i as u32))
         .collect();
     let (mut samples_size, mut sample_count) = (0u64, 0u64);
-    if let Some(Value::Array(samples)) = doc.get("samples") {
-        for s in samples {
-            sample_count += 1;
-            samples_size += s.get("size").and_then(Value::as_u64).unwrap_or(0);
-            let node = s.get("nodeId").and_then(Value::as_u64);
-            if let Some(&n) = node.and_then(|id| by_id.get(&id)) {
-                nodes[n as usize].samples += 1;
-            }
+    for s in &doc.samples.0 {
+        sample_count += 1;
+        samples_size += s.size.as_u64().unwrap_or(0);
+        if let Some(&n) = s.node_id.as_u64().and_then(|id| by_id.get(&id)) {
+            nodes[n as usize].samples += 1;
         }
     }
     Ok(Profile {
@@ -382,10 +368,67 @@ mod tests {
             parse(deep.as_bytes()),
             Err(ProfileError::TooDeep(_))
         ));
+        let bad_node = |text: &str| match parse(text.as_bytes()) {
+            Err(ProfileError::BadNode { path, what }) => format!("{path}: {what}"),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            bad_node(r#"{"head":{"callFrame":null,"selfSize":0,"id":1,"children":[7]}}"#),
+            "head.children[0]: no `callFrame`"
+        );
+        assert_eq!(
+            bad_node(r#"{"head":{"callFrame":{},"selfSize":"1","id":1}}"#),
+            "head: `selfSize` is missing or not an integer"
+        );
+        assert_eq!(
+            bad_node(r#"{"head":{"callFrame":{},"selfSize":1,"id":1.5}}"#),
+            "head: `id` is missing or not an integer"
+        );
+        assert_eq!(
+            bad_node(r#"{"head":{"callFrame":{},"selfSize":1,"id":1,"children":{}}}"#),
+            "head: `children` is not an array"
+        );
+        for not_a_profile in [r#"{"head":[]}"#, "[1]", r#"{"profile":{"head":null}}"#] {
+            assert!(
+                matches!(
+                    parse(not_a_profile.as_bytes()),
+                    Err(ProfileError::NotAProfile(_))
+                ),
+                "{not_a_profile}"
+            );
+        }
         let neg = r#"{"head":{"callFrame":{},"selfSize":-1,"id":1}}"#;
         assert!(matches!(
             parse(neg.as_bytes()),
             Err(ProfileError::BadNode { .. })
         ));
+    }
+
+    #[test]
+    fn deep_stacks_and_loose_fields_read() {
+        // As deep as the nesting bound lets a real profile be: one node per two levels.
+        let depth = MAX_NESTING / 2 - 2;
+        let node = r#"{"callFrame":{"functionName":"f","scriptId":7,"url":"file:///x.js","lineNumber":2,"columnNumber":-1,"extra":[{}]},"selfSize":1,"id":"#;
+        let mut text = String::from(r#"{"profile":{"head":"#);
+        for i in 0..depth {
+            text.push_str(&format!(r#"{node}{},"children":["#, i + 1));
+        }
+        text.push_str(&"]}".repeat(depth));
+        text.push_str(r#","samples":[{"size":3,"nodeId":2},{"size":-1,"nodeId":99},7]}}"#);
+        // The reader descends the nesting: give it the main thread's stack, not a test's.
+        let p = std::thread::Builder::new()
+            .stack_size(8 << 20)
+            .spawn(move || parse(text.as_bytes()))
+            .expect("spawns")
+            .join()
+            .expect("no overflow")
+            .expect("parses");
+        assert_eq!(p.nodes.len(), depth);
+        assert_eq!(p.total_size(), depth as u64);
+        assert_eq!((p.sample_count, p.samples_size), (3, 3));
+        assert_eq!(p.nodes[1].samples, 1);
+        let f = &p.nodes[depth - 1].frame;
+        assert_eq!(f.script_id, "7");
+        assert_eq!(f.location(), "file:///x.js:3");
     }
 }

@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use heaphound_analysis::scripts;
-use heaphound_analysis::views::overview;
-use heaphound_report::html::flame::FlameTree;
-use heaphound_report::html::{self, redact, Allocations, MemorySeries, Report};
+use heaphound_analysis::trend::{theil_sen, Point};
+use heaphound_analysis::views::{allocations, overview};
+use heaphound_model::profile::AllocationSites;
+use heaphound_report::html::{self, redact, MemorySeries, Report};
 use serde_json::Value;
 
 use crate::commands::diff::compare;
@@ -41,26 +42,25 @@ pub fn add_overview(doc: &mut Value, loaded: &[Loaded]) {
         serde_json::to_value(classes).unwrap_or(Value::Null),
         serde_json::to_value(tree).unwrap_or(Value::Null),
     );
-    let sites = allocations_of(loaded).map(|a| {
-        let mut v = a.tree.pruned(0.001, 2000).to_json();
-        v["source"] = a.source.into();
-        v
+    let sites = allocations_of(loaded).map(|a| AllocationSites {
+        tree: allocations::pruned(&a.tree, 0.001, 2000),
+        source: a.source,
     });
     if let Some(o) = doc.as_object_mut() {
         o.insert("class_comparison".into(), classes);
         o.insert("dominator_tree".into(), tree);
-        if let Some(v) = sites {
+        if let Some(v) = sites.and_then(|a| serde_json::to_value(a).ok()) {
             o.insert("allocation_sites".into(), v);
         }
     }
 }
 
 /// Allocation stacks of the last snapshot, when allocation tracking was on.
-pub fn allocations_of(loaded: &[Loaded]) -> Option<Allocations> {
+pub fn allocations_of(loaded: &[Loaded]) -> Option<AllocationSites> {
     let last = loaded.last()?;
-    Some(Allocations {
+    Some(AllocationSites {
         source: format!("the allocation stacks recorded in {}", last.label),
-        tree: FlameTree::from_trace(&last.graph)?,
+        tree: allocations::from_trace(&last.graph)?,
     })
 }
 
@@ -89,9 +89,9 @@ pub fn from_run_dir(r: &mut Report, dir: &Path, warn: &dyn Fn(&str)) {
         let file = p.to_string_lossy().into_owned();
         match crate::commands::profile::read(&file) {
             Ok(profile) => {
-                r.allocations = Some(Allocations {
+                r.allocations = Some(AllocationSites {
                     source: format!("the sampling heap profile {file}"),
-                    tree: FlameTree::from_profile(&profile),
+                    tree: allocations::from_profile(&profile),
                 })
             }
             Err(e) => warn(&format!("{e:#}; the report has no allocation sites")),
@@ -103,6 +103,13 @@ pub fn from_run_dir(r: &mut Report, dir: &Path, warn: &dyn Fn(&str)) {
 pub fn write(mut r: Report, path: &Path, redacted: bool) -> Result<u64> {
     if redacted {
         redact::apply(&mut r, &mut redact::Redactor::new());
+    }
+    if let Some(m) = &r.memory {
+        let floor: Vec<Point> = html::chart::floor_points(m)
+            .into_iter()
+            .map(|(t, v)| Point::new(t, v))
+            .collect();
+        r.memory_trend = theil_sen(&floor);
     }
     let page = html::render(&r);
     std::fs::write(path, &page).with_context(|| format!("{}: cannot write", path.display()))?;

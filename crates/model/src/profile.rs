@@ -56,3 +56,48 @@ impl AllocationSite {
         }
     }
 }
+
+/// A call tree weighted by bytes, as the allocation flame graph draws it: node 0 is the
+/// root, and a node's children come after it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+pub struct AllocationTree {
+    #[serde(default)]
+    pub nodes: Vec<AllocationNode>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+pub struct AllocationNode {
+    /// `(anonymous)` for an unnamed function, `(root)` for node 0.
+    #[serde(default)]
+    pub name: String,
+    /// `file:line:column`, or `(native)`.
+    #[serde(default)]
+    pub location: String,
+    /// Bytes allocated in exactly this frame.
+    #[serde(default)]
+    pub self_size: u64,
+    /// `self_size` of this frame and every frame above it.
+    #[serde(default)]
+    pub total_size: u64,
+    /// Positions in `nodes`.
+    #[serde(default)]
+    pub children: Vec<usize>,
+}
+
+impl AllocationTree {
+    /// Bytes in the whole tree: the root's total.
+    pub fn total(&self) -> u64 {
+        self.nodes.first().map_or(0, |n| n.total_size)
+    }
+}
+
+/// report.json's `allocation_sites`: the allocation call tree of a run (pruned to the
+/// frames worth drawing) and where its stacks come from.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+pub struct AllocationSites {
+    #[serde(flatten)]
+    pub tree: AllocationTree,
+    /// "the allocation stacks recorded in 3.heapsnapshot", "the sampling heap profile …".
+    #[serde(default)]
+    pub source: String,
+}

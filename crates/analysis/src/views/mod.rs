@@ -1,6 +1,7 @@
 //! Graph and analysis results turned into the documents heaphound prints: each function
 //! here returns a `heaphound_model` type, ready to serialize or render.
 
+pub mod allocations;
 pub mod diff;
 pub mod graph;
 pub mod object;

@@ -3,7 +3,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use heaphound_analysis::heapprofile::{self, Profile};
-use heaphound_report::html::flame::{self, FlameTree};
+use heaphound_analysis::views::allocations;
+use heaphound_report::html::flame;
 use heaphound_report::profile as view;
 
 use super::{emit, emit_json, Ctx};
@@ -35,7 +36,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     let profile = read(&args.file)?;
     if let Some(out) = &args.flamegraph {
         let title = format!("Allocation sites of {}", crate::load::label(&args.file));
-        let svg = flame::svg(&FlameTree::from_profile(&profile), &title, 1200, true);
+        let svg = flame::svg(&allocations::from_profile(&profile), &title, 1200, true);
         std::fs::write(out, svg).with_context(|| format!("{}: cannot write", out.display()))?;
         if !ctx.quiet {
             eprintln!("heaphound: flame graph written to {}", out.display());

@@ -3,7 +3,6 @@
 use super::esc;
 use super::model::{MemorySeries, Sample};
 use crate::format::human_size;
-use heaphound_analysis::trend::{theil_sen, Point};
 
 const W: f64 = 960.0;
 const H: f64 = 250.0;
@@ -50,13 +49,6 @@ pub const SERIES: [(&str, &str, Field); 4] = [
     ("external", "external", |s| s.external),
 ];
 
-/// A straight line through points, `(slope, intercept)`: the trend module's Theil–Sen
-/// fit, which a single odd sample cannot tilt.
-pub fn theil_sen_fit(points: &[(f64, f64)]) -> Option<(f64, f64)> {
-    let points: Vec<Point> = points.iter().map(|&(t, v)| Point::new(t, v)).collect();
-    theil_sen(&points)
-}
-
 fn thin(samples: &[Sample]) -> Vec<Sample> {
     if samples.len() <= MAX_POINTS {
         return samples.to_vec();
@@ -95,8 +87,9 @@ pub fn floor_points(m: &MemorySeries) -> Vec<(f64, f64)> {
         .collect()
 }
 
-/// One panel of the chart, or `None` when there is nothing to draw.
-pub fn svg(m: &MemorySeries, panel: Panel) -> Option<String> {
+/// One panel of the chart, or `None` when there is nothing to draw. `trend` is the line
+/// `(slope per ms, intercept)` fitted through [`floor_points`], drawn on the heap panel.
+pub fn svg(m: &MemorySeries, panel: Panel, trend: Option<(f64, f64)>) -> Option<String> {
     let series = panel.series();
     let samples = thin(&m.samples);
     if samples.is_empty() {
@@ -200,7 +193,7 @@ pub fn svg(m: &MemorySeries, panel: Panel) -> Option<String> {
             human_size(*v as u64)
         ));
     }
-    if let Some((slope, icept)) = theil_sen_fit(&floor) {
+    if let Some((slope, icept)) = trend.filter(|_| !floor.is_empty()) {
         let (a, b) = (t0, t1);
         s.push_str(&format!(
             r#"<line class="trend" x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}"><title>post-GC floor trend (Theil–Sen line through the snapshot samples)</title></line>"#,
@@ -237,14 +230,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn theil_sen_ignores_one_outlier() {
-        let pts = [(0.0, 0.0), (1.0, 1.0), (2.0, 2.0), (3.0, 30.0), (4.0, 4.0)];
-        let (slope, icept) = theil_sen_fit(&pts).unwrap();
-        assert!((slope - 1.0).abs() < 1e-9 && icept.abs() < 1e-9);
-        assert!(theil_sen_fit(&pts[..1]).is_none());
-    }
-
-    #[test]
     fn long_runs_are_labelled_in_minutes() {
         assert_eq!(time_label(1.5, 0.5), "1.5s");
         assert_eq!(time_label(600.0, 200.0), "10m");
@@ -259,7 +244,8 @@ mod tests {
              {\"t_ms\":900,\"rss\":300,\"heap_used\":50,\"heap_total\":60,\"external\":5,\"snapshot\":2}\n{\"t_ms\":",
         );
         assert_eq!(m.samples.len(), 3);
-        let s = svg(&m, Panel::Process).unwrap() + &svg(&m, Panel::Heap).unwrap();
+        let trend = Some((0.04, 10.0));
+        let s = svg(&m, Panel::Process, trend).unwrap() + &svg(&m, Panel::Heap, trend).unwrap();
         for c in [
             "line rss",
             "line heap-used",

@@ -1,218 +1,10 @@
 //! The flame graph of allocation sites, as SVG. One renderer for both users: `profile
 //! --flamegraph` writes it as a file, the HTML report inlines it.
 
-use heaphound_analysis::heapprofile::Profile;
-use heaphound_snapshot::HeapGraph;
+use heaphound_model::profile::AllocationTree;
 
 use super::esc;
 use crate::format::human_size;
-
-/// A call tree weighted by bytes; node 0 is the root.
-#[derive(Debug, Clone, Default)]
-pub struct FlameTree {
-    pub nodes: Vec<FlameNode>,
-}
-
-#[derive(Debug, Clone)]
-pub struct FlameNode {
-    pub name: String,
-    /// `file:line:column`, or `(native)`.
-    pub location: String,
-    pub self_size: u64,
-    pub total_size: u64,
-    pub children: Vec<usize>,
-}
-
-impl FlameTree {
-    pub fn from_profile(p: &Profile) -> FlameTree {
-        FlameTree {
-            nodes: p
-                .nodes
-                .iter()
-                .map(|n| FlameNode {
-                    name: n.frame.display_name().to_string(),
-                    location: n.frame.location(),
-                    self_size: n.self_size,
-                    total_size: n.total_size,
-                    children: n.children.iter().map(|&c| c as usize).collect(),
-                })
-                .collect(),
-        }
-    }
-
-    /// The allocation stacks of a snapshot taken with allocation tracking on, weighted by
-    /// the self size of the objects still alive in it; `None` without tracking data.
-    pub fn from_trace(g: &HeapGraph) -> Option<FlameTree> {
-        let tree = &g.trace_tree;
-        if tree.is_empty() || g.node_trace_id.is_empty() {
-            return None;
-        }
-        let index: std::collections::HashMap<u32, usize> =
-            tree.id.iter().enumerate().map(|(i, &id)| (id, i)).collect();
-        // Node 0 is a root of our own: the trace may have several.
-        let mut nodes = vec![FlameNode {
-            name: "(root)".into(),
-            location: String::new(),
-            self_size: 0,
-            total_size: 0,
-            children: Vec::new(),
-        }];
-        for i in 0..tree.len() {
-            let f = g.trace_functions.get(tree.function_info[i] as usize);
-            let (name, location) = match f {
-                Some(f) => {
-                    let script = g.strings.get(f.script_name);
-                    let loc = match (script.is_empty(), f.line) {
-                        (true, _) => "(native)".to_string(),
-                        (false, 0) => script.into_owned(),
-                        (false, l) => format!("{script}:{l}:{}", f.column),
-                    };
-                    (g.strings.get(f.name).into_owned(), loc)
-                }
-                None => ("(unknown)".to_string(), String::new()),
-            };
-            nodes.push(FlameNode {
-                name: if name.is_empty() {
-                    "(anonymous)".into()
-                } else {
-                    name
-                },
-                location,
-                self_size: 0,
-                total_size: 0,
-                children: Vec::new(),
-            });
-        }
-        for (&t, &size) in g.node_trace_id.iter().zip(&g.node_self_size) {
-            if let Some(&i) = index.get(&t) {
-                nodes[i + 1].self_size += u64::from(size);
-            }
-        }
-        for i in 0..tree.len() {
-            let p = tree.parent[i];
-            let parent = if p == u32::MAX || p as usize >= tree.len() {
-                0
-            } else {
-                p as usize + 1
-            };
-            if parent != i + 1 {
-                nodes[parent].children.push(i + 1);
-            }
-        }
-        // Totals, children before parents: a post-order from the root, iteratively.
-        let mut order = Vec::with_capacity(nodes.len());
-        let mut seen = vec![false; nodes.len()];
-        let mut stack = vec![0usize];
-        while let Some(n) = stack.pop() {
-            if std::mem::replace(&mut seen[n], true) {
-                continue;
-            }
-            order.push(n);
-            stack.extend(nodes[n].children.iter().copied());
-        }
-        for &n in order.iter().rev() {
-            let t = nodes[n].self_size
-                + nodes[n]
-                    .children
-                    .iter()
-                    .map(|&c| nodes[c].total_size)
-                    .sum::<u64>();
-            nodes[n].total_size = t;
-        }
-        (nodes[0].total_size > 0).then_some(FlameTree { nodes })
-    }
-
-    /// The frames worth drawing: at least `min_fraction` of the total, at most `max_nodes`
-    /// of them (largest first), renumbered in pre-order. Keeps a stored tree small.
-    pub fn pruned(&self, min_fraction: f64, max_nodes: usize) -> FlameTree {
-        let total = self.total();
-        if total == 0 {
-            return FlameTree::default();
-        }
-        let floor = (total as f64 * min_fraction) as u64;
-        let mut out = FlameTree::default();
-        // (old node, new parent)
-        let mut stack: Vec<(usize, Option<usize>)> = vec![(0, None)];
-        while let Some((n, parent)) = stack.pop() {
-            if out.nodes.len() >= max_nodes {
-                break;
-            }
-            let Some(old) = self.nodes.get(n) else {
-                continue;
-            };
-            let me = out.nodes.len();
-            out.nodes.push(FlameNode {
-                children: Vec::new(),
-                ..old.clone()
-            });
-            if let Some(p) = parent {
-                out.nodes[p].children.push(me);
-            }
-            let mut kids: Vec<usize> = old
-                .children
-                .iter()
-                .copied()
-                .filter(|&c| {
-                    self.nodes
-                        .get(c)
-                        .is_some_and(|k| k.total_size >= floor.max(1))
-                })
-                .collect();
-            kids.sort_by_key(|&c| self.nodes[c].total_size);
-            stack.extend(kids.into_iter().map(|c| (c, Some(me))));
-        }
-        out
-    }
-
-    /// `{"nodes": [{"name","location","self_size","total_size","children"}]}`, node 0 the root.
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "nodes": self.nodes.iter().map(|n| serde_json::json!({
-                "name": n.name,
-                "location": n.location,
-                "self_size": n.self_size,
-                "total_size": n.total_size,
-                "children": n.children,
-            })).collect::<Vec<_>>(),
-        })
-    }
-
-    pub fn from_json(v: &serde_json::Value) -> Option<FlameTree> {
-        let nodes = v.get("nodes")?.as_array()?;
-        let len = nodes.len();
-        let tree = FlameTree {
-            nodes: nodes
-                .iter()
-                .map(|n| FlameNode {
-                    name: n["name"].as_str().unwrap_or_default().to_string(),
-                    location: n["location"].as_str().unwrap_or_default().to_string(),
-                    self_size: n["self_size"].as_u64().unwrap_or(0),
-                    total_size: n["total_size"].as_u64().unwrap_or(0),
-                    // Only later nodes can be children: a stored tree cannot loop.
-                    children: n["children"]
-                        .as_array()
-                        .map(|c| {
-                            c.iter()
-                                .filter_map(|x| x.as_u64())
-                                .map(|x| x as usize)
-                                .collect()
-                        })
-                        .unwrap_or_default(),
-                })
-                .enumerate()
-                .map(|(i, mut n)| {
-                    n.children.retain(|&c| c > i && c < len);
-                    n
-                })
-                .collect(),
-        };
-        (!tree.nodes.is_empty()).then_some(tree)
-    }
-
-    pub fn total(&self) -> u64 {
-        self.nodes.first().map_or(0, |n| n.total_size)
-    }
-}
 
 const ROW: f64 = 17.0;
 const CHAR_W: f64 = 6.4;
@@ -266,7 +58,7 @@ fn fit(label: &str, width: f64) -> Option<String> {
 
 /// The flame graph (root at the bottom, callees above their callers, width = bytes).
 /// `standalone` adds the XML namespace and its own styles, for a file of its own.
-pub fn svg(tree: &FlameTree, title: &str, width: u32, standalone: bool) -> String {
+pub fn svg(tree: &AllocationTree, title: &str, width: u32, standalone: bool) -> String {
     let total = tree.total();
     let w = f64::from(width.max(200));
     // Lay out first (x, width, depth per frame), to know the height.
@@ -369,15 +161,17 @@ pub fn svg(tree: &FlameTree, title: &str, width: u32, standalone: bool) -> Strin
 mod tests {
     use super::*;
 
-    fn tree() -> FlameTree {
-        let node = |name: &str, self_size, total_size, children| FlameNode {
+    use heaphound_model::profile::AllocationNode;
+
+    fn tree() -> AllocationTree {
+        let node = |name: &str, self_size, total_size, children| AllocationNode {
             name: name.into(),
             location: "app.js:1:1".into(),
             self_size,
             total_size,
             children,
         };
-        FlameTree {
+        AllocationTree {
             nodes: vec![
                 node("(root)", 0, 100, vec![1, 2]),
                 node("big <alloc>", 70, 70, vec![]),
@@ -398,7 +192,7 @@ mod tests {
 
     #[test]
     fn an_empty_profile_still_draws() {
-        let s = svg(&FlameTree::default(), "none", 800, false);
+        let s = svg(&AllocationTree::default(), "none", 800, false);
         assert!(s.contains("0 B sampled"));
     }
 }

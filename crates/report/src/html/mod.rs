@@ -12,8 +12,8 @@ pub mod redact;
 mod sections;
 
 pub use model::{
-    Allocations, ChainItem, ClassRow, ClassTable, DomNode, MemorySeries, Object, Report, Sample,
-    SnapshotRow, SourceLink, Suspect, Verdict,
+    ChainItem, ClassRow, ClassTable, DomNode, MemorySeries, Object, Report, Sample, SnapshotRow,
+    SourceLink, Suspect, Verdict,
 };
 
 use crate::format::human_delta;
@@ -35,10 +35,10 @@ pub fn esc(s: &str) -> String {
     out
 }
 
-fn memory_section(m: &MemorySeries) -> Result<String, String> {
+fn memory_section(m: &MemorySeries, trend: Option<(f64, f64)>) -> Result<String, String> {
     let process =
-        chart::svg(m, chart::Panel::Process).ok_or("The memory series has no samples.")?;
-    let heap = chart::svg(m, chart::Panel::Heap).unwrap_or_default();
+        chart::svg(m, chart::Panel::Process, trend).ok_or("The memory series has no samples.")?;
+    let heap = chart::svg(m, chart::Panel::Heap, trend).unwrap_or_default();
     let mut s = String::from("<div class=\"legend\">");
     for (class, name, _) in chart::SERIES {
         s.push_str(&format!(
@@ -49,7 +49,7 @@ fn memory_section(m: &MemorySeries) -> Result<String, String> {
     s.push_str(&process);
     s.push_str(&heap);
     let floor = chart::floor_points(m);
-    if let Some((slope, _)) = chart::theil_sen_fit(&floor) {
+    if let Some((slope, _)) = trend.filter(|_| !floor.is_empty()) {
         // Bytes per ms → per minute.
         let per_min = slope * 60_000.0;
         s.push_str(&format!(
@@ -68,7 +68,7 @@ pub fn render(r: &Report) -> String {
         None => Err("This report has no suspects analysis.".to_string()),
     };
     let memory = match &r.memory {
-        Some(m) => memory_section(m),
+        Some(m) => memory_section(m, r.memory_trend),
         None => Err("No memory series: it is recorded by `hunt` and `attach` (memory.jsonl in the run folder).".to_string()),
     };
     let classes = match &r.classes {
@@ -105,7 +105,8 @@ pub fn render(r: &Report) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::flame::{FlameNode, FlameTree};
+    use heaphound_model::profile::{AllocationNode, AllocationSites, AllocationTree};
+
     use super::*;
 
     /// Documents of the wrong shape render what they can: never a panic.
@@ -162,7 +163,7 @@ mod tests {
             root.children.push(child);
         }
         // A wide, deep allocation tree: 100 callers of 50-deep stacks.
-        let mut nodes = vec![FlameNode {
+        let mut nodes = vec![AllocationNode {
             name: "(root)".into(),
             location: String::new(),
             self_size: 0,
@@ -173,7 +174,7 @@ mod tests {
             let mut parent = 0;
             for d in 0..50 {
                 let me = nodes.len();
-                nodes.push(FlameNode {
+                nodes.push(AllocationNode {
                     name: format!("function_with_a_long_name_{d}"),
                     location: format!("/srv/app/lib/deep/module{d}.js:{d}:1"),
                     self_size: if d == 49 { 1000 } else { 0 },
@@ -194,9 +195,9 @@ mod tests {
                 rows,
             }),
             dominators: Some(root),
-            allocations: Some(Allocations {
+            allocations: Some(AllocationSites {
                 source: "test".into(),
-                tree: FlameTree { nodes },
+                tree: AllocationTree { nodes },
             }),
             suspects: Some(Vec::new()),
             ..Report::default()

@@ -5,7 +5,8 @@
 
 use serde_json::Value;
 
-use super::flame::FlameTree;
+use heaphound_model::profile::AllocationSites;
+use serde::Deserialize;
 
 #[derive(Debug, Clone, Default)]
 pub struct Report {
@@ -18,9 +19,13 @@ pub struct Report {
     /// `None`: not computed; `Some(empty)`: computed, nothing suspicious.
     pub suspects: Option<Vec<Suspect>>,
     pub memory: Option<MemorySeries>,
+    /// The Theil–Sen line `(slope per ms, intercept)` through the post-GC floor of
+    /// `memory` (`chart::floor_points`), fitted by whoever writes the page; no trend line
+    /// without it.
+    pub memory_trend: Option<(f64, f64)>,
     pub classes: Option<ClassTable>,
     pub dominators: Option<DomNode>,
-    pub allocations: Option<Allocations>,
+    pub allocations: Option<AllocationSites>,
     /// Set by `redact::apply`; the page says so.
     pub redacted: bool,
 }
@@ -136,13 +141,6 @@ pub struct DomNode {
     pub children: Vec<DomNode>,
     /// The whole heap, on the root only (for percentages).
     pub total_size: Option<u64>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Allocations {
-    /// Where the stacks come from: "heap profile 1.heapprofile", "allocation stacks of 3.heapsnapshot".
-    pub source: String,
-    pub tree: FlameTree,
 }
 
 fn u(v: &Value) -> Option<u64> {
@@ -434,15 +432,20 @@ impl Report {
         }
         r.classes = ClassTable::from_json(&doc["class_comparison"]);
         r.dominators = DomNode::from_json(&doc["dominator_tree"]);
-        let a = &doc["allocation_sites"];
-        if let Some(tree) = FlameTree::from_json(a) {
-            r.allocations = Some(Allocations {
-                source: s(&a["source"]),
-                tree,
-            });
-        }
+        r.allocations = allocation_sites(&doc["allocation_sites"]);
         r
     }
+}
+
+/// A stored tree, with child links that could loop or point nowhere dropped: only later
+/// nodes can be children. `None` when absent, unreadable or empty.
+fn allocation_sites(v: &Value) -> Option<AllocationSites> {
+    let mut a = AllocationSites::deserialize(v).ok()?;
+    let len = a.tree.nodes.len();
+    for (i, n) in a.tree.nodes.iter_mut().enumerate() {
+        n.children.retain(|&c| c > i && c < len);
+    }
+    (len > 0).then_some(a)
 }
 
 #[cfg(test)]
