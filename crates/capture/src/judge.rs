@@ -2,6 +2,8 @@
 //! `attach` report on.
 
 use heaphound_analysis::suspects::{self, Findings, Snap, Verdict};
+use heaphound_analysis::views::suspects::{document, LastSnapshot, SnapshotInfo};
+use heaphound_model::suspects::SuspectsDoc;
 
 use crate::read::{open_all, Opened, ReadError, ReadObserver};
 
@@ -30,6 +32,28 @@ impl Judged {
             .collect();
         let findings = suspects::find(&snaps);
         Judged { loaded, findings }
+    }
+
+    /// The `suspects --json` document of the judgement, `top` suspects at most.
+    pub fn document(&self, top: usize) -> SuspectsDoc {
+        let infos: Vec<SnapshotInfo> = self
+            .loaded
+            .iter()
+            .map(|l| SnapshotInfo {
+                file: &l.label,
+                node_count: l.graph.node_count(),
+                total_size: l.analysis.total_size,
+            })
+            .collect();
+        let last = self
+            .loaded
+            .last()
+            .expect("a judgement has two snapshots or more");
+        let l = LastSnapshot {
+            graph: &last.graph,
+            analysis: &last.analysis,
+        };
+        document(&l, &infos, &self.findings, top)
     }
 
     pub fn is_leak(&self) -> bool {

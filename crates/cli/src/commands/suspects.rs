@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use heaphound_report::html::Report;
-use heaphound_report::suspects::{self as view, LastSnapshot, SnapshotInfo};
+use heaphound_report::suspects as view;
 use heaphound_report::Style;
 
 use super::{emit, emit_json, Ctx};
@@ -43,33 +43,13 @@ pub trait Shown {
     fn exit_code(&self) -> ExitCode;
 }
 
-fn parts(j: &Judged) -> (LastSnapshot<'_>, Vec<SnapshotInfo<'_>>) {
-    let infos = j
-        .loaded
-        .iter()
-        .map(|l| SnapshotInfo {
-            file: &l.label,
-            node_count: l.graph.node_count(),
-            total_size: l.analysis.total_size,
-        })
-        .collect();
-    let last = j.loaded.last().expect("two snapshots or more");
-    let l = LastSnapshot {
-        graph: &last.graph,
-        analysis: &last.analysis,
-    };
-    (l, infos)
-}
-
 impl Shown for Judged {
     fn to_json(&self, top: usize) -> serde_json::Value {
-        let (l, infos) = parts(self);
-        view::to_json(&l, &infos, &self.findings, top)
+        serde_json::to_value(self.document(top)).unwrap_or_default()
     }
 
     fn to_text(&self, top: usize, verbose: bool, style: &Style) -> String {
-        let (l, infos) = parts(self);
-        view::to_text(&l, &infos, &self.findings, top, verbose, style)
+        view::text(&self.document(top), top, verbose, style)
     }
 
     fn exit_code(&self) -> ExitCode {

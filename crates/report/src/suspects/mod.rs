@@ -1,16 +1,12 @@
 //! `heaphound suspects`: the leak report as a short story per suspect, rendered from the
 //! suspects document.
 
-mod wrappers;
-
 use heaphound_model::suspects::{
     Details, LeakVerdict, Place, SourceLocation, SuspectDoc, SuspectsDoc,
 };
 
 use crate::format::{group, human_delta, human_size, Style};
 use crate::summary::short_path;
-
-pub use wrappers::{to_json, to_text, LastSnapshot, SnapshotInfo};
 
 fn where_text(s: &SuspectDoc) -> String {
     let h = &s.holder;
