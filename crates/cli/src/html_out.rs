@@ -10,6 +10,7 @@ use heaphound_analysis::scripts;
 use heaphound_analysis::trend::{theil_sen, Point};
 use heaphound_analysis::views::{allocations, overview};
 use heaphound_model::profile::AllocationSites;
+use heaphound_model::run::Overview;
 use heaphound_report::html::{self, redact, MemorySeries, Report};
 use serde_json::Value;
 
@@ -28,30 +29,40 @@ pub struct HtmlArgs {
     pub redact: bool,
 }
 
-/// Adds `class_comparison` (first vs last snapshot) and `dominator_tree` (last snapshot)
-/// to a document; both are bounded summaries, whatever the heap size.
-pub fn add_overview(doc: &mut Value, loaded: &[Loaded]) {
+/// `class_comparison` (first vs last snapshot), `dominator_tree` (last snapshot) and the
+/// allocation sites; all bounded summaries, whatever the heap size.
+pub fn overview_of(loaded: &[Loaded]) -> Overview {
     let (Some(first), Some(last)) = (loaded.first(), loaded.last()) else {
-        return;
+        return Overview::default();
     };
     let rows = compare(first, last);
     let names: HashMap<u32, String> = scripts::script_names(&last.graph);
-    let classes = overview::class_comparison(&first.label, &last.label, rows, &names);
-    let tree = overview::dominator_summary(&last.graph, &last.analysis, &last.label);
-    let (classes, tree) = (
-        serde_json::to_value(classes).unwrap_or(Value::Null),
-        serde_json::to_value(tree).unwrap_or(Value::Null),
-    );
-    let sites = allocations_of(loaded).map(|a| AllocationSites {
-        tree: allocations::pruned(&a.tree, 0.001, 2000),
-        source: a.source,
-    });
-    if let Some(o) = doc.as_object_mut() {
-        o.insert("class_comparison".into(), classes);
-        o.insert("dominator_tree".into(), tree);
-        if let Some(v) = sites.and_then(|a| serde_json::to_value(a).ok()) {
-            o.insert("allocation_sites".into(), v);
-        }
+    Overview {
+        class_comparison: Some(overview::class_comparison(
+            &first.label,
+            &last.label,
+            rows,
+            &names,
+        )),
+        dominator_tree: Some(overview::dominator_summary(
+            &last.graph,
+            &last.analysis,
+            &last.label,
+        )),
+        allocation_sites: allocations_of(loaded).map(|a| AllocationSites {
+            tree: allocations::pruned(&a.tree, 0.001, 2000),
+            source: a.source,
+        }),
+    }
+}
+
+/// Adds the [`overview_of`] the snapshots to a document the page is drawn from.
+pub fn add_overview(doc: &mut Value, loaded: &[Loaded]) {
+    if let (Some(o), Ok(Value::Object(add))) = (
+        doc.as_object_mut(),
+        serde_json::to_value(overview_of(loaded)),
+    ) {
+        o.extend(add);
     }
 }
 

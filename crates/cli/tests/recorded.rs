@@ -420,3 +420,50 @@ fn hunt_report_json_keeps_its_shape() {
     failures.extend(compare_or_record(&root, "hunt-memory-keys", &text));
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// A run folder written before the documents were typed still reads into today's types,
+/// and `report` still draws every section of it.
+#[test]
+fn an_old_run_folder_still_reads() {
+    let root = repo_root();
+    let dir = root.join("tests/recorded/run");
+    let text = std::fs::read_to_string(dir.join("report.json")).expect("report.json");
+    let report: heaphound_model::run::RunReport =
+        serde_json::from_str(&text).expect("an old report.json reads as a RunReport");
+    assert!(!report.suspects.suspects.is_empty());
+    assert!(report.overview.class_comparison.is_some());
+    assert!(report.overview.dominator_tree.is_some());
+    let load = std::fs::read_to_string(dir.join("load.json")).expect("load.json");
+    serde_json::from_str::<heaphound_model::load::LoadDoc>(&load).expect("load.json reads");
+    let series = std::fs::read_to_string(dir.join("memory.jsonl")).expect("memory.jsonl");
+    for line in series.lines() {
+        serde_json::from_str::<heaphound_model::series::MemorySample>(line)
+            .unwrap_or_else(|e| panic!("memory.jsonl line {line}: {e}"));
+    }
+
+    let out_dir = common::TempDir::new("recorded-report");
+    let page = out_dir.join("report.html");
+    let out = Command::new(heaphound())
+        .arg("report")
+        .arg(&dir)
+        .arg("-o")
+        .arg(&page)
+        .args(["--json", "-q"])
+        .output()
+        .expect("run heaphound report");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("report --json is JSON");
+    let sections = &doc["sections"];
+    assert_eq!(sections["verdict"], true, "{doc}");
+    assert_eq!(sections["dominators"], true, "{doc}");
+    for counted in ["suspects", "memory", "classes"] {
+        assert!(
+            sections[counted].as_u64().unwrap_or(0) > 0,
+            "section {counted}: {doc}"
+        );
+    }
+}

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::suspects::SuspectsDoc;
 use crate::NamedSchema;
 
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
@@ -26,9 +27,8 @@ pub struct GateDoc {
     pub growth: Growth,
     pub run_dir: String,
     pub snapshots: Vec<String>,
-    /// The suspects document of the kept snapshots when the gate fails (transitional: the
-    /// suspects code's own JSON until it has a model type).
-    pub suspects: Option<serde_json::Value>,
+    /// The suspects document of the kept snapshots when the gate fails.
+    pub suspects: Option<SuspectsDoc>,
     pub elapsed_ms: u64,
 }
 

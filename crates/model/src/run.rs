@@ -3,8 +3,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::diff::ClassComparison;
+use crate::heap::DominatorSummary;
 use crate::load::LoadDoc;
+use crate::profile::AllocationSites;
 use crate::series::{MemorySample, Range};
+use crate::suspects::SuspectsDoc;
 use crate::trend::VerdictDoc;
 use crate::NamedSchema;
 
@@ -12,10 +16,9 @@ use crate::NamedSchema;
 /// ran and how.
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RunReport {
-    /// The `suspects --json` document's keys (transitional: the suspects code's own JSON
-    /// until it has a model type).
+    /// The `suspects --json` document of the run's snapshots.
     #[serde(flatten)]
-    pub suspects: serde_json::Map<String, serde_json::Value>,
+    pub suspects: SuspectsDoc,
     /// The trend verdict on the memory series the run sampled.
     pub trend: HuntTrend,
     pub run_dir: String,
@@ -25,10 +28,22 @@ pub struct RunReport {
     pub load: Option<LoadDoc>,
     /// What cut the run short, with what was kept.
     pub fault: Option<String>,
-    /// `class_comparison`, `dominator_tree` and `allocation_sites`, kept so `heaphound
-    /// report` can draw them without the snapshots (transitional: their own code's JSON).
+    /// Kept so `heaphound report` can draw the run without its snapshots.
     #[serde(flatten)]
-    pub overview: serde_json::Map<String, serde_json::Value>,
+    pub overview: Overview,
+}
+
+/// What a report page needs from the snapshots, in bounded size whatever the heap: the
+/// first and last snapshot compared class by class, the last one's dominator tree, and its
+/// allocation stacks when they were recorded.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Overview {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_comparison: Option<ClassComparison>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dominator_tree: Option<DominatorSummary>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allocation_sites: Option<AllocationSites>,
 }
 
 /// The memory series' verdict in a run's report, and whether it agrees with the snapshots'.

@@ -50,11 +50,8 @@ pub fn run(ctx: &Ctx, plan: Plan, program: Program, command_name: &str) -> Resul
     if let Some(w) = &trend.doc.warning {
         ui.warn(w);
     }
-    let suspects = object(judged.to_json(plan.top));
-    // Kept in report.json so `heaphound report` can draw them without the snapshots.
-    let mut overview = serde_json::Value::Object(serde_json::Map::new());
-    crate::html_out::add_overview(&mut overview, &judged.loaded);
-    let overview = object(overview);
+    let suspects = judged.document(plan.top);
+    let overview = crate::html_out::overview_of(&judged.loaded);
     let report = RunReport {
         suspects,
         trend: trend.doc.clone(),
@@ -110,12 +107,4 @@ pub fn run(ctx: &Ctx, plan: Plan, program: Program, command_name: &str) -> Resul
         Outcome::CutShort => ExitCode::from(2),
         Outcome::Interrupted => ExitCode::from(EXIT_INTERRUPTED),
     })
-}
-
-/// The keys of a JSON object (the transitional parts of report.json are objects).
-fn object(v: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
-    match v {
-        serde_json::Value::Object(m) => m,
-        _ => serde_json::Map::new(),
-    }
 }

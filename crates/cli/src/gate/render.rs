@@ -108,7 +108,7 @@ impl Gate<'_> {
                 .iter()
                 .map(|p| p.to_string_lossy().into_owned())
                 .collect(),
-            suspects: suspects.map(|s| s.to_json(a.top)),
+            suspects: suspects.map(|s| s.document(a.top)),
             elapsed_ms: elapsed.as_millis() as u64,
         }
     }
