@@ -115,11 +115,6 @@ impl Trend {
     pub fn mb_per_hour(&self) -> f64 {
         self.slope_bytes_per_s * 3600.0 / MB
     }
-
-    /// Transitional: callers that still assemble JSON by hand; new code uses [`TrendDoc`].
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::to_value(TrendDoc::from(self)).unwrap_or_default()
-    }
 }
 
 /// Spikes above the floor that come back down.
@@ -217,12 +212,6 @@ impl Verdict {
     pub fn word(&mut self) {
         self.reason = self.finding.reason(self);
         self.needed = self.finding.needed(self);
-    }
-
-    /// Transitional: callers that still assemble JSON by hand; new code embeds
-    /// [`VerdictDoc`].
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::to_value(VerdictDoc::from(self)).unwrap_or_default()
     }
 }
 
