@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use heaphound_inspector::{ConnectOptions, InspectorError, Session};
+use heaphound_model::units::group;
 use serde_json::json;
 
 use crate::loader::{Driver, Phase};
@@ -104,20 +105,6 @@ pub fn run_rounds<J>(
 /// `1,000 calls`, `1 request`.
 pub fn plural(n: u64, what: &str) -> String {
     format!("{} {what}{}", group(n), if n == 1 { "" } else { "s" })
-}
-
-/// `12,345`: as the terminal tables write counts (the same rule as heaphound-report's,
-/// which this crate does not depend on).
-fn group(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// `node [node options] scenario.js [args]` → `node [node options] HARNESS scenario.js

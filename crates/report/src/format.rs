@@ -1,46 +1,11 @@
 //! Plain-text building blocks: human-readable sizes and aligned tables.
 
-/// Bytes in decimal units, as DevTools prints them (1 kB = 1000 B).
-pub fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["kB", "MB", "GB", "TB", "PB"];
-    if bytes < 1000 {
-        return format!("{bytes} B");
-    }
-    let mut v = bytes as f64;
-    let mut unit = "";
-    for u in UNITS {
-        v /= 1000.0;
-        unit = u;
-        if v < 1000.0 {
-            break;
-        }
-    }
-    if v < 10.0 {
-        format!("{v:.2} {unit}")
-    } else if v < 100.0 {
-        format!("{v:.1} {unit}")
-    } else {
-        format!("{v:.0} {unit}")
-    }
-}
+pub use heaphound_model::units::{group, human_size};
 
 /// Signed sizes for deltas: "+1.2 MB", "-300 B".
 pub fn human_delta(bytes: i64) -> String {
     let sign = if bytes < 0 { "-" } else { "+" };
     format!("{sign}{}", human_size(bytes.unsigned_abs()))
-}
-
-/// Thousands separators for counts.
-pub fn group(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -2,6 +2,7 @@
 
 use heaphound_model::heap::Summary;
 use heaphound_model::object::{ScriptLocation, BASE_SYSTEM_DISTANCE};
+pub use heaphound_model::units::short_path;
 
 use crate::format::{group, human_size, Align, Style, Table};
 
@@ -71,17 +72,6 @@ pub fn distance_text(d: u32) -> String {
         "-".into()
     } else {
         d.to_string()
-    }
-}
-
-/// The last two components of a script path keep tables narrow.
-pub fn short_path(p: &str) -> String {
-    let p = p.strip_prefix("file://").unwrap_or(p);
-    let parts: Vec<&str> = p.rsplitn(3, '/').collect();
-    if parts.len() >= 3 {
-        format!("{}/{}", parts[1], parts[0])
-    } else {
-        p.to_owned()
     }
 }
 

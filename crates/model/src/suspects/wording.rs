@@ -5,6 +5,7 @@
 
 use super::{Details, Holder, Judgement, Place, SuspectDoc};
 use crate::object::ObjectRef;
+use crate::units::{group, human_size, short_path};
 
 impl Judgement {
     /// One sentence.
@@ -186,57 +187,6 @@ impl SuspectDoc {
             }
             Details::None {} => format!("{class} objects accumulate under {holder} ({rate})"),
         }
-    }
-}
-
-// The titles are read in a terminal next to heaphound's tables, so they count and size
-// things the way those tables do.
-
-/// Thousands separators for counts.
-fn group(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// Sizes in powers of 1000: `999 B`, `1.20 kB`, `34.5 MB`, `456 GB`.
-fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["kB", "MB", "GB", "TB", "PB"];
-    if bytes < 1000 {
-        return format!("{bytes} B");
-    }
-    let mut v = bytes as f64;
-    let mut unit = "";
-    for u in UNITS {
-        v /= 1000.0;
-        unit = u;
-        if v < 1000.0 {
-            break;
-        }
-    }
-    if v < 10.0 {
-        format!("{v:.2} {unit}")
-    } else if v < 100.0 {
-        format!("{v:.1} {unit}")
-    } else {
-        format!("{v:.0} {unit}")
-    }
-}
-
-/// The last two parts of a script's path or URL: `lib/cache.js`.
-fn short_path(p: &str) -> String {
-    let p = p.strip_prefix("file://").unwrap_or(p);
-    let parts: Vec<&str> = p.rsplitn(3, '/').collect();
-    if parts.len() >= 3 {
-        format!("{}/{}", parts[1], parts[0])
-    } else {
-        p.to_owned()
     }
 }
 
