@@ -12,7 +12,6 @@ use heaphound_analysis::views::{allocations, overview};
 use heaphound_model::profile::AllocationSites;
 use heaphound_model::run::Overview;
 use heaphound_report::html::{self, redact, MemorySeries, Report};
-use serde_json::Value;
 
 use crate::commands::diff::compare;
 use crate::load::Loaded;
@@ -56,16 +55,6 @@ pub fn overview_of(loaded: &[Loaded]) -> Overview {
     }
 }
 
-/// Adds the [`overview_of`] the snapshots to a document the page is drawn from.
-pub fn add_overview(doc: &mut Value, loaded: &[Loaded]) {
-    if let (Some(o), Ok(Value::Object(add))) = (
-        doc.as_object_mut(),
-        serde_json::to_value(overview_of(loaded)),
-    ) {
-        o.extend(add);
-    }
-}
-
 /// Allocation stacks of the last snapshot, when allocation tracking was on.
 pub fn allocations_of(loaded: &[Loaded]) -> Option<AllocationSites> {
     let last = loaded.last()?;
@@ -79,8 +68,17 @@ pub fn allocations_of(loaded: &[Loaded]) -> Option<AllocationSites> {
 pub fn from_run_dir(r: &mut Report, dir: &Path, warn: &dyn Fn(&str)) {
     let series = dir.join("memory.jsonl");
     if r.memory.is_none() {
-        match std::fs::read_to_string(&series) {
-            Ok(text) => r.memory = Some(MemorySeries::from_jsonl(&text)),
+        match std::fs::read(&series) {
+            Ok(bytes) => {
+                let (m, skipped) = MemorySeries::from_jsonl(&bytes);
+                if skipped > 0 {
+                    warn(&format!(
+                        "{}: {skipped} line(s) are not memory samples; skipped",
+                        series.display()
+                    ));
+                }
+                r.memory = Some(m);
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => warn(&format!("{}: cannot read: {e}", series.display())),
         }

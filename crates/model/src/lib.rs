@@ -16,6 +16,7 @@ pub mod heap;
 pub mod ids;
 pub mod load;
 pub mod object;
+pub mod page;
 pub mod profile;
 pub mod run;
 pub mod series;
@@ -51,6 +52,7 @@ pub fn schemas() -> Vec<NamedSchema> {
     run::schemas(&mut out);
     watch::schemas(&mut out);
     gate::schemas(&mut out);
+    page::schemas(&mut out);
     out
 }
 

@@ -33,16 +33,6 @@ pub struct MemorySample {
     pub snapshot: Option<u32>,
 }
 
-impl MemorySample {
-    /// Parses `memory.jsonl`; lines that are not samples are skipped (a run cut short may end
-    /// in half a line).
-    pub fn parse_jsonl(text: &str) -> Vec<MemorySample> {
-        text.lines()
-            .filter_map(|l| serde_json::from_str::<MemorySample>(l).ok())
-            .collect()
-    }
-}
-
 pub(crate) fn schemas(out: &mut Vec<NamedSchema>) {
     crate::add::<MemorySample>(out, "memory-sample");
 }

@@ -113,6 +113,8 @@ pub struct SuspectDoc {
     pub sample: ObjectRef,
     /// The retainer path as text shows it, one line per step.
     pub retainer_path: Vec<String>,
+    /// The retainer path as steps (documents written before it existed read as empty).
+    #[serde(default)]
     pub retainer_chain: Vec<PathStep>,
     pub locations: Vec<SourceLocation>,
     /// Allocation stack of the sample, innermost first, when allocations were tracked.

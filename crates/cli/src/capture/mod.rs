@@ -68,8 +68,7 @@ pub fn run(ctx: &Ctx, plan: Plan, program: Program, command_name: &str) -> Resul
         fault: fault.clone(),
         overview,
     };
-    let doc = serde_json::to_value(&report)?;
-    let mut text = serde_json::to_string_pretty(&doc)?;
+    let mut text = serde_json::to_string_pretty(&report)?;
     text.push('\n');
     std::fs::write(plan.capture.run_dir.join("report.json"), &text).with_context(|| {
         format!(
@@ -77,7 +76,7 @@ pub fn run(ctx: &Ctx, plan: Plan, program: Program, command_name: &str) -> Resul
             plan.capture.run_dir.display()
         )
     })?;
-    html::write(&plan, &doc, &judged, command_name, &ui)?;
+    html::write(&plan, &report, &judged, command_name, &ui)?;
     if plan.json {
         emit(&text)?;
     } else {

@@ -2,9 +2,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Result;
+use heaphound_model::page::{ReportWritten, Sections};
+use heaphound_model::run::RunReport;
+use heaphound_model::suspects::SuspectsDoc;
 use heaphound_report::html::{ClassTable, DomNode, Report};
 use heaphound_report::human_size;
-use serde_json::{json, Value};
+use serde::Deserialize;
 
 use super::{emit, emit_json, Ctx};
 use crate::html_out;
@@ -25,31 +28,49 @@ pub struct Args {
     pub json: bool,
 }
 
-fn read_doc(path: &Path) -> Result<Value> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| InputError(format!("{}: cannot read: {e}", path.display())))?;
-    let doc: Value = serde_json::from_str(&text)
-        .map_err(|e| InputError(format!("{}: not valid JSON: {e}", path.display())))?;
-    if doc.get("verdict").is_none() && doc.get("suspects").is_none() {
-        return Err(InputError(format!(
-            "{}: not a heaphound report (no `verdict` or `suspects`; expected report.json of a run folder or `suspects --json` output)",
-            path.display()
-        ))
-        .into());
+/// What `report` draws: a run's report.json, or a bare `suspects --json` document.
+enum Input {
+    Run(Box<RunReport>),
+    Suspects(SuspectsDoc),
+}
+
+impl Input {
+    fn suspects(&self) -> &SuspectsDoc {
+        match self {
+            Input::Run(r) => &r.suspects,
+            Input::Suspects(s) => s,
+        }
     }
-    Ok(doc)
+}
+
+fn read_doc(path: &Path) -> Result<Input> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| InputError(format!("{}: cannot read: {e}", path.display())))?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| InputError(format!("{}: not valid JSON: {e}", path.display())))?;
+    if let Ok(run) = RunReport::deserialize(&value) {
+        return Ok(Input::Run(Box::new(run)));
+    }
+    SuspectsDoc::deserialize(&value)
+        .map(Input::Suspects)
+        .map_err(|e| {
+            InputError(format!(
+                "{}: not a heaphound report ({e}; expected report.json of a run folder or `suspects --json` output)",
+                path.display()
+            ))
+            .into()
+        })
 }
 
 /// The snapshots a document names, when they are all still there.
-fn snapshot_files(doc: &Value, dir: &Path) -> Option<Vec<String>> {
-    let files: Vec<String> = doc["snapshots"]
-        .as_array()?
+fn snapshot_files(doc: &SuspectsDoc, dir: &Path) -> Option<Vec<String>> {
+    let files: Vec<String> = doc
+        .snapshots
         .iter()
-        .filter_map(|s| s["file"].as_str())
-        .map(|f| {
+        .map(|s| {
             // As written (from where the run was started), then beside the report: run
             // folders get moved.
-            let p = Path::new(f);
+            let p = Path::new(&s.file);
             let beside = p.file_name().map(|n| dir.join(n));
             [Some(p.to_path_buf()), Some(dir.join(p)), beside]
                 .into_iter()
@@ -82,23 +103,26 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             .unwrap_or_else(|| PathBuf::from("."));
         (args.input.clone(), dir)
     };
-    let mut doc = read_doc(&json_path)?;
+    let doc = read_doc(&json_path)?;
     let warn = |m: &str| {
         if !ctx.quiet {
             eprintln!("heaphound: {m}");
         }
     };
-    let mut report = Report::from_json(&doc);
+    let mut report = match &doc {
+        Input::Run(r) => Report::from_run(r),
+        Input::Suspects(s) => Report::from_suspects(s),
+    };
     let mut computed = false;
     if report.classes.is_none() || report.dominators.is_none() {
-        match snapshot_files(&doc, &dir) {
+        match snapshot_files(doc.suspects(), &dir) {
             Some(files) => {
                 // Only the first and the last are needed for these two summaries.
                 let ends = [files[0].clone(), files[files.len() - 1].clone()];
                 let loaded = load_all(&ends, ctx.quiet)?;
-                html_out::add_overview(&mut doc, &loaded);
-                report.classes = ClassTable::from_json(&doc["class_comparison"]);
-                report.dominators = DomNode::from_json(&doc["dominator_tree"]);
+                let overview = html_out::overview_of(&loaded);
+                report.classes = overview.class_comparison.as_ref().map(ClassTable::of);
+                report.dominators = overview.dominator_tree.as_ref().and_then(DomNode::of);
                 report.allocations = html_out::allocations_of(&loaded);
                 computed = true;
             }
@@ -110,25 +134,26 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     }
     html_out::from_run_dir(&mut report, &dir, &warn);
     let report = html_out::titled(report, "report");
-    let present = json!({
-        "verdict": report.verdict.is_some(),
-        "suspects": report.suspects.as_ref().map(Vec::len),
-        "memory": report.memory.as_ref().map(|m| m.samples.len()),
-        "classes": report.classes.as_ref().map(|c| c.rows.len()),
-        "dominators": report.dominators.is_some(),
-        "allocations": report.allocations.is_some(),
-    });
+    let count = |n: usize| n as u64;
+    let sections = Sections {
+        verdict: report.verdict.is_some(),
+        suspects: report.suspects.as_ref().map(|s| count(s.len())),
+        memory: report.memory.as_ref().map(|m| count(m.samples.len())),
+        classes: report.classes.as_ref().map(|c| count(c.rows.len())),
+        dominators: report.dominators.is_some(),
+        allocations: report.allocations.is_some(),
+    };
     let bytes = html_out::write(report, &args.out, args.redact)?;
     if args.json {
-        emit_json(&json!({
-            "schema_version": heaphound_report::SCHEMA_VERSION,
-            "input": json_path.to_string_lossy(),
-            "html": args.out.to_string_lossy(),
-            "bytes": bytes,
-            "redacted": args.redact,
-            "computed_from_snapshots": computed,
-            "sections": present,
-        }))?;
+        emit_json(&ReportWritten {
+            schema_version: heaphound_model::SCHEMA_VERSION,
+            input: json_path.to_string_lossy().into_owned(),
+            html: args.out.to_string_lossy().into_owned(),
+            bytes,
+            redacted: args.redact,
+            computed_from_snapshots: computed,
+            sections,
+        })?;
     } else {
         emit(&format!(
             "{} written ({}{})\n",

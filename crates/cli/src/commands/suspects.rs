@@ -34,20 +34,15 @@ pub fn judge(files: &[String], quiet: bool) -> Result<Judged> {
     Ok(Judged::from_opened(load_all(files, quiet)?))
 }
 
-/// How a judgement is shown: the `suspects --json` document, the human report, the exit
-/// code.
+/// How a judgement is shown: the human report and the exit code (its `--json` is
+/// [`Judged::document`]).
 pub trait Shown {
-    fn to_json(&self, top: usize) -> serde_json::Value;
     fn to_text(&self, top: usize, verbose: bool, style: &Style) -> String;
     /// Exit code 1 when the verdict is a leak, so scripts and CI can act on it.
     fn exit_code(&self) -> ExitCode;
 }
 
 impl Shown for Judged {
-    fn to_json(&self, top: usize) -> serde_json::Value {
-        serde_json::to_value(self.document(top)).unwrap_or_default()
-    }
-
     fn to_text(&self, top: usize, verbose: bool, style: &Style) -> String {
         view::text(&self.document(top), top, verbose, style)
     }
@@ -64,9 +59,8 @@ impl Shown for Judged {
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     let judged = judge(&args.files, ctx.quiet)?;
     if let Some(path) = &args.html.html {
-        let mut doc = judged.to_json(args.top);
-        crate::html_out::add_overview(&mut doc, &judged.loaded);
-        let mut report = Report::from_json(&doc);
+        let mut report = Report::from_suspects(&judged.document(args.top));
+        report.add_overview(&crate::html_out::overview_of(&judged.loaded));
         report.allocations = crate::html_out::allocations_of(&judged.loaded);
         let report = crate::html_out::titled(report, "suspects");
         let bytes = crate::html_out::write(report, path, args.html.redact)?;
@@ -79,7 +73,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         }
     }
     if args.json {
-        emit_json(&judged.to_json(args.top))?;
+        emit_json(&judged.document(args.top))?;
     } else {
         emit(&judged.to_text(args.top, args.verbose, &ctx.style))?;
     }

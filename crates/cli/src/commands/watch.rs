@@ -265,7 +265,7 @@ fn write_html(
     command: &str,
     facts: Vec<(String, String)>,
 ) -> Result<u64> {
-    let text = std::fs::read_to_string(series).unwrap_or_default();
+    let bytes = std::fs::read(series).unwrap_or_default();
     let report = heaphound_report::html::Report {
         title: format!("heaphound watch: {command}"),
         facts,
@@ -275,7 +275,7 @@ fn write_html(
             leaked_objects: None,
             leaked_bytes: None,
         }),
-        memory: Some(heaphound_report::html::MemorySeries::from_jsonl(&text)),
+        memory: Some(heaphound_report::html::MemorySeries::from_jsonl(&bytes).0),
         ..Default::default()
     };
     crate::html_out::write(report, path, args.html.redact)

@@ -6,10 +6,9 @@ use std::path::Path;
 
 use anyhow::Result;
 use heaphound_report::html::{MemorySeries, Report, Sample, Verdict};
-use serde_json::Value;
 
 use super::judge::{Judgement, RoundMemory};
-use crate::commands::suspects::{Judged, Shown};
+use crate::commands::suspects::Judged;
 use crate::html_out;
 
 pub struct Page<'a> {
@@ -25,9 +24,8 @@ pub struct Page<'a> {
 pub fn write(page: Page, top: usize, path: &Path, redacted: bool) -> Result<u64> {
     let mut report = match page.suspects {
         Some(judged) => {
-            let mut doc: Value = judged.to_json(top);
-            html_out::add_overview(&mut doc, &judged.loaded);
-            let mut r = Report::from_json(&doc);
+            let mut r = Report::from_suspects(&judged.document(top));
+            r.add_overview(&html_out::overview_of(&judged.loaded));
             r.allocations = html_out::allocations_of(&judged.loaded);
             r
         }

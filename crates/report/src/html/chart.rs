@@ -238,8 +238,8 @@ mod tests {
 
     #[test]
     fn draws_every_series_and_marks_snapshots() {
-        let m = MemorySeries::from_jsonl(
-            "{\"t_ms\":0,\"rss\":100,\"heap_used\":10,\"heap_total\":20,\"external\":5}\n\
+        let (m, _) = MemorySeries::from_jsonl(
+            b"{\"t_ms\":0,\"rss\":100,\"heap_used\":10,\"heap_total\":20,\"external\":5}\n\
              {\"t_ms\":500,\"rss\":200,\"heap_used\":30,\"heap_total\":40,\"external\":5,\"snapshot\":1}\n\
              {\"t_ms\":900,\"rss\":300,\"heap_used\":50,\"heap_total\":60,\"external\":5,\"snapshot\":2}\n{\"t_ms\":",
         );
