@@ -467,3 +467,74 @@ fn an_old_run_folder_still_reads() {
         );
     }
 }
+
+/// A damaged memory.jsonl (a line of bytes that are not UTF-8 in the middle) costs that
+/// line, not the series: `report` draws the rest and says how many lines it skipped.
+#[test]
+fn a_damaged_series_line_is_skipped_not_the_series() {
+    let root = repo_root();
+    let src = root.join("tests/recorded/run");
+    let dir = common::TempDir::new("recorded-damaged");
+    for f in ["report.json", "load.json"] {
+        std::fs::copy(src.join(f), dir.join(f)).expect("copy the run folder");
+    }
+    let series = std::fs::read(src.join("memory.jsonl")).expect("memory.jsonl");
+    let lines = series
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .count();
+    let cut = series.iter().position(|&b| b == b'\n').expect("a line") + 1;
+    let mut damaged = series[..cut].to_vec();
+    damaged.extend_from_slice(b"{\"t_ms\": \xff\xfe\xfd}\n");
+    damaged.extend_from_slice(&series[cut..]);
+    std::fs::write(dir.join("memory.jsonl"), damaged).expect("write memory.jsonl");
+
+    let out = Command::new(heaphound())
+        .arg("report")
+        .arg(dir.path())
+        .arg("-o")
+        .arg(dir.join("report.html"))
+        .arg("--json")
+        .output()
+        .expect("run heaphound report");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("report --json is JSON");
+    assert_eq!(doc["sections"]["memory"], lines as u64, "{doc}");
+    assert!(err.contains("1 line(s) are not memory samples"), "{err}");
+}
+
+/// A report.json heaphound did not write (here the recorded one swollen to tens of MB of
+/// classes and suspects) still makes a page of a few MB: every section is cut to its bound.
+#[test]
+fn a_swollen_report_makes_a_bounded_page() {
+    let root = repo_root();
+    let text =
+        std::fs::read_to_string(root.join("tests/recorded/run/report.json")).expect("report.json");
+    let mut doc: Value = serde_json::from_str(&text).expect("JSON");
+    let class = doc["class_comparison"]["classes"][0].clone();
+    doc["class_comparison"]["classes"] = Value::Array(vec![class; 100_000]);
+    let suspect = doc["suspects"][0].clone();
+    doc["suspects"] = Value::Array(vec![suspect; 300]);
+    let dir = common::TempDir::new("recorded-swollen");
+    let swollen = serde_json::to_vec(&doc).expect("to JSON");
+    assert!(swollen.len() > 20_000_000, "{} bytes", swollen.len());
+    std::fs::write(dir.join("report.json"), swollen).expect("write report.json");
+    let out = Command::new(heaphound())
+        .arg("report")
+        .arg(dir.join("report.json"))
+        .arg("-o")
+        .arg(dir.join("report.html"))
+        .args(["--json", "-q"])
+        .output()
+        .expect("run heaphound report");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = std::fs::metadata(dir.join("report.html"))
+        .expect("page")
+        .len();
+    assert!(page < 5_000_000, "a {page}-byte page");
+}
