@@ -9,6 +9,7 @@ pub mod distances;
 pub mod dominators;
 pub mod edges;
 mod fxhash;
+pub mod gate;
 pub mod gclog;
 pub mod heapprofile;
 pub mod paths;

@@ -20,6 +20,12 @@ pub fn mib_to_bytes(mib: f64) -> f64 {
 // Counts, sizes and paths as every human-readable text writes them (the terminal tables and
 // the sentences documents carry alike), so a title reads like the table beside it.
 
+/// Signed sizes for deltas: "+1.2 MB", "-300 B".
+pub fn human_delta(bytes: i64) -> String {
+    let sign = if bytes < 0 { "-" } else { "+" };
+    format!("{sign}{}", human_size(bytes.unsigned_abs()))
+}
+
 /// Bytes in decimal units, as DevTools prints them (1 kB = 1000 B): `999 B`, `1.20 kB`.
 pub fn human_size(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["kB", "MB", "GB", "TB", "PB"];

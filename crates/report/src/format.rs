@@ -1,12 +1,6 @@
 //! Plain-text building blocks: human-readable sizes and aligned tables.
 
-pub use heaphound_model::units::{group, human_size};
-
-/// Signed sizes for deltas: "+1.2 MB", "-300 B".
-pub fn human_delta(bytes: i64) -> String {
-    let sign = if bytes < 0 { "-" } else { "+" };
-    format!("{sign}{}", human_size(bytes.unsigned_abs()))
-}
+pub use heaphound_model::units::{group, human_delta, human_size};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Align {

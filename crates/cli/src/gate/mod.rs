@@ -26,6 +26,7 @@ use crate::load::InputError;
 use heaphound_capture::gate::{self, GateError, GatePlan, RoundMemory, Work};
 use heaphound_capture::run_dir::write_json;
 use heaphound_capture::LoadPlan;
+use heaphound_model::gate::Iteration;
 use judge::judge;
 use render::{plural, user_command};
 
@@ -76,7 +77,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         dir.display()
     ));
     let warmup = args.warmup.unwrap_or(args.iterations);
-    let unit = if http.is_some() { "request" } else { "call" };
+    let per = if http.is_some() {
+        Iteration::Request
+    } else {
+        Iteration::Call
+    };
+    let unit = per.as_str();
     let plan = GatePlan {
         iterations: args.iterations,
         rounds: args.rounds,
@@ -110,7 +116,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         None => Ok(Work::Scenario { name: name.clone() }),
     };
     let run = gate::run_rounds(&plan, &mut program, work, &ui, &mut |rounds| {
-        let j = judge(rounds, args.iterations, args.max_growth, unit);
+        let j = judge(rounds, args.iterations, args.max_growth, per);
         let pass = j.pass;
         (j, pass)
     });
