@@ -1,8 +1,15 @@
 //! Snapshots read and judged by the suspects analysis: what `suspects`, `hunt` and
 //! `attach` report on.
 
+use std::collections::HashMap;
+
+use heaphound_analysis::scripts;
 use heaphound_analysis::suspects::{self, Findings, Snap, Verdict};
+use heaphound_analysis::views::diff::{compare, Snapshot};
 use heaphound_analysis::views::suspects::{document, LastSnapshot, SnapshotInfo};
+use heaphound_analysis::views::{allocations, overview};
+use heaphound_model::profile::AllocationSites;
+use heaphound_model::run::Overview;
 use heaphound_model::suspects::SuspectsDoc;
 
 use crate::read::{open_all, Opened, ReadError, ReadObserver};
@@ -56,7 +63,58 @@ impl Judged {
         document(&l, &infos, &self.findings, top)
     }
 
+    /// What a report page needs from the snapshots, bounded whatever the heap: the first
+    /// and last compared class by class, the last one's dominator tree, and its
+    /// allocation stacks when they were recorded.
+    pub fn overview(&self) -> Overview {
+        overview_of(&self.loaded)
+    }
+
     pub fn is_leak(&self) -> bool {
         self.findings.verdict == Verdict::Leak
     }
+}
+
+fn snapshot(o: &Opened) -> Snapshot<'_> {
+    Snapshot {
+        label: &o.label,
+        graph: &o.graph,
+        analysis: &o.analysis,
+    }
+}
+
+/// [`Judged::overview`] of snapshots read without a judgement (`report` on a run folder
+/// whose report.json lacks it).
+pub fn overview_of(loaded: &[Opened]) -> Overview {
+    let (Some(first), Some(last)) = (loaded.first(), loaded.last()) else {
+        return Overview::default();
+    };
+    let rows = compare(&snapshot(first), &snapshot(last));
+    let names: HashMap<u32, String> = scripts::script_names(&last.graph);
+    Overview {
+        class_comparison: Some(overview::class_comparison(
+            &first.label,
+            &last.label,
+            rows,
+            &names,
+        )),
+        dominator_tree: Some(overview::dominator_summary(
+            &last.graph,
+            &last.analysis,
+            &last.label,
+        )),
+        allocation_sites: allocations_of(loaded).map(|a| AllocationSites {
+            tree: allocations::pruned(&a.tree, 0.001, 2000),
+            source: a.source,
+        }),
+    }
+}
+
+/// Allocation stacks of the last snapshot, when allocation tracking was on.
+pub fn allocations_of(loaded: &[Opened]) -> Option<AllocationSites> {
+    let last = loaded.last()?;
+    Some(AllocationSites {
+        source: format!("the allocation stacks recorded in {}", last.label),
+        tree: allocations::from_trace(&last.graph)?,
+    })
 }

@@ -17,6 +17,7 @@ pub mod playbook;
 pub mod program;
 pub mod read;
 pub mod ready;
+pub mod report;
 pub mod run_dir;
 pub mod sampler;
 pub mod signals;

@@ -2,19 +2,13 @@
 //! report.json too), what the run folder adds (memory series, heap profiles), redaction,
 //! and the file itself. Shared by `report`, `hunt`/`attach` and `suspects`.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use heaphound_analysis::scripts;
 use heaphound_analysis::trend::{theil_sen, Point};
-use heaphound_analysis::views::{allocations, overview};
+use heaphound_analysis::views::allocations;
 use heaphound_model::profile::AllocationSites;
-use heaphound_model::run::Overview;
 use heaphound_report::html::{self, redact, MemorySeries, Report};
-
-use crate::commands::diff::compare;
-use crate::load::Loaded;
 
 /// `--html FILE` and `--redact`, as every command that writes a report takes them.
 #[derive(clap::Args, Debug, Clone, Default)]
@@ -28,41 +22,7 @@ pub struct HtmlArgs {
     pub redact: bool,
 }
 
-/// `class_comparison` (first vs last snapshot), `dominator_tree` (last snapshot) and the
-/// allocation sites; all bounded summaries, whatever the heap size.
-pub fn overview_of(loaded: &[Loaded]) -> Overview {
-    let (Some(first), Some(last)) = (loaded.first(), loaded.last()) else {
-        return Overview::default();
-    };
-    let rows = compare(first, last);
-    let names: HashMap<u32, String> = scripts::script_names(&last.graph);
-    Overview {
-        class_comparison: Some(overview::class_comparison(
-            &first.label,
-            &last.label,
-            rows,
-            &names,
-        )),
-        dominator_tree: Some(overview::dominator_summary(
-            &last.graph,
-            &last.analysis,
-            &last.label,
-        )),
-        allocation_sites: allocations_of(loaded).map(|a| AllocationSites {
-            tree: allocations::pruned(&a.tree, 0.001, 2000),
-            source: a.source,
-        }),
-    }
-}
-
-/// Allocation stacks of the last snapshot, when allocation tracking was on.
-pub fn allocations_of(loaded: &[Loaded]) -> Option<AllocationSites> {
-    let last = loaded.last()?;
-    Some(AllocationSites {
-        source: format!("the allocation stacks recorded in {}", last.label),
-        tree: allocations::from_trace(&last.graph)?,
-    })
-}
+pub use heaphound_capture::judge::{allocations_of, overview_of};
 
 /// What a run folder adds to a report: the memory series and the first heap profile.
 pub fn from_run_dir(r: &mut Report, dir: &Path, warn: &dyn Fn(&str)) {

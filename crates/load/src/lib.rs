@@ -16,8 +16,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
-
 pub use command::{run_command, run_command_until, CommandOutcome};
 pub use error::{LoadError, Result};
 pub use url::{parse_parts, resolve_host, UrlParts};
@@ -89,36 +87,6 @@ pub struct LoadStats {
     pub requests_per_sec: f64,
     /// Set when the run gave up before its end because the server stopped answering.
     pub stopped_early: Option<String>,
-}
-
-impl LoadStats {
-    /// The statistics as one JSON object (stable keys, for `--json` output).
-    pub fn to_json(&self) -> Value {
-        let statuses: serde_json::Map<String, Value> = self
-            .status_counts
-            .iter()
-            .map(|(k, v)| (k.to_string(), json!(v)))
-            .collect();
-        json!({
-            "requests": self.requests,
-            "ok": self.ok,
-            "non_2xx": self.non_2xx,
-            "errors": self.errors,
-            "status_counts": statuses,
-            "error_counts": self.error_counts,
-            "bytes": self.bytes,
-            "elapsed_secs": self.elapsed.as_secs_f64(),
-            "requests_per_sec": self.requests_per_sec,
-            "latency_us": {
-                "p50": self.latency.p50_us,
-                "p90": self.latency.p90_us,
-                "p99": self.latency.p99_us,
-                "max": self.latency.max_us,
-                "mean": self.latency.mean_us,
-            },
-            "stopped_early": self.stopped_early,
-        })
-    }
 }
 
 /// A live count for progress display, reported from the calling thread about 5 times a

@@ -82,11 +82,8 @@ fn sends_exactly_the_requested_count() {
     assert!(l.max_us > 0);
     assert!(stats.bytes > 500 * 5 && stats.requests_per_sec > 0.0);
     assert_eq!(ticks.last().unwrap().requests, 500);
-    let j = stats.to_json();
-    assert_eq!(j["requests"], 500);
-    assert_eq!(j["status_counts"]["200"], 500);
-    assert!(j["latency_us"]["p99"].as_u64().unwrap() <= j["latency_us"]["max"].as_u64().unwrap());
-    assert!(j["stopped_early"].is_null());
+    assert_eq!(stats.requests, 500);
+    assert!(stats.stopped_early.is_none());
 
     // Chunked bodies and servers that close every connection.
     let stats = run(&spec(server.url("/chunked"), 40, 2), &mut |_| {}).unwrap();

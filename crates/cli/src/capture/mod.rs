@@ -12,9 +12,9 @@ pub use heaphound_capture::{
 
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use heaphound_capture::playbook::{self, Outcome};
-use heaphound_model::run::{RunProgram, RunReport};
+use heaphound_capture::report::Reported;
 
 use crate::commands::suspects::Shown;
 use crate::commands::{emit, Ctx};
@@ -31,7 +31,6 @@ pub fn run(ctx: &Ctx, plan: Plan, program: Program, command_name: &str) -> Resul
     let cap = playbook::capture(&plan.capture, program, &ui)?;
     let program = &cap.program;
     let how = &cap.how;
-    let series = &cap.series;
     let load_doc = &cap.load;
     let fault = &cap.fault;
     if let Some(few) = cap.too_few(command_name) {
@@ -44,38 +43,17 @@ pub fn run(ctx: &Ctx, plan: Plan, program: Program, command_name: &str) -> Resul
 
     let files = cap.snapshot_files();
     let judged = crate::commands::suspects::judge(&files, ctx.quiet)?;
-    let memory = series.lock().map(|s| s.summary(&files)).unwrap_or_default();
-    let leak = judged.is_leak();
-    let trend = trend::for_hunt(series, plan.capture.interval, leak);
+    let Reported { report, trend } = heaphound_capture::report::run_report(
+        &cap,
+        &judged,
+        &plan.capture.run_dir,
+        plan.capture.interval,
+        plan.top,
+    );
     if let Some(w) = &trend.doc.warning {
         ui.warn(w);
     }
-    let suspects = judged.document(plan.top);
-    let overview = crate::html_out::overview_of(&judged.loaded);
-    let report = RunReport {
-        suspects,
-        trend: trend.doc.clone(),
-        run_dir: plan.capture.run_dir.to_string_lossy().into_owned(),
-        program: RunProgram {
-            command: program.command.clone(),
-            pid: program.pid,
-            attached: !program.is_spawned(),
-            listening: cap.listen.map(|a| a.to_string()),
-            ended: how.clone(),
-        },
-        memory: memory.clone(),
-        load: load_doc.clone(),
-        fault: fault.clone(),
-        overview,
-    };
-    let mut text = serde_json::to_string_pretty(&report)?;
-    text.push('\n');
-    std::fs::write(plan.capture.run_dir.join("report.json"), &text).with_context(|| {
-        format!(
-            "{}: cannot write report.json",
-            plan.capture.run_dir.display()
-        )
-    })?;
+    let text = heaphound_capture::report::write(&plan.capture.run_dir, &report)?;
     html::write(&plan, &report, &judged, command_name, &ui)?;
     if plan.json {
         emit(&text)?;
@@ -85,7 +63,7 @@ pub fn run(ctx: &Ctx, plan: Plan, program: Program, command_name: &str) -> Resul
             program,
             how,
             load_doc.as_ref(),
-            &memory,
+            &report.memory,
             &plan.capture.run_dir,
             fault,
         );

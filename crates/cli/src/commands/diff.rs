@@ -2,7 +2,6 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::ValueEnum;
-use heaphound_analysis::diff::ClassDiff;
 use heaphound_analysis::views::diff::{self as views, Selection, Snapshot, SortKey};
 use heaphound_analysis::ClassInfo;
 use heaphound_report::diff as view;
@@ -46,12 +45,6 @@ fn snapshot(l: &Loaded) -> Snapshot<'_> {
         graph: &l.graph,
         analysis: &l.analysis,
     }
-}
-
-/// Compares `before` with `after` the way DevTools does (see
-/// `heaphound_analysis::views::diff::compare`).
-pub fn compare(before: &Loaded, after: &Loaded) -> Vec<ClassDiff> {
-    views::compare(&snapshot(before), &snapshot(after))
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
