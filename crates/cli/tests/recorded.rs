@@ -457,6 +457,7 @@ fn an_old_run_folder_still_reads() {
         String::from_utf8_lossy(&out.stderr)
     );
     let doc: Value = serde_json::from_slice(&out.stdout).expect("report --json is JSON");
+    assert_eq!(validate(&root, "report", &doc), Ok(()));
     let sections = &doc["sections"];
     assert_eq!(sections["verdict"], true, "{doc}");
     assert_eq!(sections["dominators"], true, "{doc}");
