@@ -421,6 +421,24 @@ fn hunt_report_json_keeps_its_shape() {
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
+/// `heaphound report INPUT -o PAGE --json -q`, which must succeed; its document.
+fn report_json(input: &Path, page: &Path) -> Value {
+    let out = Command::new(heaphound())
+        .arg("report")
+        .arg(input)
+        .arg("-o")
+        .arg(page)
+        .args(["--json", "-q"])
+        .output()
+        .expect("run heaphound report");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("report --json is JSON")
+}
+
 /// A run folder written before the documents were typed still reads into today's types,
 /// and `report` still draws every section of it.
 #[test]
@@ -443,20 +461,7 @@ fn an_old_run_folder_still_reads() {
 
     let out_dir = common::TempDir::new("recorded-report");
     let page = out_dir.join("report.html");
-    let out = Command::new(heaphound())
-        .arg("report")
-        .arg(&dir)
-        .arg("-o")
-        .arg(&page)
-        .args(["--json", "-q"])
-        .output()
-        .expect("run heaphound report");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: Value = serde_json::from_slice(&out.stdout).expect("report --json is JSON");
+    let doc = report_json(&dir, &page);
     assert_eq!(validate(&root, "report", &doc), Ok(()));
     let sections = &doc["sections"];
     assert_eq!(sections["verdict"], true, "{doc}");
@@ -521,19 +526,7 @@ fn a_swollen_report_makes_a_bounded_page() {
     let swollen = serde_json::to_vec(&doc).expect("to JSON");
     assert!(swollen.len() > 20_000_000, "{} bytes", swollen.len());
     std::fs::write(dir.join("report.json"), swollen).expect("write report.json");
-    let out = Command::new(heaphound())
-        .arg("report")
-        .arg(dir.join("report.json"))
-        .arg("-o")
-        .arg(dir.join("report.html"))
-        .args(["--json", "-q"])
-        .output()
-        .expect("run heaphound report");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    report_json(&dir.join("report.json"), &dir.join("report.html"));
     let page = std::fs::metadata(dir.join("report.html"))
         .expect("page")
         .len();
