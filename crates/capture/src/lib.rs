@@ -7,6 +7,7 @@
 
 pub mod duration;
 mod error;
+pub mod files;
 pub mod gate;
 pub mod judge;
 pub mod listen;

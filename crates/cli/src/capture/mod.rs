@@ -71,7 +71,11 @@ pub fn run(ctx: &Ctx, plan: Plan, program: Program, command_name: &str) -> Resul
     let doc = serde_json::to_value(&report)?;
     let mut text = serde_json::to_string_pretty(&doc)?;
     text.push('\n');
-    std::fs::write(plan.capture.run_dir.join("report.json"), &text).with_context(|| {
+    heaphound_capture::files::write_atomic(
+        &plan.capture.run_dir.join("report.json"),
+        text.as_bytes(),
+    )
+    .with_context(|| {
         format!(
             "{}: cannot write report.json",
             plan.capture.run_dir.display()
