@@ -19,6 +19,7 @@ pub mod program;
 pub mod read;
 pub mod ready;
 pub mod run_dir;
+pub mod run_lock;
 pub mod sampler;
 pub mod signals;
 pub mod snapshot;

@@ -4,6 +4,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::run_lock::RunLock;
 use crate::{files, CaptureError};
 
 /// `./heaphound-runs/<UTC time>`, with `-2`, `-3`, … when that exists.
@@ -22,8 +23,9 @@ pub fn fresh_run_dir() -> PathBuf {
 pub const RUN_FILES: [&str; 3] = ["memory.jsonl", "load.json", "report.json"];
 
 /// The run folder: `out`, or `./heaphound-runs/<UTC time>` (with `-2`, `-3`, … when
-/// that exists). Existing snapshots are never overwritten, and a folder holding links or
-/// partial files where the run writes is refused before anything starts.
+/// that exists). Existing snapshots are never overwritten, and a folder in use by another
+/// run, or holding links or partial files where the run writes, is refused before anything
+/// starts.
 pub fn run_dir(out: Option<&Path>, snapshots: u32) -> Result<PathBuf, CaptureError> {
     let dir = match out {
         Some(d) => d.to_path_buf(),
@@ -38,6 +40,9 @@ pub fn run_dir(out: Option<&Path>, snapshots: u32) -> Result<PathBuf, CaptureErr
     if !dir.is_dir() {
         return Ok(dir);
     }
+    // The claim itself is made by `create`; this only says it sooner than a partial file of
+    // the other run would.
+    RunLock::check(&dir)?;
     for k in 1..=snapshots {
         let f = dir.join(format!("{k}.heapsnapshot"));
         let partial = files::partial_path(&f);
@@ -69,14 +74,16 @@ pub fn run_dir(out: Option<&Path>, snapshots: u32) -> Result<PathBuf, CaptureErr
     Ok(dir)
 }
 
-/// Creates the run folder (0700, when it is new; once the program is known to be there).
-pub fn create(dir: &Path) -> Result<(), CaptureError> {
-    files::create_dir(dir).map(drop).map_err(|e| {
+/// Creates the run folder (0700, when it is new) and claims it for this run: held until
+/// the returned lock is dropped.
+pub fn create(dir: &Path) -> Result<RunLock, CaptureError> {
+    let created = files::create_dir(dir).map_err(|e| {
         CaptureError::Usage(format!(
             "{}: cannot create the run folder: {e}",
             dir.display()
         ))
-    })
+    })?;
+    RunLock::claim(dir, created)
 }
 
 /// Writes a JSON document, pretty, with a final newline.

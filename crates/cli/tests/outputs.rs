@@ -1,6 +1,7 @@
 //! The files heaphound writes, in a hostile folder: links planted where an output goes are
 //! never written through, a partial file left by someone else is refused, every file is 0600
-//! and every folder heaphound makes 0700 whatever the umask. Real node, real captures.
+//! and every folder heaphound makes 0700 whatever the umask, and two runs never share a run
+//! folder. Real node, real captures.
 
 mod common;
 
@@ -229,4 +230,71 @@ fn run_folders_files_and_pages_are_private_whatever_the_umask() {
     assert!(!is_link(&linked));
     assert_eq!(mode(&linked), 0o600);
     assert!(std::fs::read_to_string(&linked).unwrap().contains("<html"));
+}
+
+#[test]
+fn a_second_run_on_the_same_folder_refuses_at_once() {
+    let tmp = TempDir::new("out-two-runs");
+    let dir = tmp.join("run");
+    let lock = dir.join(".heaphound.lock");
+    let (first, rx) = spawn_hunt(hunt_cmd(
+        &dir,
+        &["--json", "--load", "/items?user=7", "-n", "3000"],
+        &["node", "examples/cache-leak/server.js", "0"],
+    ));
+    let first_pid = first.id();
+    wait_for(
+        "the first run to claim its folder",
+        Duration::from_secs(30),
+        || lock.exists(),
+    );
+    let started = Instant::now();
+    let second = output(hunt_cmd(
+        &dir,
+        &["--json", "-q", "--load", "/items?user=7", "-n", "100"],
+        &["node", "examples/cache-leak/server.js", "0"],
+    ));
+    let err = stderr(&second);
+    assert_eq!(second.status.code(), Some(2), "{err}");
+    assert!(err.contains(&format!("PID {first_pid}")), "{err}");
+    assert!(err.contains("in use by another heaphound run"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(5), "{err}");
+    assert!(second.stdout.is_empty());
+
+    let (out, err) = finish_child(first, &rx);
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{err}");
+    let doc = leaks::doc_of(&out, "the first hunt");
+    check_run_dir(&doc, &dir, 3);
+    let on_disk: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(on_disk, doc);
+    assert!(!lock.exists(), "the lock outlived its run");
+
+    // A lock whose run was killed outright (its PID is gone) is taken over, with a note.
+    let mut gone = Command::new("true").spawn().unwrap();
+    let dead = gone.id();
+    gone.wait().unwrap();
+    let fresh = tmp.join("again");
+    std::fs::create_dir(&fresh).unwrap();
+    std::fs::write(fresh.join(".heaphound.lock"), format!("{dead}\n")).unwrap();
+    let out = output(hunt_cmd(
+        &fresh,
+        &[
+            "--json",
+            "--snapshots",
+            "2",
+            "--load",
+            "/items?user=7",
+            "-n",
+            "100",
+        ],
+        &["node", "examples/cache-leak/server.js", "0"],
+    ));
+    let err = stderr(&out);
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{err}");
+    assert!(
+        err.contains(&format!("took the run folder over from PID {dead}")),
+        "{err}"
+    );
+    assert!(!fresh.join(".heaphound.lock").exists());
 }

@@ -49,12 +49,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             (argv, Some(scenario))
         }
     };
-    files::create_dir(&dir).map_err(|e| {
-        InputError(format!(
-            "{}: cannot create the run folder: {e}",
-            dir.display()
-        ))
-    })?;
+    // Claimed for the whole gate, like a hunt's run folder.
+    let _claim = heaphound_capture::run_dir::create(&dir).map_err(|e| InputError(e.to_string()))?;
     if scenario.is_some() {
         let harness = dir.join("gate-harness.js");
         files::write_atomic(&harness, gate::HARNESS.as_bytes())?;
