@@ -89,16 +89,24 @@ fn in_use(dir: &Path, by: &str) -> CaptureError {
 }
 
 /// Writes `PID\n` to a file of its own, then links it to the lock's name: the link fails
-/// if the name exists, and the lock never exists without its PID in it.
+/// if the name exists, and the lock never exists without its PID in it. Where the
+/// filesystem has no hard links, the lock is created exclusively and written after; a run
+/// that reads it empty meanwhile refuses, which is safe.
 fn place(dir: &Path, path: &Path, pid: u32) -> io::Result<()> {
+    let text = format!("{pid}\n");
     let tmp = dir.join(format!("{LOCK_NAME}.{pid}"));
     let _ = fs::remove_file(&tmp);
     let mut f = files::create_exclusive(&tmp)?;
     let linked = f
-        .write_all(format!("{pid}\n").as_bytes())
+        .write_all(text.as_bytes())
         .and_then(|_| fs::hard_link(&tmp, path));
     let _ = fs::remove_file(&tmp);
-    linked
+    match linked {
+        Err(e) if e.kind() != io::ErrorKind::AlreadyExists && !files::taken(path) => {
+            files::create_exclusive(path)?.write_all(text.as_bytes())
+        }
+        other => other,
+    }
 }
 
 enum Owner {
