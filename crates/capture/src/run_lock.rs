@@ -83,8 +83,9 @@ impl RunLock {
 
 fn in_use(dir: &Path, by: &str) -> CaptureError {
     CaptureError::Usage(format!(
-        "{}: the run folder is in use by another heaphound run ({by}); wait for it to end or choose another --out",
-        dir.display()
+        "{}: the run folder is in use by another heaphound run ({by}); wait for it to end or choose another --out (if no run uses it, remove {})",
+        dir.display(),
+        dir.join(LOCK_NAME).display()
     ))
 }
 
@@ -147,8 +148,13 @@ fn is_heaphound(pid: u32) -> bool {
     if !alive {
         return false;
     }
+    let same_binary = || {
+        let exe = |p: &str| fs::read_link(format!("/proc/{p}/exe")).ok();
+        exe(&pid.to_string()).is_some_and(|e| Some(e) == exe("self"))
+    };
     match fs::read_to_string(format!("/proc/{pid}/comm")) {
-        Ok(comm) => comm.trim_end().starts_with("heaphound"),
+        // Installed under another name, the binary itself still tells.
+        Ok(comm) => comm.trim_end().starts_with("heaphound") || same_binary(),
         Err(_) => true,
     }
 }
