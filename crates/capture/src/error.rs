@@ -39,6 +39,8 @@ pub enum CaptureError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    File(#[from] crate::files::FileError),
     #[error("{path}: cannot create")]
     Create {
         path: String,

@@ -7,6 +7,7 @@
 
 pub mod duration;
 mod error;
+pub mod files;
 pub mod gate;
 pub mod judge;
 pub mod listen;
@@ -19,6 +20,7 @@ pub mod read;
 pub mod ready;
 pub mod report;
 pub mod run_dir;
+pub mod run_lock;
 pub mod sampler;
 pub mod signals;
 pub mod snapshot;

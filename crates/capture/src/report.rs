@@ -62,9 +62,6 @@ pub fn write(run_dir: &Path, report: &RunReport) -> Result<String, CaptureError>
         source: std::io::Error::other(e),
     })?;
     text.push('\n');
-    std::fs::write(&path, &text).map_err(|source| CaptureError::Write {
-        path: path.to_string_lossy().into_owned(),
-        source,
-    })?;
+    crate::files::write_atomic(&path, text.as_bytes())?;
     Ok(text)
 }

@@ -1,9 +1,11 @@
 //! Run folders: where a capture keeps its snapshots, memory series and reports.
 
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::CaptureError;
+use crate::run_lock::RunLock;
+use crate::{files, CaptureError};
 
 /// `./heaphound-runs/<UTC time>`, with `-2`, `-3`, … when that exists.
 pub fn fresh_run_dir() -> PathBuf {
@@ -17,24 +19,54 @@ pub fn fresh_run_dir() -> PathBuf {
     dir
 }
 
+/// What a run writes into its folder besides the snapshots.
+pub const RUN_FILES: [&str; 3] = ["memory.jsonl", "load.json", "report.json"];
+
 /// The run folder: `out`, or `./heaphound-runs/<UTC time>` (with `-2`, `-3`, … when
-/// that exists). Existing snapshots are never overwritten.
+/// that exists). Existing snapshots are never overwritten, and a folder in use by another
+/// run, or holding links or partial files where the run writes, is refused before anything
+/// starts.
 pub fn run_dir(out: Option<&Path>, snapshots: u32) -> Result<PathBuf, CaptureError> {
     let dir = match out {
         Some(d) => d.to_path_buf(),
         None => fresh_run_dir(),
     };
-    if dir.exists() && !dir.is_dir() {
+    if files::taken(&dir) && !dir.is_dir() {
         return Err(CaptureError::Usage(format!(
             "{}: exists and is not a folder",
             dir.display()
         )));
     }
+    if !dir.is_dir() {
+        return Ok(dir);
+    }
+    // The claim itself is made by `create`; this only says it sooner than a partial file of
+    // the other run would.
+    RunLock::check(&dir)?;
     for k in 1..=snapshots {
         let f = dir.join(format!("{k}.heapsnapshot"));
-        if f.exists() {
+        let partial = files::partial_path(&f);
+        if files::taken(&partial) {
+            return Err(files::FileError::PartialExists(partial).into());
+        }
+        if files::taken(&f) {
             return Err(CaptureError::Usage(format!(
                 "{} already exists; refusing to overwrite snapshots (choose another --out)",
+                f.display()
+            )));
+        }
+    }
+    // The writers replace a link rather than follow it; one found here was planted by
+    // someone else, and is said rather than silently replaced.
+    for name in RUN_FILES {
+        let f = dir.join(name);
+        let partial = files::partial_path(&f);
+        if files::taken(&partial) {
+            return Err(files::FileError::PartialExists(partial).into());
+        }
+        if fs::symlink_metadata(&f).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(CaptureError::Usage(format!(
+                "{} is a symbolic link; heaphound writes only files it creates (remove it or choose another --out)",
                 f.display()
             )));
         }
@@ -42,14 +74,16 @@ pub fn run_dir(out: Option<&Path>, snapshots: u32) -> Result<PathBuf, CaptureErr
     Ok(dir)
 }
 
-/// Creates the run folder (once the program is known to be there).
-pub fn create(dir: &Path) -> Result<(), CaptureError> {
-    std::fs::create_dir_all(dir).map_err(|e| {
+/// Creates the run folder (0700, when it is new) and claims it for this run: held until
+/// the returned lock is dropped.
+pub fn create(dir: &Path) -> Result<RunLock, CaptureError> {
+    let created = files::create_dir(dir).map_err(|e| {
         CaptureError::Usage(format!(
             "{}: cannot create the run folder: {e}",
             dir.display()
         ))
-    })
+    })?;
+    RunLock::claim(dir, created)
 }
 
 /// Writes a JSON document, pretty, with a final newline.
@@ -59,10 +93,7 @@ pub fn write_json<T: serde::Serialize + ?Sized>(path: &Path, v: &T) -> Result<()
         source: e.into(),
     })?;
     text.push('\n');
-    std::fs::write(path, text).map_err(|source| CaptureError::Write {
-        path: path.display().to_string(),
-        source,
-    })
+    Ok(files::write_atomic(path, text.as_bytes())?)
 }
 
 /// `20261122-131500` in UTC.

@@ -76,10 +76,7 @@ pub fn proc_rss(pid: u32) -> Option<(u64, Option<u64>)> {
 
 impl Series {
     pub fn create(path: &Path, pid: u32, start: Instant) -> Result<SharedSeries, CaptureError> {
-        let file = File::create(path).map_err(|source| CaptureError::Create {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let file = crate::files::create_fresh(path)?;
         Ok(Arc::new(Mutex::new(Series {
             start,
             pid,

@@ -7,7 +7,7 @@ use std::time::Instant;
 use heaphound_inspector::{attach, ConnectOptions, Session};
 use heaphound_model::run::SnapshotDoc;
 
-use crate::{CaptureError, Observer, SnapshotTicker};
+use crate::{files, CaptureError, Observer, SnapshotTicker};
 
 pub struct SnapshotPlan {
     /// A PID or a ws:// URL.
@@ -24,11 +24,17 @@ pub struct SnapshotPlan {
 /// Takes the snapshot; the document says what was written.
 pub fn take(plan: &SnapshotPlan, ui: &dyn Observer) -> Result<SnapshotDoc, CaptureError> {
     let step = |what: String| move |source| CaptureError::Step { what, source };
-    if plan.out.exists() && !plan.force {
+    // A dangling link counts as existing: writing it would create the file it points to.
+    if files::taken(&plan.out) && !plan.force {
         return Err(CaptureError::Usage(format!(
             "{} already exists (--force overwrites it)",
             plan.out.display()
         )));
+    }
+    // Said before the process is signalled; the writer refuses it again if one appears.
+    let partial = files::partial_path(&plan.out);
+    if files::taken(&partial) {
+        return Err(files::FileError::PartialExists(partial).into());
     }
     let (url, pid) = if plan.target.starts_with("ws://") {
         (plan.target.clone(), None)
@@ -56,7 +62,7 @@ pub fn take(plan: &SnapshotPlan, ui: &dyn Observer) -> Result<SnapshotDoc, Captu
             .map_err(step(format!("{url}: collecting garbage")))?;
     }
     if let Some(parent) = plan.out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|source| CaptureError::Io {
+        files::create_dir(parent).map_err(|source| CaptureError::Io {
             what: format!("{}: cannot create the folder", parent.display()),
             source,
         })?;

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use heaphound_analysis::trend::{theil_sen, Point};
 use heaphound_analysis::views::allocations;
 use heaphound_model::profile::AllocationSites;
@@ -81,7 +81,7 @@ pub fn write(mut r: Report, path: &Path, redacted: bool) -> Result<u64> {
         r.memory_trend = theil_sen(&floor);
     }
     let page = html::render(&r);
-    std::fs::write(path, &page).with_context(|| format!("{}: cannot write", path.display()))?;
+    heaphound_capture::files::write_atomic(path, page.as_bytes())?;
     Ok(page.len() as u64)
 }
 

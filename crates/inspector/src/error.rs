@@ -64,6 +64,9 @@ pub enum InspectorError {
         source: io::Error,
     },
 
+    #[error("{}: exists (another run, or one cut short); remove it", .path.display())]
+    PartialExists { path: PathBuf },
+
     #[error("the heap snapshot was interrupted after {bytes} bytes and the partial file was removed: {source}")]
     SnapshotInterrupted {
         bytes: u64,

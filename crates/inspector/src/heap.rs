@@ -44,6 +44,32 @@ fn partial_path(out: &Path) -> PathBuf {
     out.with_file_name(name)
 }
 
+/// Creates the partial file exclusively, without following a link, 0600 whatever the umask
+/// (Node's own `writeHeapSnapshot` mode): a snapshot holds the program's secrets, and a
+/// name that exists already (a link planted by someone else, another run's file) is never
+/// written through.
+fn create_partial(path: &Path) -> Result<File> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|source| {
+            if source.kind() == std::io::ErrorKind::AlreadyExists {
+                InspectorError::PartialExists {
+                    path: path.to_path_buf(),
+                }
+            } else {
+                io_at(path)(source)
+            }
+        })?;
+    file.set_permissions(fs::Permissions::from_mode(0o600))
+        .map_err(io_at(path))?;
+    Ok(file)
+}
+
 fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> InspectorError + '_ {
     move |source| InspectorError::Io {
         path: path.to_path_buf(),
@@ -122,7 +148,7 @@ impl Session {
         progress: &mut dyn FnMut(SnapshotProgress),
     ) -> Result<u64> {
         let partial = partial_path(out);
-        let file = File::create(&partial).map_err(io_at(&partial))?;
+        let file = create_partial(&partial)?;
         let mut guard = PartialFile {
             path: partial.clone(),
             armed: true,
@@ -240,11 +266,12 @@ fn take_profile(method: &str, mut r: Value) -> Result<Value> {
 
 fn write_json_atomically(path: &Path, value: &Value) -> Result<()> {
     let partial = partial_path(path);
+    // Armed only once the file is ours: an existing partial file is not ours to remove.
+    let file = create_partial(&partial)?;
     let mut guard = PartialFile {
         path: partial.clone(),
         armed: true,
     };
-    let file = File::create(&partial).map_err(io_at(&partial))?;
     let mut w = BufWriter::new(file);
     serde_json::to_writer(&mut w, value).map_err(|e| io_at(&partial)(std::io::Error::other(e)))?;
     let file = w

@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Result;
 use heaphound_capture::duration::parse_duration;
 use heaphound_capture::listen::LoadUrl;
+use heaphound_capture::run_lock::RunLock;
 use heaphound_capture::{CapturePlan, LoadPlan};
 
 use crate::load::InputError;
@@ -205,8 +206,16 @@ pub fn run_dir(out: Option<&Path>, snapshots: u32) -> Result<PathBuf> {
 }
 
 impl Plan {
-    /// Creates the run folder (once the program is known to be there).
-    pub fn create_run_dir(&self) -> Result<()> {
-        heaphound_capture::run_dir::create(&self.capture.run_dir).map_err(|e| usage(e.to_string()))
+    /// Creates the run folder and claims it for this run until the lock is dropped.
+    pub fn create_run_dir(&self, ui: &super::ui::Ui) -> Result<RunLock> {
+        let lock = heaphound_capture::run_dir::create(&self.capture.run_dir)
+            .map_err(|e| usage(e.to_string()))?;
+        if let Some(pid) = lock.took_over {
+            ui.note(&format!(
+                "{}: took the run folder over from PID {pid}, which ended without releasing it",
+                self.capture.run_dir.display()
+            ));
+        }
+        Ok(lock)
     }
 }

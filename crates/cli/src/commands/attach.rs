@@ -37,8 +37,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         return Err(InputError(format!("attach: no process with PID {pid}")).into());
     }
     signals::install();
+    // A folder another run holds was refused by the plan, before any signal; the claim
+    // itself waits until the process is known to be there, so a failed attach leaves no
+    // folder behind.
     let url = attach(pid, args.port).map_err(|e| InputError(format!("attach: {e}")))?;
-    plan.create_run_dir()?;
+    let _claim = plan.create_run_dir(&capture::ui::Ui::new(ctx.quiet))?;
     let command = capture::cmdline(pid);
     let program = Program::attached(pid, url, command);
     capture::run(ctx, plan, program, "attach")

@@ -31,7 +31,7 @@ pub struct Args {
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     let plan = args.capture.plan()?;
-    plan.create_run_dir()?;
+    let _claim = plan.create_run_dir(&capture::ui::Ui::new(ctx.quiet))?;
     signals::install();
     let program = Program::start(
         args.command,

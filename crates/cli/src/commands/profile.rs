@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use heaphound_analysis::heapprofile::{self, Profile};
 use heaphound_analysis::views::allocations;
 use heaphound_report::html::flame;
@@ -37,7 +37,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     if let Some(out) = &args.flamegraph {
         let title = format!("Allocation sites of {}", crate::load::label(&args.file));
         let svg = flame::svg(&allocations::from_profile(&profile), &title, 1200, true);
-        std::fs::write(out, svg).with_context(|| format!("{}: cannot write", out.display()))?;
+        heaphound_capture::files::write_atomic(out, svg.as_bytes())?;
         if !ctx.quiet {
             eprintln!("heaphound: flame graph written to {}", out.display());
         }

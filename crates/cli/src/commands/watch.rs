@@ -102,7 +102,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         )));
     }
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| {
+        heaphound_capture::files::create_dir(parent).map_err(|e| {
             usage(format!(
                 "{}: cannot create the folder: {e}",
                 parent.display()

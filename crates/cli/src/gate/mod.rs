@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use heaphound_report::human_size;
 
 use crate::capture::args::run_dir;
@@ -25,7 +25,7 @@ use crate::commands::{emit, Ctx};
 use crate::load::InputError;
 use heaphound_capture::gate::{self, GateError, GatePlan, RoundMemory, Work};
 use heaphound_capture::run_dir::write_json;
-use heaphound_capture::LoadPlan;
+use heaphound_capture::{files, LoadPlan};
 use heaphound_model::gate::Iteration;
 use judge::judge;
 use render::{plural, user_command};
@@ -50,16 +50,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             (argv, Some(scenario))
         }
     };
-    std::fs::create_dir_all(&dir).map_err(|e| {
-        InputError(format!(
-            "{}: cannot create the run folder: {e}",
-            dir.display()
-        ))
-    })?;
+    // Claimed for the whole gate, like a hunt's run folder.
+    let _claim = heaphound_capture::run_dir::create(&dir).map_err(|e| InputError(e.to_string()))?;
     if scenario.is_some() {
         let harness = dir.join("gate-harness.js");
-        std::fs::write(&harness, gate::HARNESS)
-            .with_context(|| format!("{}: cannot write", harness.display()))?;
+        files::write_atomic(&harness, gate::HARNESS.as_bytes())?;
     }
     let ui = Ui::new(ctx.quiet);
     let started = Instant::now();
@@ -226,7 +221,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
 }
 
 fn write_file(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text).with_context(|| format!("{}: cannot write", path.display()))
+    Ok(files::write_atomic(path, text.as_bytes())?)
 }
 
 /// What the text, JSON, JUnit and HTML views are drawn from.
