@@ -7,7 +7,7 @@ use std::time::Instant;
 use heaphound_inspector::{attach, ConnectOptions, Session};
 use heaphound_model::run::SnapshotDoc;
 
-use crate::{CaptureError, Observer, SnapshotTicker};
+use crate::{signals, CaptureError, Observer, SnapshotTicker};
 
 pub struct SnapshotPlan {
     /// A PID or a ws:// URL.
@@ -44,16 +44,28 @@ pub fn take(plan: &SnapshotPlan, ui: &dyn Observer) -> Result<SnapshotDoc, Captu
             attach(pid, plan.port).map_err(|e| CaptureError::Usage(format!("snapshot: {e}")))?;
         (url, Some(pid))
     };
+    let stopped = |what: &str| {
+        signals::interrupted()
+            .map(|sig| CaptureError::Interrupted(format!("snapshot: {} {what}", sig.cause())))
+    };
+    if let Some(e) = stopped("before the snapshot began") {
+        return Err(e);
+    }
     let mut session = Session::connect(&url, &ConnectOptions::default())
         .map_err(|e| CaptureError::Usage(format!("snapshot: {e}")))?;
+    // The snapshot is the only thing this command makes: the first signal abandons it
+    // (its `.partial` is removed), as nothing would be kept by finishing it.
+    let _cut = signals::cut_on_signal(1, &session);
     session
         .enable_heap_profiler()
         .map_err(step(format!("{url}: enabling the heap profiler")))?;
     if plan.gc {
         ui.status("collecting garbage…");
-        session
-            .collect_garbage()
-            .map_err(step(format!("{url}: collecting garbage")))?;
+        let gc = session.collect_garbage();
+        if let Some(e) = stopped("while collecting garbage") {
+            return Err(e);
+        }
+        gc.map_err(step(format!("{url}: collecting garbage")))?;
     }
     if let Some(parent) = plan.out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|source| CaptureError::Io {
@@ -63,9 +75,17 @@ pub fn take(plan: &SnapshotPlan, ui: &dyn Observer) -> Result<SnapshotDoc, Captu
     }
     let started = Instant::now();
     let mut ticker = SnapshotTicker::new(ui, "snapshot");
-    let bytes = session
-        .take_heap_snapshot(&plan.out, &mut |p| ticker.tick(p))
-        .map_err(step(format!("{}: snapshot of {url}", plan.out.display())))?;
+    let taken = session.take_heap_snapshot(&plan.out, &mut |p| ticker.tick(p));
+    if taken.is_err() {
+        ui.clear();
+        if let Some(e) = stopped(&format!(
+            "while {} streamed; its partial file was removed",
+            plan.out.display()
+        )) {
+            return Err(e);
+        }
+    }
+    let bytes = taken.map_err(step(format!("{}: snapshot of {url}", plan.out.display())))?;
     session.close();
     ui.clear();
     if let Some(pid) = pid {

@@ -97,7 +97,9 @@ fn main() -> ExitCode {
                 .collect::<Vec<_>>()
                 .join(": ");
             eprintln!("heaphound: error: {msg}");
-            ExitCode::from(2)
+            // A capture stopped by a signal says so in its exit code, whatever it met next.
+            capture::signals::interrupted()
+                .map_or(ExitCode::from(2), |s| ExitCode::from(s.exit_code()))
         }
     }
 }

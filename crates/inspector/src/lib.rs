@@ -17,4 +17,4 @@ pub use error::{InspectorError, Result};
 pub use heap::SnapshotProgress;
 pub use net::{discover, discover_timeout, Target};
 pub use process::{attach, attach_timeout, spawn_node, Output, SpawnOptions, Spawned};
-pub use session::{ConnectOptions, Event, EventHandler, MemoryUsage, Session};
+pub use session::{AbortHandle, ConnectOptions, Event, EventHandler, MemoryUsage, Session};

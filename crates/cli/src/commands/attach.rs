@@ -18,7 +18,7 @@ SIGUSR1 makes Node open its inspector on 127.0.0.1:9229 (or the port it was star
 Without --load or --drive, heaphound waits for Enter between snapshots so you can drive the
 traffic yourself. The process keeps running afterwards; Ctrl-C stops the capture only.
 Exit codes: 0 no leak, 1 leak, 2 usage error, fewer than 2 snapshots, or a run cut short
-without a leak found; 130 Ctrl-C.")]
+without a leak found; 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP (the process keeps running).")]
 pub struct Args {
     /// The PID of a running Node process (same user).
     pub pid: u32,
@@ -30,13 +30,13 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
+    signals::install();
     let plan = args.capture.plan()?;
     let pid = args.pid;
     if !capture::alive(pid) {
         // Say it before signalling anything, in the same words attach would.
         return Err(InputError(format!("attach: no process with PID {pid}")).into());
     }
-    signals::install();
     let url = attach(pid, args.port).map_err(|e| InputError(format!("attach: {e}")))?;
     plan.create_run_dir()?;
     let command = capture::cmdline(pid);

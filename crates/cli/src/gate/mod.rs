@@ -30,6 +30,7 @@ use judge::judge;
 use render::{plural, user_command};
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
+    signals::install();
     if args.iterations == 0 {
         return Err(InputError("--iterations must be at least 1".into()).into());
     }
@@ -62,7 +63,6 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     }
     let ui = Ui::new(ctx.quiet);
     let started = Instant::now();
-    signals::install();
     let mut program = Program::start(
         argv,
         Duration::from_secs(20),
@@ -125,6 +125,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     };
     let outcome = run.result;
     let how = program.finish();
+    signals::release();
     let elapsed = started.elapsed();
     let j = match outcome {
         Ok(j) => j,
@@ -141,6 +142,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
                     "",
                 );
                 write_file(path, &xml)?;
+            }
+            if let Some(sig) = signals::interrupted() {
+                ui.warn(&format!("gate: {msg}; the program {how}"));
+                return Ok(ExitCode::from(sig.exit_code()));
             }
             return Err(InputError(format!("gate: {msg}")).into());
         }
@@ -212,10 +217,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     } else {
         emit(&text)?;
     }
-    Ok(if j.pass {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
+    Ok(match signals::interrupted() {
+        Some(sig) => ExitCode::from(sig.exit_code()),
+        None if j.pass => ExitCode::SUCCESS,
+        None => ExitCode::from(1),
     })
 }
 
