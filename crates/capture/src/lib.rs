@@ -41,6 +41,29 @@ pub enum Stop {
     Failed(String),
 }
 
+/// Opens the inspector of `pid` with SIGUSR1 after the checks of
+/// [`heaphound_inspector::attach_with`]; `any_binary` lifts the one that the PID runs Node.
+/// A refusal reads `COMMAND: why`, naming `force_flag` when that flag would lift it.
+pub fn open_inspector(
+    command: &str,
+    pid: u32,
+    port: u16,
+    any_binary: bool,
+    force_flag: &str,
+) -> Result<String, CaptureError> {
+    let opts = heaphound_inspector::AttachOptions {
+        any_binary,
+        ..Default::default()
+    };
+    heaphound_inspector::attach_with(pid, port, &opts).map_err(|e| match e {
+        heaphound_inspector::InspectorError::NotNode { .. }
+        | heaphound_inspector::InspectorError::ExeUnreadable { .. } => {
+            CaptureError::Usage(format!("{command}: {e}; {force_flag} to signal it anyway"))
+        }
+        e => CaptureError::Usage(format!("{command}: {e}")),
+    })
+}
+
 /// A stopping signal, or the program ended (or is ending).
 pub fn check(program: &mut Program) -> Option<Stop> {
     if let Some(sig) = signals::interrupted() {

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use heaphound_inspector::{attach, ConnectOptions, Session};
+use heaphound_inspector::{ConnectOptions, Session};
 use heaphound_model::run::SnapshotDoc;
 
 use crate::{signals, CaptureError, Observer, SnapshotTicker};
@@ -19,6 +19,8 @@ pub struct SnapshotPlan {
     pub port: u16,
     /// Overwrite `out` if it exists.
     pub force: bool,
+    /// With a PID: signal it even when its binary does not look like Node.
+    pub any_binary: bool,
 }
 
 /// Takes the snapshot; the document says what was written.
@@ -40,8 +42,13 @@ pub fn take(plan: &SnapshotPlan, ui: &dyn Observer) -> Result<SnapshotDoc, Captu
             ))
         })?;
         ui.status(&format!("opening the inspector of PID {pid}…"));
-        let url =
-            attach(pid, plan.port).map_err(|e| CaptureError::Usage(format!("snapshot: {e}")))?;
+        let url = crate::open_inspector(
+            "snapshot",
+            pid,
+            plan.port,
+            plan.any_binary,
+            "--force-signal",
+        )?;
         (url, Some(pid))
     };
     let stopped = |what: &str| {

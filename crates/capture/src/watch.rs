@@ -7,8 +7,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::time::{Duration, Instant};
 
 use heaphound_inspector::{
-    attach, discover_timeout, ConnectOptions, InspectorError, MemoryUsage, Session, SpawnOptions,
-    Spawned,
+    discover_timeout, ConnectOptions, InspectorError, MemoryUsage, Session, SpawnOptions, Spawned,
 };
 
 use crate::program::OutputLines;
@@ -26,6 +25,8 @@ pub struct WatchTarget {
     pub inspect: bool,
     /// With a PID: the port its inspector opens on.
     pub port: u16,
+    /// With `inspect`: signal the PID even when its binary does not look like Node.
+    pub any_binary: bool,
 }
 
 /// How often and how long.
@@ -217,7 +218,7 @@ pub fn open_target(
                 });
             }
             ui.status(&format!("opening the inspector of PID {pid}…"));
-            let url = attach(pid, args.port).map_err(|e| CaptureError::Usage(format!("watch: {e}")))?;
+            let url = crate::open_inspector("watch", pid, args.port, args.any_binary, "--force")?;
             Ok(Watched {
                 pid,
                 command,

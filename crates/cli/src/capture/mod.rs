@@ -7,7 +7,7 @@ mod html;
 pub mod ui;
 
 pub use heaphound_capture::{
-    alive, cmdline, duration, listen, ready, sampler, signals, trend, Program,
+    alive, cmdline, duration, listen, open_inspector, ready, sampler, signals, trend, Program,
 };
 
 use std::process::ExitCode;

@@ -5,7 +5,6 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use heaphound_inspector::attach;
 
 use super::Ctx;
 use crate::capture::{self, args::CaptureArgs, signals, Program};
@@ -13,6 +12,7 @@ use crate::load::InputError;
 
 #[derive(clap::Args)]
 #[command(after_help = "\
+Nothing is sent unless /proc/PID/exe is a Node binary (--force lifts that check).
 SIGUSR1 makes Node open its inspector on 127.0.0.1:9229 (or the port it was started with
 --inspect-port=N: pass the same --port). Node keeps that port open until the process exits.
 Without --load or --drive, heaphound waits for Enter between snapshots so you can drive the
@@ -25,6 +25,9 @@ pub struct Args {
     /// The port its inspector opens on.
     #[arg(long, default_value_t = 9229)]
     pub port: u16,
+    /// Send SIGUSR1 even when /proc/PID/exe does not look like Node.
+    #[arg(long, visible_alias = "force-signal")]
+    pub force: bool,
     #[command(flatten)]
     pub capture: CaptureArgs,
 }
@@ -37,7 +40,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         // Say it before signalling anything, in the same words attach would.
         return Err(InputError(format!("attach: no process with PID {pid}")).into());
     }
-    let url = attach(pid, args.port).map_err(|e| InputError(format!("attach: {e}")))?;
+    let url = capture::open_inspector("attach", pid, args.port, args.force, "--force")
+        .map_err(|e| InputError(e.to_string()))?;
     plan.create_run_dir()?;
     let command = capture::cmdline(pid);
     let program = Program::attached(pid, url, command);

@@ -58,6 +58,9 @@ pub struct Args {
     /// With a PID: the port its inspector opens on.
     #[arg(long, default_value_t = 9229)]
     pub port: u16,
+    /// With --inspect: send SIGUSR1 even when /proc/PID/exe does not look like Node.
+    #[arg(long, visible_alias = "force-signal", requires = "inspect")]
+    pub force: bool,
     /// Where the series goes, one JSON line per sample
     /// [default: ./heaphound-runs/<UTC time>/memory.jsonl].
     #[arg(long, short = 'o', value_name = "FILE")]
@@ -92,6 +95,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             command: args.command.clone(),
             inspect: args.inspect,
             port: args.port,
+            any_binary: args.force,
         },
         &ui,
         std::sync::Arc::new(crate::capture::ui::line),
