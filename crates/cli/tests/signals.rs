@@ -309,3 +309,52 @@ fn sigterm_during_a_snapshot_removes_the_partial_file() {
     assert!(!partial.exists() && !out.exists(), "{:?}", tmp.files());
     assert!(alive(u64::from(node.0.id())), "the target is left alone");
 }
+
+#[test]
+fn a_second_signal_during_an_attached_snapshot_cuts_it_and_leaves_the_process() {
+    let inspect = free_port();
+    let (child, _) = start_plain_node(&[
+        &format!("--inspect-port={inspect}"),
+        "tests/fixtures/apps/big-heap.js",
+    ]);
+    let node = Kill(child);
+    let tmp = TempDir::new("attach-sigterm-twice");
+    let dir = tmp.path().join("run");
+    let mut cmd = Command::new(heaphound());
+    cmd.args([
+        "attach",
+        &node.0.id().to_string(),
+        "--port",
+        &inspect.to_string(),
+    ])
+    .args(["--json", "-q", "--load", "/", "-n", "50", "--out"])
+    .arg(&dir);
+    let (child, rx) = spawn_hunt(cmd);
+    let partial = dir.join("1.heapsnapshot.partial");
+    wait_for(
+        "the first snapshot to stream",
+        Duration::from_secs(60),
+        || std::fs::metadata(&partial).is_ok_and(|m| m.len() > 0),
+    );
+    let started = Instant::now();
+    send("TERM", child.id());
+    std::thread::sleep(Duration::from_millis(100));
+    send("TERM", child.id());
+    let (code, _, err) = finish_within(child, &rx, Duration::from_secs(30));
+    assert_eq!(code, 143, "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the snapshot was cut, not awaited: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(partials(&dir).is_empty(), "{:?}", partials(&dir));
+    assert!(!dir.join("1.heapsnapshot").exists());
+    assert!(
+        err.contains("stopped by SIGTERM during snapshot 1/3"),
+        "{err}"
+    );
+    assert!(
+        alive(u64::from(node.0.id())),
+        "an attached process keeps running"
+    );
+}
