@@ -9,6 +9,9 @@ pub enum CaptureError {
     /// snapshots): said as is.
     #[error("{0}")]
     Usage(String),
+    /// A stopping signal (Ctrl-C, SIGTERM, SIGHUP) ended the work: what was cut and how.
+    #[error("{0}")]
+    Interrupted(String),
     #[error("starting the program")]
     Start(#[source] StartError),
     #[error("the inspector of PID {pid} ({how})")]

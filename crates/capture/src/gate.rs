@@ -173,7 +173,11 @@ impl Gate<'_> {
         let mut session = Session::connect(&program.ws_url, &opts)
             .and_then(|mut s| s.enable_heap_profiler().map(|_| s))
             .map_err(|e| self.fault(program, e))?;
+        // A stopped gate judges nothing, so the first signal cuts the session: a round
+        // (which may run up to --timeout) or a snapshot in flight is abandoned.
+        let cut = signals::cut_on_signal(1, &session);
         let r = self.rounds_on(&mut session, program, &work, judge);
+        drop(cut);
         if let Work::Scenario { .. } = work {
             // Lets the harness's process end by itself once we are gone.
             let _ = session.evaluate("globalThis.__heaphoundGate.stop()");
@@ -338,8 +342,8 @@ impl Gate<'_> {
 
     /// An inspector call failed: say why in the words of what happened to the program.
     fn fault(&mut self, program: &mut Program, e: InspectorError) -> GateError {
-        if signals::interrupted() {
-            return GateError::Msg(format!("interrupted (Ctrl-C) during {}", self.place));
+        if let Some(sig) = signals::interrupted() {
+            return GateError::Msg(format!("{} during {}", sig.cause(), self.place));
         }
         match program.gone_soon() {
             Some(_) => GateError::Ended(self.place.clone()),
@@ -349,8 +353,8 @@ impl Gate<'_> {
 
     fn stopped(&mut self, program: &mut Program, s: Stop) -> GateError {
         match s {
-            Stop::Interrupted => {
-                GateError::Msg(format!("interrupted (Ctrl-C) during {}", self.place))
+            Stop::Interrupted(sig) => {
+                GateError::Msg(format!("{} during {}", sig.cause(), self.place))
             }
             Stop::Ended => {
                 let _ = program.gone_soon();

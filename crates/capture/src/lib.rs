@@ -1,6 +1,6 @@
 //! The capture playbook as a library: start or attach to a Node program, wait until it is
 //! ready, warm it up, then GC + snapshot and load in turns while a sampler records its
-//! memory. Everything lands in a run folder; a fault (the program ends, Ctrl-C, the
+//! memory. Everything lands in a run folder; a fault (the program ends, Ctrl-C or SIGTERM, the
 //! inspector drops, the load target refuses) keeps what was captured.
 //!
 //! Nothing here prints: what a person should see while it runs goes to an [`Observer`].
@@ -35,8 +35,8 @@ pub use program::{alive, cmdline, Program};
 /// Why a capture ended before its last snapshot.
 #[derive(Debug, Clone)]
 pub enum Stop {
-    /// Ctrl-C.
-    Interrupted,
+    /// SIGINT (Ctrl-C), SIGTERM or SIGHUP.
+    Interrupted(signals::Signal),
     /// The program ended on its own (how is told once our sessions are closed: Node may
     /// wait for them before it exits).
     Ended,
@@ -44,10 +44,33 @@ pub enum Stop {
     Failed(String),
 }
 
-/// Ctrl-C, or the program ended (or is ending).
+/// Opens the inspector of `pid` with SIGUSR1 after the checks of
+/// [`heaphound_inspector::attach_with`]; `any_binary` lifts the one that the PID runs Node.
+/// A refusal reads `COMMAND: why`, naming `force_flag` when that flag would lift it.
+pub fn open_inspector(
+    command: &str,
+    pid: u32,
+    port: u16,
+    any_binary: bool,
+    force_flag: &str,
+) -> Result<String, CaptureError> {
+    let opts = heaphound_inspector::AttachOptions {
+        any_binary,
+        ..Default::default()
+    };
+    heaphound_inspector::attach_with(pid, port, &opts).map_err(|e| match e {
+        heaphound_inspector::InspectorError::NotNode { .. }
+        | heaphound_inspector::InspectorError::ExeUnreadable { .. } => {
+            CaptureError::Usage(format!("{command}: {e}; {force_flag} to signal it anyway"))
+        }
+        e => CaptureError::Usage(format!("{command}: {e}")),
+    })
+}
+
+/// A stopping signal, or the program ended (or is ending).
 pub fn check(program: &mut Program) -> Option<Stop> {
-    if signals::interrupted() {
-        return Some(Stop::Interrupted);
+    if let Some(sig) = signals::interrupted() {
+        return Some(Stop::Interrupted(sig));
     }
     if program.exiting() {
         return Some(Stop::Ended);

@@ -14,6 +14,7 @@ use crate::loader::{self, Driver, Phase, PhaseRecord};
 use crate::ready::Waiter;
 use crate::run_dir::write_json;
 use crate::sampler::{Sampler, Series, SharedSeries};
+use crate::signals::Signal;
 use crate::{
     check, error_chain, signals, CaptureError, CapturePlan, Observer, Program, SnapshotTicker, Stop,
 };
@@ -37,12 +38,16 @@ pub struct Captured {
 }
 
 impl Captured {
-    pub fn interrupted(&self) -> bool {
-        matches!(self.stop, Some(Stop::Interrupted))
+    /// The signal that stopped the capture, if one did.
+    pub fn interrupted(&self) -> Option<Signal> {
+        match self.stop {
+            Some(Stop::Interrupted(sig)) => Some(sig),
+            _ => None,
+        }
     }
 
-    /// Two snapshots or more are needed to find a leak; with fewer, what to say and whether
-    /// Ctrl-C was the cause.
+    /// Two snapshots or more are needed to find a leak; with fewer, what to say and which
+    /// signal, if one, was the cause.
     pub fn too_few(&self, command_name: &str) -> Option<TooFew> {
         let kept = self.snapshots.len();
         (kept < 2).then(|| TooFew {
@@ -56,8 +61,8 @@ impl Captured {
 
     /// How the run ends, once its snapshots are judged.
     pub fn outcome(&self, leak: bool) -> Outcome {
-        if self.interrupted() {
-            Outcome::Interrupted
+        if let Some(sig) = self.interrupted() {
+            Outcome::Interrupted(sig)
         } else if leak {
             Outcome::Leak
         } else if self.fault.is_some() {
@@ -79,7 +84,7 @@ impl Captured {
 /// Fewer than two snapshots were captured.
 pub struct TooFew {
     pub message: String,
-    pub interrupted: bool,
+    pub interrupted: Option<Signal>,
 }
 
 /// How a hunt or attach ended, for the exit code.
@@ -89,8 +94,8 @@ pub enum Outcome {
     Leak,
     /// Cut short by a fault, and no leak found: nothing is shown either way.
     CutShort,
-    /// Ctrl-C, whatever the snapshots taken so far say.
-    Interrupted,
+    /// A stopping signal (Ctrl-C, SIGTERM, SIGHUP), whatever the snapshots taken so far say.
+    Interrupted(Signal),
 }
 
 /// Runs the playbook on `program`, writing `memory.jsonl`, the snapshots and `load.json`
@@ -126,6 +131,9 @@ pub fn capture(
             });
         }
     };
+    // A second signal cuts the session, so a snapshot in flight is abandoned (and its
+    // `.partial` removed) instead of awaited.
+    let cut = signals::cut_on_signal(2, &session);
     // Events (tracking statistics) are not needed: never queue them.
     session.set_event_handler(Some(Box::new(|_| {})));
     let mut sampler = match Sampler::start(&program.ws_url, series.clone(), plan.interval) {
@@ -160,6 +168,7 @@ pub fn capture(
         let _ = session.call("HeapProfiler.disable", json!({}));
     }
     // Node waits for a connected debugger before it exits: close first, then stop.
+    drop(cut);
     session.close();
     let how = program.finish();
 
@@ -210,8 +219,9 @@ fn fault_line(
     plan: &CapturePlan,
 ) -> String {
     let what = match stop {
-        Stop::Interrupted => format!(
-            "interrupted (Ctrl-C) during {place}{}",
+        Stop::Interrupted(sig) => format!(
+            "{} during {place}{}",
+            sig.cause(),
             if program.is_spawned() {
                 "; the program was stopped"
             } else {
@@ -376,8 +386,8 @@ impl Capture<'_> {
     }
 
     fn inspector_fault(&mut self, program: &mut Program, what: &str, e: InspectorError) -> Stop {
-        if signals::interrupted() {
-            return Stop::Interrupted;
+        if let Some(sig) = signals::interrupted() {
+            return Stop::Interrupted(sig);
         }
         match program.gone_soon() {
             Some(_) => Stop::Ended,

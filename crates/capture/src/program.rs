@@ -2,6 +2,7 @@
 //! left running), with how it ended.
 
 use std::os::unix::process::ExitStatusExt;
+use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
 use std::ffi::OsString;
@@ -97,7 +98,6 @@ impl Program {
     }
 
     pub fn spawned(node: Spawned, command: String) -> Program {
-        signals::set_child(node.pid());
         Program {
             pid: node.pid(),
             ws_url: node.ws_url().to_string(),
@@ -128,10 +128,7 @@ impl Program {
         if self.ended.is_none() {
             self.ended = match &mut self.kind {
                 Kind::Spawned(node) => match node.try_exit_status() {
-                    Ok(Some(status)) => {
-                        signals::set_child(0);
-                        Some(loader::status_text(&status))
-                    }
+                    Ok(Some(status)) => Some(loader::status_text(&status)),
                     _ => None,
                 },
                 Kind::Attached => (!alive(self.pid)).then(|| "exited".to_string()),
@@ -173,18 +170,18 @@ impl Program {
                 // Our sessions are closed by now: a program that was exiting on its own
                 // goes, and its own exit status is the story.
                 if node.is_exiting() {
-                    if let Ok(Some(status)) = node.wait_timeout(Duration::from_secs(5)) {
-                        signals::set_child(0);
+                    if let Ok(Some(status)) = wait_unless_hurried(node, Duration::from_secs(5)) {
                         self.ended = Some(loader::status_text(&status));
                         return loader::status_text(&status);
                     }
                 }
-                let r = node.stop();
-                signals::set_child(0);
-                match r {
+                match stop(node) {
                     Ok(Some(status)) => match (status.code(), status.signal()) {
                         (Some(code), _) => format!("stopped by heaphound, exit status {code}"),
                         (None, Some(libc::SIGTERM)) => "stopped by heaphound (SIGTERM)".into(),
+                        (None, Some(libc::SIGKILL)) if signals::hurried() => {
+                            "killed by heaphound (SIGKILL: a second signal asked to hurry)".into()
+                        }
                         (None, Some(libc::SIGKILL)) => {
                             "killed by heaphound (SIGKILL after SIGTERM)".into()
                         }
@@ -196,6 +193,37 @@ impl Program {
             Kind::Attached => "still running".to_string(),
         }
     }
+}
+
+/// Waits up to `limit` for `node` to end, less when a second signal asks to hurry.
+fn wait_unless_hurried(
+    node: &mut Spawned,
+    limit: Duration,
+) -> Result<Option<ExitStatus>, InspectorError> {
+    let end = Instant::now() + limit;
+    loop {
+        if let Some(s) = node.try_exit_status()? {
+            return Ok(Some(s));
+        }
+        if signals::hurried() || Instant::now() >= end {
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Stops a program we started: SIGTERM, up to 5 s to exit, then SIGKILL; a second stopping
+/// signal cuts the wait short. Every signal is sent by the thread that reaps the child, so
+/// none can reach a process that took over its PID.
+pub fn stop(node: &mut Spawned) -> Result<Option<ExitStatus>, InspectorError> {
+    if !signals::hurried() {
+        node.signal(libc::SIGTERM)?;
+        if let Some(s) = wait_unless_hurried(node, Duration::from_secs(5))? {
+            return Ok(Some(s));
+        }
+    }
+    node.signal(libc::SIGKILL)?;
+    node.wait_timeout(Duration::from_secs(5))
 }
 
 /// The process exists and is not a zombie.

@@ -248,6 +248,9 @@ impl Sampler {
                 url: ws_url.to_string(),
                 source,
             })?;
+        // A second signal cuts this session too: during a snapshot its call waits on the
+        // paused target.
+        let cut = crate::signals::cut_on_signal(2, &session);
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let handle = std::thread::Builder::new()
@@ -266,6 +269,7 @@ impl Sampler {
                     }
                     pace.wait(&|| flag.load(Ordering::Relaxed));
                 }
+                drop(cut);
                 session.close();
             })
             .map_err(CaptureError::Thread)?;

@@ -4,10 +4,10 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use heaphound_inspector::{attach, ConnectOptions, Session};
+use heaphound_inspector::{ConnectOptions, Session};
 use heaphound_model::run::SnapshotDoc;
 
-use crate::{files, CaptureError, Observer, SnapshotTicker};
+use crate::{files, signals, CaptureError, Observer, SnapshotTicker};
 
 pub struct SnapshotPlan {
     /// A PID or a ws:// URL.
@@ -19,6 +19,8 @@ pub struct SnapshotPlan {
     pub port: u16,
     /// Overwrite `out` if it exists.
     pub force: bool,
+    /// With a PID: signal it even when its binary does not look like Node.
+    pub any_binary: bool,
 }
 
 /// Takes the snapshot; the document says what was written.
@@ -46,20 +48,37 @@ pub fn take(plan: &SnapshotPlan, ui: &dyn Observer) -> Result<SnapshotDoc, Captu
             ))
         })?;
         ui.status(&format!("opening the inspector of PID {pid}…"));
-        let url =
-            attach(pid, plan.port).map_err(|e| CaptureError::Usage(format!("snapshot: {e}")))?;
+        let url = crate::open_inspector(
+            "snapshot",
+            pid,
+            plan.port,
+            plan.any_binary,
+            "--force-signal",
+        )?;
         (url, Some(pid))
     };
+    let stopped = |what: &str| {
+        signals::interrupted()
+            .map(|sig| CaptureError::Interrupted(format!("snapshot: {} {what}", sig.cause())))
+    };
+    if let Some(e) = stopped("before the snapshot began") {
+        return Err(e);
+    }
     let mut session = Session::connect(&url, &ConnectOptions::default())
         .map_err(|e| CaptureError::Usage(format!("snapshot: {e}")))?;
+    // The snapshot is the only thing this command makes: the first signal abandons it
+    // (its `.partial` is removed), as nothing would be kept by finishing it.
+    let _cut = signals::cut_on_signal(1, &session);
     session
         .enable_heap_profiler()
         .map_err(step(format!("{url}: enabling the heap profiler")))?;
     if plan.gc {
         ui.status("collecting garbage…");
-        session
-            .collect_garbage()
-            .map_err(step(format!("{url}: collecting garbage")))?;
+        let gc = session.collect_garbage();
+        if let Some(e) = stopped("while collecting garbage") {
+            return Err(e);
+        }
+        gc.map_err(step(format!("{url}: collecting garbage")))?;
     }
     if let Some(parent) = plan.out.parent().filter(|p| !p.as_os_str().is_empty()) {
         files::create_dir(parent).map_err(|source| CaptureError::Io {
@@ -69,9 +88,17 @@ pub fn take(plan: &SnapshotPlan, ui: &dyn Observer) -> Result<SnapshotDoc, Captu
     }
     let started = Instant::now();
     let mut ticker = SnapshotTicker::new(ui, "snapshot");
-    let bytes = session
-        .take_heap_snapshot(&plan.out, &mut |p| ticker.tick(p))
-        .map_err(step(format!("{}: snapshot of {url}", plan.out.display())))?;
+    let taken = session.take_heap_snapshot(&plan.out, &mut |p| ticker.tick(p));
+    if taken.is_err() {
+        ui.clear();
+        if let Some(e) = stopped(&format!(
+            "while {} streamed; its partial file was removed",
+            plan.out.display()
+        )) {
+            return Err(e);
+        }
+    }
+    let bytes = taken.map_err(step(format!("{}: snapshot of {url}", plan.out.display())))?;
     session.close();
     ui.clear();
     if let Some(pid) = pid {

@@ -1,13 +1,13 @@
 //! `watch`: a process's memory over time, through its inspector (heap figures) or /proc
-//! (RSS only), sampled until a duration is up, the process ends or Ctrl-C.
+//! (RSS only), sampled until a duration is up, the process ends or a stopping signal
+//! (Ctrl-C, SIGTERM, SIGHUP) comes.
 
 use std::ffi::OsString;
 use std::os::unix::process::ExitStatusExt;
 use std::time::{Duration, Instant};
 
 use heaphound_inspector::{
-    attach, discover_timeout, ConnectOptions, InspectorError, MemoryUsage, Session, SpawnOptions,
-    Spawned,
+    discover_timeout, ConnectOptions, InspectorError, MemoryUsage, Session, SpawnOptions, Spawned,
 };
 
 use crate::program::OutputLines;
@@ -25,6 +25,8 @@ pub struct WatchTarget {
     pub inspect: bool,
     /// With a PID: the port its inspector opens on.
     pub port: u16,
+    /// With `inspect`: signal the PID even when its binary does not look like Node.
+    pub any_binary: bool,
 }
 
 /// How often and how long.
@@ -72,7 +74,7 @@ pub trait WatchObserver {
 /// Why watching ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stopped {
-    Interrupted,
+    Interrupted(signals::Signal),
     DurationReached,
     Exited,
     InspectorFailed(String),
@@ -81,7 +83,7 @@ pub enum Stopped {
 impl std::fmt::Display for Stopped {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Stopped::Interrupted => f.write_str("interrupted (Ctrl-C)"),
+            Stopped::Interrupted(sig) => f.write_str(&sig.cause()),
             Stopped::DurationReached => f.write_str("duration reached"),
             Stopped::Exited => f.write_str("the process exited"),
             Stopped::InspectorFailed(e) => write!(f, "the inspector failed: {e}"),
@@ -128,14 +130,14 @@ impl Watched {
         match &mut w.target {
             Target::Spawned(node) => {
                 if let Ok(Some(status)) = node.try_exit_status() {
-                    signals::set_child(0);
                     return crate::loader::status_text(&status);
                 }
-                let r = node.stop();
-                signals::set_child(0);
-                match r {
+                match crate::program::stop(node) {
                     Ok(Some(status)) => match status.signal() {
                         Some(libc::SIGTERM) => "stopped by heaphound (SIGTERM)".into(),
+                        Some(libc::SIGKILL) if signals::hurried() => {
+                            "killed by heaphound (SIGKILL: a second signal asked to hurry)".into()
+                        }
                         Some(libc::SIGKILL) => "killed by heaphound (SIGKILL after SIGTERM)".into(),
                         _ => crate::loader::status_text(&status),
                     },
@@ -216,7 +218,7 @@ pub fn open_target(
                 });
             }
             ui.status(&format!("opening the inspector of PID {pid}…"));
-            let url = attach(pid, args.port).map_err(|e| CaptureError::Usage(format!("watch: {e}")))?;
+            let url = crate::open_inspector("watch", pid, args.port, args.any_binary, "--force")?;
             Ok(Watched {
                 pid,
                 command,
@@ -233,7 +235,6 @@ fn spawn(command: &[OsString], output: OutputLines) -> Result<Watched, CaptureEr
         SpawnOptions::default().startup_timeout,
         output,
     )?;
-    signals::set_child(node.pid());
     Ok(Watched {
         pid: node.pid(),
         ws_url: Some(node.ws_url().to_string()),
@@ -242,7 +243,7 @@ fn spawn(command: &[OsString], output: OutputLines) -> Result<Watched, CaptureEr
     })
 }
 
-/// Samples until the duration is up, the process ends or Ctrl-C; says which. RSS-only
+/// Samples until the duration is up, the process ends or a stopping signal; says which. RSS-only
 /// samples (`t_ms`, rss, anonymous rss) go to `rss_only` as well as to the series file.
 pub fn sample_loop(
     args: &WatchPlan,
@@ -254,9 +255,11 @@ pub fn sample_loop(
     started: Instant,
 ) -> Stopped {
     let mut pace = Pace::new(args.interval);
+    // Nothing is gained by waiting for a sample (or a forced GC) in flight.
+    let _cut = session.as_ref().and_then(|s| signals::cut_on_signal(1, s));
     let ended = loop {
-        if signals::interrupted() {
-            break Stopped::Interrupted;
+        if let Some(sig) = signals::interrupted() {
+            break Stopped::Interrupted(sig);
         }
         if started.elapsed() >= args.duration {
             break Stopped::DurationReached;
@@ -276,6 +279,9 @@ pub fn sample_loop(
                         Live::Heap(m)
                     }
                     Err(InspectorError::Timeout { .. }) => Live::Nothing,
+                    Err(_) if signals::interrupted().is_some() => {
+                        continue;
+                    }
                     Err(e) => {
                         // A program on its way out loses its JS context first, then waits
                         // for the debugger to leave before it exits: let it go.
@@ -307,7 +313,7 @@ pub fn sample_loop(
             .unwrap_or(0)
             .max(rss_only.len());
         ui.sample(started.elapsed(), &live, n);
-        pace.wait(&signals::interrupted);
+        pace.wait(&|| signals::interrupted().is_some());
     };
     if let Some(s) = session {
         s.close();

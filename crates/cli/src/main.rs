@@ -96,8 +96,12 @@ fn main() -> ExitCode {
                 .map(|c| c.to_string())
                 .collect::<Vec<_>>()
                 .join(": ");
-            eprintln!("heaphound: error: {msg}");
-            ExitCode::from(2)
+            // Not eprintln!: after SIGHUP the terminal may be gone, and a panic here would
+            // replace the exit code.
+            let _ = writeln!(std::io::stderr(), "heaphound: error: {msg}");
+            // A capture stopped by a signal says so in its exit code, whatever it met next.
+            capture::signals::interrupted()
+                .map_or(ExitCode::from(2), |s| ExitCode::from(s.exit_code()))
         }
     }
 }

@@ -274,3 +274,198 @@ fn attach_without_load_waits_for_enter_between_snapshots() {
         "attached processes keep running"
     );
 }
+
+/// `bash` trapping SIGUSR1 and writing `file` when it gets one, once its trap is set.
+fn usr1_trap(file: &std::path::Path) -> Kill {
+    let child = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "trap 'echo got >> {}' USR1; while :; do sleep 0.1; done",
+            file.display()
+        ))
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("bash");
+    let pid = child.id();
+    let trapped = || {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("SigCgt:"))
+                    .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
+            })
+            .is_some_and(|m| m & (1 << 9) != 0)
+    };
+    let end = Instant::now() + Duration::from_secs(10);
+    while !trapped() {
+        assert!(Instant::now() < end, "bash never set its USR1 trap");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Kill(child)
+}
+
+#[test]
+fn a_process_that_is_not_node_is_never_signalled() {
+    let tmp = TempDir::new("attach-not-node");
+    let got = tmp.join("got-usr1");
+    let script = usr1_trap(&got);
+    let pid = script.0.id().to_string();
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).expect("bash's binary");
+    let port = free_port().to_string();
+    let snap = tmp.join("s.heapsnapshot");
+    for args in [
+        vec!["attach", &pid, "--port", &port, "--load", "/"],
+        vec![
+            "snapshot",
+            &pid,
+            "--port",
+            &port,
+            "-o",
+            snap.to_str().expect("path"),
+        ],
+        vec![
+            "watch",
+            &pid,
+            "--inspect",
+            "--port",
+            &port,
+            "--duration",
+            "1s",
+        ],
+    ] {
+        let started = Instant::now();
+        let out = output({
+            let mut cmd = Command::new(heaphound());
+            cmd.args(&args);
+            cmd
+        });
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        let flag = if args[0] == "snapshot" {
+            "--force-signal"
+        } else {
+            "--force"
+        };
+        assert!(
+            err.contains(&format!(
+                "{}: PID {pid} is {}, not node; {flag} to signal it anyway",
+                args[0],
+                exe.display()
+            )),
+            "{args:?}: {err}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "refused at once"
+        );
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!got.exists(), "the script was sent SIGUSR1");
+    assert!(!snap.exists());
+
+    // --force lifts the check, and only it: the script gets the signal.
+    let mut forced = Command::new(heaphound())
+        .args([
+            "attach", &pid, "--port", &port, "--force", "--load", "/", "-q",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("heaphound");
+    let end = Instant::now() + Duration::from_secs(10);
+    while !got.exists() && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = forced.kill();
+    let _ = forced.wait();
+    assert!(got.exists(), "--force sends the signal");
+}
+
+#[test]
+fn a_process_whose_binary_cannot_be_read_is_refused() {
+    let tmp = TempDir::new("attach-unreadable");
+    let got = tmp.join("got-usr1");
+    std::fs::set_permissions(
+        tmp.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .expect("chmod");
+    // A process that made itself non-dumpable (prctl PR_SET_DUMPABLE 0, syscall 157 on
+    // x86-64): /proc/PID/exe is then unreadable to anyone but root. As root, both it and
+    // heaphound run as nobody.
+    let as_nobody = |program: &str| {
+        let mut cmd = if unsafe_geteuid() == 0 {
+            let mut c = Command::new("setpriv");
+            c.args(["--reuid=65534", "--regid=65534", "--clear-groups", program]);
+            c
+        } else {
+            Command::new(program)
+        };
+        cmd.stdin(Stdio::null());
+        cmd
+    };
+    let script = format!(
+        "syscall(157, 4, 0, 0, 0, 0) == 0 or die 'prctl: $!'; \
+         $SIG{{USR1}} = sub {{ open my $f, '>>', '{}'; print $f \"got\\n\" }}; \
+         print \"ready\\n\"; $| = 1; sleep 1 while 1",
+        got.display()
+    );
+    let mut child = as_nobody("perl")
+        .args(["-e", &script])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("perl");
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().expect("stdout"))
+        .read_line(&mut line)
+        .expect("ready");
+    let target = Kill(child);
+    let pid = target.0.id().to_string();
+    let out = output({
+        let mut cmd = as_nobody(heaphound());
+        cmd.args([
+            "attach",
+            &pid,
+            "--port",
+            &free_port().to_string(),
+            "--load",
+            "/",
+        ]);
+        cmd
+    });
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!(
+            "attach: cannot tell what PID {pid} runs, so it is not signalled: /proc/{pid}/exe: Permission denied"
+        )) && err.contains("--force to signal it anyway"),
+        "{err}"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!got.exists(), "the process was sent SIGUSR1");
+}
+
+#[test]
+fn a_pid_that_is_gone_is_named() {
+    let mut child = Command::new("true").spawn().expect("true");
+    child.wait().expect("wait");
+    let pid = child.id().to_string();
+    for cmd in ["attach", "snapshot"] {
+        let out = output({
+            let mut c = Command::new(heaphound());
+            c.args([cmd, &pid, "-o", "/nonexistent/s.heapsnapshot"]);
+            if cmd == "attach" {
+                c.args(["--load", "/"]);
+            }
+            c
+        });
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains(&format!("{cmd}: no process with PID {pid}")),
+            "{err}"
+        );
+    }
+}

@@ -87,6 +87,16 @@ pub enum InspectorError {
     #[error("process {0} belongs to another user; run as that user to attach")]
     NotPermitted(u32),
 
+    #[error("PID {pid} is {}, not node", .exe.display())]
+    NotNode { pid: u32, exe: PathBuf },
+
+    #[error("cannot tell what PID {pid} runs, so it is not signalled: /proc/{pid}/exe: {source}")]
+    ExeUnreadable {
+        pid: u32,
+        #[source]
+        source: io::Error,
+    },
+
     #[error("process {0} does not handle SIGUSR1, so the signal would kill it instead of opening its inspector: it is not a Node process, is still starting up, or runs with --disable-sigusr1")]
     NoSigusr1Handler(u32),
 

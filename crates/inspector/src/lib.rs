@@ -16,5 +16,8 @@ mod session;
 pub use error::{InspectorError, Result};
 pub use heap::SnapshotProgress;
 pub use net::{discover, discover_timeout, Target};
-pub use process::{attach, attach_timeout, spawn_node, Output, SpawnOptions, Spawned};
-pub use session::{ConnectOptions, Event, EventHandler, MemoryUsage, Session};
+pub use process::{
+    attach, attach_timeout, attach_with, check_node, spawn_node, AttachOptions, Output,
+    SpawnOptions, Spawned,
+};
+pub use session::{AbortHandle, ConnectOptions, Event, EventHandler, MemoryUsage, Session};

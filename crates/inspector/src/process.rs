@@ -355,19 +355,78 @@ impl Drop for Spawned {
     }
 }
 
+/// How [`attach_with`] opens an inspector.
+#[derive(Debug, Clone)]
+pub struct AttachOptions {
+    /// How long to wait for the port to open after the signal.
+    pub timeout: Duration,
+    /// Signal the process even when its binary does not look like Node (see
+    /// [`check_node`]); every other check still holds.
+    pub any_binary: bool,
+}
+
+impl Default for AttachOptions {
+    fn default() -> Self {
+        AttachOptions {
+            timeout: Duration::from_secs(10),
+            any_binary: false,
+        }
+    }
+}
+
 /// Opens the inspector of a running Node process (SIGUSR1) and returns its WebSocket URL;
 /// `port` is where that process opens it (9229 unless started with `--inspect-port`).
 pub fn attach(pid: u32, port: u16) -> Result<String> {
-    attach_timeout(pid, port, Duration::from_secs(10))
+    attach_with(pid, port, &AttachOptions::default())
 }
 
 /// [`attach`] with a caller-chosen wait for the port to open.
 pub fn attach_timeout(pid: u32, port: u16, timeout: Duration) -> Result<String> {
+    attach_with(
+        pid,
+        port,
+        &AttachOptions {
+            timeout,
+            ..AttachOptions::default()
+        },
+    )
+}
+
+/// The binary `/proc/PID/exe` names, when its file name looks like Node's (`node`,
+/// `nodejs`, `node20`, a path under an nvm tree…). SIGUSR1 is harmless only to Node: any
+/// other program that traps it would take it for its own purpose, so a PID that runs
+/// something else, or whose binary cannot be read (another user's process, a process that
+/// is gone), is refused before anything is sent.
+pub fn check_node(pid: u32) -> Result<PathBuf> {
+    let exe =
+        std::fs::read_link(format!("/proc/{pid}/exe")).map_err(|source| match source.kind() {
+            std::io::ErrorKind::NotFound => InspectorError::NoSuchProcess(pid),
+            _ => InspectorError::ExeUnreadable { pid, source },
+        })?;
+    // A binary replaced since the process started reads "node (deleted)": still Node.
+    let name = exe
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    if name.contains("node") {
+        Ok(exe)
+    } else {
+        Err(InspectorError::NotNode { pid, exe })
+    }
+}
+
+/// [`attach`] with options.
+pub fn attach_with(pid: u32, port: u16, opts: &AttachOptions) -> Result<String> {
+    let timeout = opts.timeout;
     let raw = libc::pid_t::try_from(pid)
         .ok()
         .filter(|p| *p > 0)
         .ok_or(InspectorError::NoSuchProcess(pid))?;
+    // Signal 0 delivers nothing: it only asks whether the process exists and is ours.
     check_alive(pid, raw)?;
+    if !opts.any_binary {
+        check_node(pid)?;
+    }
     // SIGUSR1's default action is to terminate: only Node's handler turns it into "open the
     // inspector". Refuse when we can see that no handler is installed.
     if sigusr1_caught(pid) == Some(false) {

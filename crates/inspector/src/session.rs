@@ -76,6 +76,15 @@ pub struct Session {
     handler: Option<EventHandler>,
 }
 
+/// Cuts a session's connection (see [`Session::abort_handle`]).
+pub struct AbortHandle(TcpStream);
+
+impl AbortHandle {
+    pub fn abort(&self) {
+        let _ = self.0.shutdown(std::net::Shutdown::Both);
+    }
+}
+
 /// What a reader hook did with an event: consumed it, or leave it to the normal routing.
 pub(crate) enum Hook {
     Consumed,
@@ -135,6 +144,20 @@ impl Session {
             dropped_events: 0,
             handler: None,
         })
+    }
+
+    /// A handle that cuts this session's connection from another thread: a call blocked
+    /// reading (a snapshot that streams, a GC) then fails at once with
+    /// [`InspectorError::Closed`].
+    pub fn abort_handle(&self) -> Result<AbortHandle> {
+        self.ws
+            .get_ref()
+            .try_clone()
+            .map(AbortHandle)
+            .map_err(|source| InspectorError::Socket {
+                during: format!("duplicating the connection to {}", self.url),
+                source,
+            })
     }
 
     /// The URL this session is connected to.

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use heaphound_inspector::{
-    attach, attach_timeout, discover, spawn_node, ConnectOptions, InspectorError, Output, Session,
-    SnapshotProgress, SpawnOptions,
+    attach, attach_timeout, attach_with, discover, spawn_node, AttachOptions, ConnectOptions,
+    InspectorError, Output, Session, SnapshotProgress, SpawnOptions,
 };
 use heaphound_snapshot::{read_path, HeapGraph, NodeKind};
 use heaphound_test_support::{free_port, spawn_until_line, Kill, Stream, TempDir};
@@ -270,7 +270,19 @@ fn attach_errors() {
     let pid = sleeper.0.id();
     // Let exec finish, or we would be looking at the forked test binary.
     std::thread::sleep(Duration::from_millis(100));
+    // It is not node, to begin with: refused by its binary's name.
     match attach_timeout(pid, free_port(), Duration::from_secs(1)) {
+        Err(e @ InspectorError::NotNode { .. }) => {
+            assert!(e.to_string().ends_with("sleep, not node"), "{e}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // Told to signal any binary, the handler check still holds.
+    let any = AttachOptions {
+        timeout: Duration::from_secs(1),
+        any_binary: true,
+    };
+    match attach_with(pid, free_port(), &any) {
         Err(InspectorError::NoSigusr1Handler(p)) => assert_eq!(p, pid),
         other => panic!("{other:?}"),
     }

@@ -7,7 +7,7 @@ mod html;
 pub mod ui;
 
 pub use heaphound_capture::{
-    alive, cmdline, duration, listen, ready, sampler, signals, trend, Program,
+    alive, cmdline, duration, listen, open_inspector, ready, sampler, signals, trend, Program,
 };
 
 use std::process::ExitCode;
@@ -22,21 +22,20 @@ use args::Plan;
 use header::header;
 use ui::Ui;
 
-/// Ctrl-C exits with 130, whatever the analysis of the snapshots taken so far says.
-const EXIT_INTERRUPTED: u8 = 130;
-
 /// Runs the playbook on `program` and reports; returns the exit code.
 pub fn run(ctx: &Ctx, plan: Plan, program: Program, command_name: &str) -> Result<ExitCode> {
     let ui = Ui::new(ctx.quiet);
     let cap = playbook::capture(&plan.capture, program, &ui)?;
+    // The program is stopped (or left running, attached) and every session is closed.
+    signals::release();
     let program = &cap.program;
     let how = &cap.how;
     let load_doc = &cap.load;
     let fault = &cap.fault;
     if let Some(few) = cap.too_few(command_name) {
-        if few.interrupted {
+        if let Some(sig) = few.interrupted {
             ui.warn(&few.message);
-            return Ok(ExitCode::from(EXIT_INTERRUPTED));
+            return Ok(ExitCode::from(sig.exit_code()));
         }
         return Err(crate::load::InputError(few.message).into());
     }
@@ -78,10 +77,14 @@ pub fn run(ctx: &Ctx, plan: Plan, program: Program, command_name: &str) -> Resul
         out.push_str(&judged.to_text(plan.top, plan.verbose, &ctx.style));
         emit(&out)?;
     }
-    Ok(match cap.outcome(judged.is_leak()) {
-        Outcome::NoLeak => ExitCode::SUCCESS,
-        Outcome::Leak => ExitCode::from(1),
-        Outcome::CutShort => ExitCode::from(2),
-        Outcome::Interrupted => ExitCode::from(EXIT_INTERRUPTED),
-    })
+    // A signal, whatever the snapshots taken so far say; one that came during the
+    // analysis too: the run was asked to stop.
+    Ok(
+        match (cap.outcome(judged.is_leak()), signals::interrupted()) {
+            (Outcome::Interrupted(sig), _) | (_, Some(sig)) => ExitCode::from(sig.exit_code()),
+            (Outcome::NoLeak, None) => ExitCode::SUCCESS,
+            (Outcome::Leak, None) => ExitCode::from(1),
+            (Outcome::CutShort, None) => ExitCode::from(2),
+        },
+    )
 }

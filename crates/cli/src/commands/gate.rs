@@ -27,7 +27,8 @@ With --http URL the command is a server: each round sends --iterations requests 
 `hunt --load` does (loopback only).
 
 Exit codes: 0 pass, 1 fail (memory grows), 2 the gate could not judge (the scenario threw,
-did not finish within --timeout, the program died; or a usage error).
+did not finish within --timeout, the program died; or a usage error); 130 Ctrl-C, 143
+SIGTERM, 129 SIGHUP (the program is stopped).
 
 Examples:
   heaphound gate -- node test/leak-scenario.js

@@ -18,8 +18,9 @@ Examples:
 
 The program's stdout and stderr go to heaphound's stderr; the report goes to stdout.
 Exit codes: 0 no leak, 1 leak, 2 usage error, fewer than 2 snapshots, or a run cut short
-(the program ended, the inspector dropped) without a leak found; 130 Ctrl-C (the program
-is stopped; with 2 snapshots or more the report is still printed).")]
+(the program ended, the inspector dropped) without a leak found; 130 Ctrl-C, 143 SIGTERM,
+129 SIGHUP (the program is stopped; with 2 snapshots or more the report is still written;
+a second signal abandons a snapshot in flight and kills the program without grace).")]
 pub struct Args {
     #[command(flatten)]
     pub capture: CaptureArgs,
@@ -30,9 +31,9 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
+    signals::install();
     let plan = args.capture.plan()?;
     let _claim = plan.create_run_dir(&capture::ui::Ui::new(ctx.quiet))?;
-    signals::install();
     let program = Program::start(
         args.command,
         plan.capture.ready_timeout,

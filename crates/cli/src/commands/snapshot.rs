@@ -9,12 +9,16 @@ use heaphound_capture::snapshot::{self, SnapshotPlan};
 use heaphound_report::{group, human_size};
 
 use super::{emit, emit_json, Ctx};
+use crate::capture::signals;
 use crate::capture::ui::Ui;
 
 #[derive(clap::Args)]
 #[command(after_help = "\
 With a PID, the process's inspector is opened with SIGUSR1 (127.0.0.1:9229, or --port);
-Node keeps it open until the process exits. The target pauses while the snapshot is taken.")]
+Node keeps it open until the process exits. Nothing is sent unless /proc/PID/exe is a
+Node binary (--force-signal lifts that check). The target pauses while the snapshot is taken.
+Ctrl-C, SIGTERM or SIGHUP abandons the snapshot, removes its partial file and exits 130,
+143 or 129.")]
 pub struct Args {
     /// A Node process: its PID, or its inspector's ws:// URL.
     pub target: String,
@@ -30,12 +34,16 @@ pub struct Args {
     /// Overwrite FILE if it exists.
     #[arg(long)]
     pub force: bool,
+    /// With a PID: send SIGUSR1 even when /proc/PID/exe does not look like Node.
+    #[arg(long)]
+    pub force_signal: bool,
     /// Print one JSON document instead of the path and size.
     #[arg(long)]
     pub json: bool,
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
+    signals::install();
     let ui = Ui::new(ctx.quiet);
     let doc = snapshot::take(
         &SnapshotPlan {
@@ -44,9 +52,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             gc: args.gc,
             port: args.port,
             force: args.force,
+            any_binary: args.force_signal,
         },
         &ui,
     )?;
+    signals::release();
     if args.json {
         emit_json(&serde_json::to_value(&doc)?)?;
     } else {

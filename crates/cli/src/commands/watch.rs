@@ -37,8 +37,9 @@ A PID whose inspector is closed is watched through /proc/PID/status (RSS only) u
 --inspect opens it with SIGUSR1 (Node keeps it open until the process exits). Without --gc
 the heap floor is the lower envelope of the samples; --gc forces a full GC before each
 sample, which makes every sample a true post-GC floor but costs the program a pause.
-Watching ends at --duration, when the process exits, or on Ctrl-C; a program started by
-watch is then stopped. Exit codes: 0 no leak, 1 leak, 2 usage or input error.")]
+Watching ends at --duration, when the process exits, or on Ctrl-C, SIGTERM or SIGHUP; a
+program started by watch is then stopped. Exit codes: 0 no leak, 1 leak, 2 usage or input
+error, 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP (the series so far is still judged).")]
 pub struct Args {
     /// A Node process: its PID or its inspector's ws:// URL (or give a command after --).
     pub target: Option<String>,
@@ -57,6 +58,9 @@ pub struct Args {
     /// With a PID: the port its inspector opens on.
     #[arg(long, default_value_t = 9229)]
     pub port: u16,
+    /// With --inspect: send SIGUSR1 even when /proc/PID/exe does not look like Node.
+    #[arg(long, visible_alias = "force-signal", requires = "inspect")]
+    pub force: bool,
     /// Where the series goes, one JSON line per sample
     /// [default: ./heaphound-runs/<UTC time>/memory.jsonl].
     #[arg(long, short = 'o', value_name = "FILE")]
@@ -76,6 +80,7 @@ fn usage(msg: String) -> anyhow::Error {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
+    signals::install();
     if args.interval.is_zero() {
         return Err(usage("--interval must be above zero".into()));
     }
@@ -84,13 +89,13 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     }
     let out = series_path(args.out.as_deref())?;
     let ui = Ui::new(ctx.quiet);
-    signals::install();
     let mut w = watch::open_target(
         &WatchTarget {
             target: args.target.clone(),
             command: args.command.clone(),
             inspect: args.inspect,
             port: args.port,
+            any_binary: args.force,
         },
         &ui,
         std::sync::Arc::new(crate::capture::ui::line),
@@ -152,6 +157,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         .collect();
     ui.clear();
     let how = w.finish();
+    signals::release();
     if let Some(e) = series
         .lock()
         .ok()
@@ -223,8 +229,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             &w, &how, &ended, count, elapsed, &summary, &out, &verdict, ctx,
         ))?;
     }
-    if stopped == Stopped::Interrupted {
-        return Ok(ExitCode::from(130));
+    if let Stopped::Interrupted(sig) = stopped {
+        return Ok(ExitCode::from(sig.exit_code()));
     }
     Ok(exit_code(verdict.kind))
 }

@@ -31,6 +31,7 @@ use judge::judge;
 use render::{plural, user_command};
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
+    signals::install();
     if args.iterations == 0 {
         return Err(InputError("--iterations must be at least 1".into()).into());
     }
@@ -58,7 +59,6 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     }
     let ui = Ui::new(ctx.quiet);
     let started = Instant::now();
-    signals::install();
     let mut program = Program::start(
         argv,
         Duration::from_secs(20),
@@ -126,6 +126,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     };
     let outcome = run.result;
     let how = program.finish();
+    signals::release();
     let elapsed = started.elapsed();
     let j = match outcome {
         Ok(j) => j,
@@ -142,6 +143,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
                     "",
                 );
                 write_file(path, &xml)?;
+            }
+            if let Some(sig) = signals::interrupted() {
+                ui.warn(&format!("gate: {msg}; the program {how}"));
+                return Ok(ExitCode::from(sig.exit_code()));
             }
             return Err(InputError(format!("gate: {msg}")).into());
         }
@@ -213,10 +218,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     } else {
         emit(&text)?;
     }
-    Ok(if j.pass {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
+    Ok(match signals::interrupted() {
+        Some(sig) => ExitCode::from(sig.exit_code()),
+        None if j.pass => ExitCode::SUCCESS,
+        None => ExitCode::from(1),
     })
 }
 
