@@ -96,6 +96,8 @@ fn main() -> ExitCode {
                 .map(|c| c.to_string())
                 .collect::<Vec<_>>()
                 .join(": ");
+            // File names and names from a heap may be quoted in it.
+            let msg = heaphound_model::text::terminal_safe(&msg);
             eprintln!("heaphound: error: {msg}");
             ExitCode::from(2)
         }

@@ -28,8 +28,14 @@ pub struct Ctx {
     pub style: Style,
 }
 
-/// Writes a command's output; a closed pipe (`| head`) is not an error.
+/// Writes a command's output; a closed pipe (`| head`) is not an error. Names from a heap
+/// or a log are escaped where they are formatted; this is the last guard, so no control
+/// sequence but heaphound's own colours reaches the terminal.
 pub fn emit(text: &str) -> Result<()> {
+    write_out(&heaphound_model::text::terminal_safe(text))
+}
+
+fn write_out(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
@@ -40,7 +46,7 @@ pub fn emit(text: &str) -> Result<()> {
 pub fn emit_json<T: serde::Serialize + ?Sized>(v: &T) -> Result<()> {
     let mut s = serde_json::to_string_pretty(v)?;
     s.push('\n');
-    emit(&s)
+    write_out(&heaphound_model::text::json_safe(&s))
 }
 
 /// `--filter REGEX`, checked before any snapshot is loaded.

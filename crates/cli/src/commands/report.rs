@@ -85,7 +85,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     let mut doc = read_doc(&json_path)?;
     let warn = |m: &str| {
         if !ctx.quiet {
-            eprintln!("heaphound: {m}");
+            eprintln!("heaphound: {}", heaphound_model::text::terminal_safe(m));
         }
     };
     let mut report = Report::from_json(&doc);
