@@ -17,7 +17,8 @@ pub struct Args {
     /// Where to write the HTML report.
     #[arg(long, short = 'o', value_name = "FILE", default_value = "report.html")]
     pub out: PathBuf,
-    /// Hide string contents and property values (their length and a hash instead).
+    /// Hide string contents, property values and anything that looks like a secret (their
+    /// length and a hash instead).
     #[arg(long)]
     pub redact: bool,
     /// Print one JSON document (what was written) instead of a line.

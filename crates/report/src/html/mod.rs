@@ -9,6 +9,7 @@ pub mod flame;
 pub mod model;
 mod page;
 pub mod redact;
+mod secrets;
 mod sections;
 
 pub use model::{
