@@ -139,3 +139,52 @@ fn names_from_the_heap_reach_the_terminal_escaped() {
         "summary --json lost the class name"
     );
 }
+
+#[test]
+fn function_names_from_a_heap_profile_reach_the_terminal_escaped() {
+    let dir = TempDir::new("terminal-profile");
+    let script = dir.join("alloc.js");
+    std::fs::write(
+        &script,
+        r#"const name = "\x1b]0;pwned\x07\x1b[2J\u202ekcah";
+const f = { "\x1b]0;pwned\x07\x1b[2J\u202ekcah": function () {
+  const a = [];
+  for (let i = 0; i < 2e5; i++) a.push({ i, s: 'x' + i });
+  return a;
+} }[name];
+globalThis.keep = f();
+"#,
+    )
+    .expect("write the script");
+    let mut cmd = Command::new("node");
+    cmd.arg("--heap-prof")
+        .arg(format!("--heap-prof-dir={}", dir.path().display()))
+        .arg(&script);
+    run(cmd);
+    let profile = dir
+        .files()
+        .into_iter()
+        .find(|f| f.ends_with(".heapprofile"))
+        .expect("node wrote a .heapprofile");
+    let text = stdout_is_clean(
+        "profile",
+        &run(heaphound_cmd(&["profile"], &dir.join(&profile))),
+    );
+    assert!(text.contains(ESCAPED), "profile:\n{text}");
+}
+
+#[test]
+fn a_file_name_in_an_error_reaches_the_terminal_escaped() {
+    let dir = TempDir::new("terminal-error");
+    let file = dir.join("\x1b]0;pwned\x07\x1b[2J.heapsnapshot");
+    let out = heaphound_cmd(&["summary"], &file)
+        .output()
+        .expect("run heaphound summary");
+    assert_eq!(out.status.code(), Some(2));
+    stdout_is_clean("summary of a missing file", &out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(r"\x1b]0;pwned\x07\x1b[2J.heapsnapshot"),
+        "{stderr}"
+    );
+}
