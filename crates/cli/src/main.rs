@@ -69,6 +69,7 @@ fn main() -> ExitCode {
             color: std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal(),
         },
     };
+    commands::colours_on(ctx.style.color);
     let result = match cli.command {
         Command::Summary(a) => commands::summary::run(&ctx, a),
         Command::Diff(a) => commands::diff::run(&ctx, a),

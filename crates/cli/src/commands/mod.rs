@@ -28,11 +28,23 @@ pub struct Ctx {
     pub style: Style,
 }
 
+static COLOURS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether stdout gets colours ([`Style::color`]): without them, [`emit`] lets no escape
+/// sequence through at all.
+pub fn colours_on(on: bool) {
+    COLOURS.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Writes a command's output; a closed pipe (`| head`) is not an error. Names from a heap
 /// or a log are escaped where they are formatted; this is the last guard, so no control
 /// sequence but heaphound's own colours reaches the terminal.
 pub fn emit(text: &str) -> Result<()> {
-    write_out(&heaphound_model::text::terminal_safe(text))
+    if COLOURS.load(std::sync::atomic::Ordering::Relaxed) {
+        write_out(&heaphound_model::text::terminal_safe(text))
+    } else {
+        write_out(&heaphound_model::text::escape_text(text))
+    }
 }
 
 fn write_out(text: &str) -> Result<()> {
