@@ -94,7 +94,12 @@ impl Redactor {
         let parts: Vec<String> = inner
             .split(", ")
             .map(|p| {
-                if p.is_empty() || is_identifier(p) || p == "…" || p == "..." {
+                // `get size` and `set size` are accessors the program defined, not data.
+                let accessor = p
+                    .strip_prefix("get ")
+                    .or_else(|| p.strip_prefix("set "))
+                    .is_some_and(is_identifier);
+                if p.is_empty() || is_identifier(p) || accessor || p == "…" || p == "..." {
                     p.to_string()
                 } else {
                     self.value(p)
@@ -314,6 +319,11 @@ mod tests {
         assert_eq!(r.edge("[12]"), "[12]");
         assert!(!r.edge(".ab-cd").contains("ab-cd"));
         assert!(!r.edge("[\"a b\"]").contains("a b"));
+        assert_eq!(
+            r.class("{MIMEType, get MIMEType, set size}"),
+            "{MIMEType, get MIMEType, set size}"
+        );
+        assert!(!r.class("{get a b}").contains("a b"));
         let c = r.class("{u-1, name}");
         assert!(c.ends_with(", name}") && !c.contains("u-1"), "{c}");
         // The same value has the same placeholder, and free text loses it too.
