@@ -1,6 +1,7 @@
 //! A program whose class and global are named with terminal escape sequences (set the window
 //! title, clear the screen) and a bidi override: every human output shows the name escaped,
-//! and no control byte from the heap reaches the terminal.
+//! no control byte from the heap reaches the terminal, and the HTML page shows no bidi
+//! override.
 
 mod common;
 
@@ -62,9 +63,12 @@ fn names_from_the_heap_reach_the_terminal_escaped() {
     std::fs::write(&script, EVIL_APP).expect("write the app");
     let run_dir = dir.path().join("run");
     let mut cmd = Command::new(heaphound());
+    let page = dir.join("report.html");
     cmd.args(["hunt", "--quiet", "--load", "/", "-n", "300"])
         .arg("-o")
         .arg(&run_dir)
+        .arg("--html")
+        .arg(&page)
         .arg("--")
         .arg("node")
         .arg(&script)
@@ -80,6 +84,13 @@ fn names_from_the_heap_reach_the_terminal_escaped() {
     assert!(
         hunt.contains(ESCAPED),
         "hunt does not name the class:\n{hunt}"
+    );
+    // The page shows no bidi override either (nor controls, which it never did).
+    let html = std::fs::read_to_string(&page).expect("hunt --html wrote the page");
+    assert!(!html.contains('\u{202e}') && !html.contains('\x1b'));
+    assert!(
+        html.contains(r"\u{202e}kcah"),
+        "the page does not name the class"
     );
 
     let snaps: Vec<_> = (1..=3)

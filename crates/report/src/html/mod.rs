@@ -30,6 +30,10 @@ pub fn esc(s: &str) -> String {
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
             c if c.is_control() && c != '\n' && c != '\t' => out.push(' '),
+            // A bidi override in a class name would make the page show it reordered.
+            c if heaphound_model::text::is_invisible_format(c) => out.push_str(
+                &heaphound_model::text::escape_control(c.encode_utf8(&mut [0; 4])),
+            ),
             c => out.push(c),
         }
     }
@@ -109,6 +113,12 @@ mod tests {
     use heaphound_model::profile::{AllocationNode, AllocationSites, AllocationTree};
 
     use super::*;
+
+    #[test]
+    fn names_show_no_bidi_override_or_control() {
+        assert_eq!(esc("a\u{202e}b\x1b[2J<"), "a\\u{202e}b [2J&lt;");
+        assert_eq!(esc("café 日本"), "café 日本");
+    }
 
     /// Documents of the wrong shape render what they can: never a panic.
     #[test]
