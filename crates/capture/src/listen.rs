@@ -179,16 +179,11 @@ impl LoadUrl {
         format!("http://{host}:{}{}", addr.port(), self.path)
     }
 
-    /// The host's addresses with `port`; `Err` when none is loopback-only and remote load is
-    /// not allowed.
-    pub fn resolve(&self, port: u16, allow_remote: bool) -> Result<Vec<SocketAddr>, String> {
+    /// The host's addresses with `port`; `Err` when one is not loopback and remote load is
+    /// not allowed ([`LoadError::RemoteRefused`]: the caller names how to allow it).
+    pub fn resolve(&self, port: u16, allow_remote: bool) -> Result<Vec<SocketAddr>, LoadError> {
         let host = self.host.as_deref().unwrap_or("127.0.0.1");
-        heaphound_load::resolve_host(host, port, allow_remote).map_err(|e| match e {
-            LoadError::RemoteRefused { host, addr } => format!(
-                "refusing to send load to {host} ({addr}): not a loopback address; pass --allow-remote-load to load another machine"
-            ),
-            e => e.to_string(),
-        })
+        heaphound_load::resolve_host(host, port, allow_remote)
     }
 }
 

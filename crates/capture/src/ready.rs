@@ -133,7 +133,9 @@ impl Waiter<'_> {
                 ))),
             };
         };
-        let addrs = url.resolve(port, allow_remote).map_err(Stop::Failed)?;
+        let addrs = url
+            .resolve(port, allow_remote)
+            .map_err(|e| Stop::Failed(e.to_string()))?;
         let shown = url.with(addrs[0]);
         loop {
             if let Some(s) = check(program) {

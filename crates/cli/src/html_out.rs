@@ -16,7 +16,8 @@ pub struct HtmlArgs {
     /// Also write a self-contained HTML report (no network: opens anywhere, offline).
     #[arg(long, value_name = "FILE", help_heading = "Report")]
     pub html: Option<PathBuf>,
-    /// Hide string contents and property values in the HTML report (their length and a
+    /// Hide string contents, property values and anything that looks like a secret (API
+    /// keys, JWTs, tokens and passwords in URLs) in the HTML report (their length and a
     /// hash instead), so it can be shared outside the company.
     #[arg(long, requires = "html", help_heading = "Report")]
     pub redact: bool,

@@ -139,7 +139,7 @@ impl Bar {
     fn new(enabled: bool, label: &str) -> Bar {
         Bar {
             enabled,
-            label: label.to_string(),
+            label: heaphound_model::text::escape_control(label).into_owned(),
             last_pct: -1,
             drawn: false,
         }

@@ -69,6 +69,7 @@ fn main() -> ExitCode {
             color: std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal(),
         },
     };
+    commands::colours_on(ctx.style.color);
     let result = match cli.command {
         Command::Summary(a) => commands::summary::run(&ctx, a),
         Command::Diff(a) => commands::diff::run(&ctx, a),
@@ -96,8 +97,9 @@ fn main() -> ExitCode {
                 .map(|c| c.to_string())
                 .collect::<Vec<_>>()
                 .join(": ");
-            // Not eprintln!: after SIGHUP the terminal may be gone, and a panic here would
-            // replace the exit code.
+            // File names and names from a heap may be quoted in it. Not eprintln!: after
+            // SIGHUP the terminal may be gone, and a panic here would replace the exit code.
+            let msg = heaphound_model::text::terminal_safe(&msg);
             let _ = writeln!(std::io::stderr(), "heaphound: error: {msg}");
             // A capture stopped by a signal says so in its exit code, whatever it met next.
             capture::signals::interrupted()

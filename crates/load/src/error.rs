@@ -12,7 +12,9 @@ pub enum LoadError {
     #[error("bad load settings: {0}")]
     BadSpec(String),
 
-    #[error("refusing to send load to {host} ({addr}): not a loopback address; allow remote targets explicitly to go on")]
+    /// The caller says how remote load is allowed (a flag, a setting): this crate does not
+    /// know.
+    #[error("refusing to send load to {host} ({addr}): not a loopback address")]
     RemoteRefused { host: String, addr: String },
 
     #[error("cannot resolve {host}: {source}")]

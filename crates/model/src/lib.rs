@@ -21,6 +21,7 @@ pub mod profile;
 pub mod run;
 pub mod series;
 pub mod suspects;
+pub mod text;
 pub mod trend;
 pub mod units;
 pub mod watch;

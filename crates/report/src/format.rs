@@ -1,5 +1,6 @@
 //! Plain-text building blocks: human-readable sizes and aligned tables.
 
+use heaphound_model::text::{escape_control, escape_text};
 pub use heaphound_model::units::{group, human_delta, human_size};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -43,7 +44,7 @@ impl Table {
         let mut widths: Vec<usize> = self.headers.iter().map(|(h, _)| width(h)).collect();
         for r in &self.rows {
             for (i, c) in r.iter().enumerate().take(ncol) {
-                widths[i] = widths[i].max(width(c));
+                widths[i] = widths[i].max(width(&escape_control(c)));
             }
         }
         // Shrink the widest left-aligned (name) column when lines would be too long.
@@ -66,7 +67,7 @@ impl Table {
             let mut parts = Vec::with_capacity(ncol);
             for (i, &w) in widths.iter().enumerate() {
                 let cell = cells.get(i).map(String::as_str).unwrap_or("");
-                let cell = truncate(cell, w);
+                let cell = truncate(&escape_control(cell), w);
                 let pad = w - width(&cell);
                 let last = i + 1 == ncol;
                 let text = match self.headers[i].1 {
@@ -106,7 +107,8 @@ fn truncate(s: &str, w: usize) -> String {
     out
 }
 
-/// Terminal styling; all of it is off when colour is off.
+/// Terminal styling; all of it is off when colour is off. The text styled may be a name from
+/// the heap: it is escaped (`model::text`) so that only these colours reach the terminal.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Style {
     pub color: bool,
@@ -115,17 +117,17 @@ pub struct Style {
 impl Style {
     pub fn bold(&self, s: &str) -> String {
         if self.color {
-            format!("\x1b[1m{s}\x1b[0m")
+            format!("\x1b[1m{}\x1b[0m", escape_text(s))
         } else {
-            s.to_owned()
+            escape_text(s).into_owned()
         }
     }
 
     pub fn dim(&self, s: &str) -> String {
         if self.color {
-            format!("\x1b[2m{s}\x1b[0m")
+            format!("\x1b[2m{}\x1b[0m", escape_text(s))
         } else {
-            s.to_owned()
+            escape_text(s).into_owned()
         }
     }
 }

@@ -3,13 +3,14 @@
 
 use heaphound_model::heap::{DominatorNode, Dominators, Inspect, Objects, Retainers};
 use heaphound_model::object::{clip, ObjectRef};
+use heaphound_model::text::escape_control;
 
 use crate::format::{group, human_size, Align, Style, Table};
 use crate::summary::{distance_text, script_name};
 
-/// `Class name @id`, the way objects are named in text output.
+/// `Class name @id`, the way objects are named in text output, on one visible line.
 pub fn label(o: &ObjectRef) -> String {
-    o.label()
+    escape_control(&o.label()).into_owned()
 }
 
 /// An object's distance as tables show it (`-` when unreachable or VM-internal).
@@ -117,6 +118,7 @@ pub fn retainers_text(doc: &Retainers, max_depth: u32, style: &Style) -> String 
         }
         // Indented one step per line, up to a point: long chains stay readable.
         for (j, line) in path_lines(&p.folded).iter().enumerate() {
+            let line = escape_control(line);
             out.push_str(&format!("{}{line}\n", "  ".repeat(1 + j.min(20))));
         }
     }
@@ -126,7 +128,8 @@ pub fn retainers_text(doc: &Retainers, max_depth: u32, style: &Style) -> String 
 pub fn inspect_text(doc: &Inspect, style: &Style) -> String {
     let o = &doc.object;
     let mut out = format!("{}\n", style.bold(&label(o)));
-    let mut field = |k: &str, v: String| out.push_str(&format!("  {k:<13} {v}\n"));
+    let mut field =
+        |k: &str, v: String| out.push_str(&format!("  {k:<13} {}\n", escape_control(&v)));
     field("type", o.node_type.clone());
     field("class", o.class.clone());
     if !o.name.is_empty() {

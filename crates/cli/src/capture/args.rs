@@ -9,6 +9,7 @@ use heaphound_capture::duration::parse_duration;
 use heaphound_capture::listen::LoadUrl;
 use heaphound_capture::run_lock::RunLock;
 use heaphound_capture::{CapturePlan, LoadPlan};
+use heaphound_load::LoadError;
 
 use crate::load::InputError;
 
@@ -122,7 +123,12 @@ impl CaptureArgs {
                 // The loopback rule, checked before anything starts (the port does not
                 // matter for it).
                 url.resolve(url.port.unwrap_or(80), self.allow_remote_load)
-                    .map_err(usage)?;
+                    .map_err(|e| match e {
+                        LoadError::RemoteRefused { .. } => {
+                            usage(format!("{e}; pass --allow-remote-load to allow it"))
+                        }
+                        e => usage(e.to_string()),
+                    })?;
                 let requests = match (self.requests, self.duration) {
                     (Some(0), _) => return Err(usage("--requests must be at least 1".into())),
                     (None, None) => Some(1000),

@@ -10,6 +10,7 @@ use std::path::Path;
 use heaphound_capture::gate::RoundMemory;
 use heaphound_capture::Observer;
 use heaphound_inspector::SnapshotProgress;
+use heaphound_model::text::terminal_safe;
 use heaphound_report::human_size;
 
 /// A transient line is on screen and must be cleared before anything else is written.
@@ -37,7 +38,7 @@ impl Ui {
     pub fn status(&self, text: &str) {
         if self.progress {
             let mut e = std::io::stderr().lock();
-            let _ = write!(e, "\r\x1b[2K{text}");
+            let _ = write!(e, "\r\x1b[2K{}", terminal_safe(text));
             let _ = e.flush();
             DRAWN.store(true, Ordering::Relaxed);
         }
@@ -46,19 +47,19 @@ impl Ui {
     /// A finished step: kept on screen (terminal only).
     pub fn step(&self, text: &str) {
         if self.progress {
-            line(text);
+            say(text);
         }
     }
 
     pub fn note(&self, text: &str) {
         if self.notes {
-            line(&format!("heaphound: {text}"));
+            say(&format!("heaphound: {text}"));
         }
     }
 
     /// Always shown: faults and what was kept.
     pub fn warn(&self, text: &str) {
-        line(&format!("heaphound: {text}"));
+        say(&format!("heaphound: {text}"));
     }
 
     pub fn clear(&self) {
@@ -84,7 +85,7 @@ impl Observer for Ui {
     }
 
     fn line(&self, text: &str) {
-        line(text)
+        say(text)
     }
 
     fn clear(&self) {
@@ -125,7 +126,14 @@ fn clear_transient(e: &mut impl Write) {
     }
 }
 
-/// One whole line on stderr, after clearing any transient line.
+/// heaphound's own line, which may quote a file name, a URL or a name from the heap: no
+/// control sequence in them reaches the terminal.
+fn say(text: &str) {
+    line(&terminal_safe(text))
+}
+
+/// One whole line on stderr, after clearing any transient line. The program's own output
+/// comes through here as it is: it is the user's program writing to the user's terminal.
 pub fn line(text: &str) {
     let mut e = std::io::stderr().lock();
     clear_transient(&mut e);

@@ -28,8 +28,26 @@ pub struct Ctx {
     pub style: Style,
 }
 
-/// Writes a command's output; a closed pipe (`| head`) is not an error.
+static COLOURS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether stdout gets colours ([`Style::color`]): without them, [`emit`] lets no escape
+/// sequence through at all.
+pub fn colours_on(on: bool) {
+    COLOURS.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Writes a command's output; a closed pipe (`| head`) is not an error. Names from a heap
+/// or a log are escaped where they are formatted; this is the last guard, so no control
+/// sequence but heaphound's own colours reaches the terminal.
 pub fn emit(text: &str) -> Result<()> {
+    if COLOURS.load(std::sync::atomic::Ordering::Relaxed) {
+        write_out(&heaphound_model::text::terminal_safe(text))
+    } else {
+        write_out(&heaphound_model::text::escape_text(text))
+    }
+}
+
+fn write_out(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
@@ -40,7 +58,7 @@ pub fn emit(text: &str) -> Result<()> {
 pub fn emit_json<T: serde::Serialize + ?Sized>(v: &T) -> Result<()> {
     let mut s = serde_json::to_string_pretty(v)?;
     s.push('\n');
-    emit(&s)
+    write_out(&heaphound_model::text::json_safe(&s))
 }
 
 /// `--filter REGEX`, checked before any snapshot is loaded.

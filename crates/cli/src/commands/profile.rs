@@ -39,7 +39,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         let svg = flame::svg(&allocations::from_profile(&profile), &title, 1200, true);
         heaphound_capture::files::write_atomic(out, svg.as_bytes())?;
         if !ctx.quiet {
-            eprintln!("heaphound: flame graph written to {}", out.display());
+            eprintln!(
+                "heaphound: flame graph written to {}",
+                heaphound_model::text::escape_control(&out.display().to_string())
+            );
         }
     }
     let doc = heapprofile::document(&args.file, &profile, args.top);

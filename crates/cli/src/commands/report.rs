@@ -20,7 +20,8 @@ pub struct Args {
     /// Where to write the HTML report.
     #[arg(long, short = 'o', value_name = "FILE", default_value = "report.html")]
     pub out: PathBuf,
-    /// Hide string contents and property values (their length and a hash instead).
+    /// Hide string contents, property values and anything that looks like a secret (their
+    /// length and a hash instead).
     #[arg(long)]
     pub redact: bool,
     /// Print one JSON document (what was written) instead of a line.
@@ -106,7 +107,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     let doc = read_doc(&json_path)?;
     let warn = |m: &str| {
         if !ctx.quiet {
-            eprintln!("heaphound: {m}");
+            eprintln!("heaphound: {}", heaphound_model::text::terminal_safe(m));
         }
     };
     let mut report = match &doc {

@@ -67,7 +67,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         if !ctx.quiet {
             eprintln!(
                 "heaphound: HTML report {} ({})",
-                path.display(),
+                heaphound_model::text::escape_control(&path.display().to_string()),
                 heaphound_report::human_size(bytes)
             );
         }

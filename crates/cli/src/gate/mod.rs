@@ -38,8 +38,14 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     let http = match &args.http {
         Some(u) => Some(
             LoadUrl::parse(u)
-                .and_then(|url| url.resolve(url.port.unwrap_or(80), false).map(|_| url))
-                .map_err(|e| InputError(e.replace("--load", "--http")))?,
+                .map_err(|e| InputError(e.replace("--load", "--http")))
+                .and_then(|url| match url.resolve(url.port.unwrap_or(80), false) {
+                    Ok(_) => Ok(url),
+                    // gate has no way to allow it: a gate measures this machine's program.
+                    Err(e) => Err(InputError(format!(
+                        "--http: {e}; gate loads this machine only"
+                    ))),
+                })?,
         ),
         None => None,
     };

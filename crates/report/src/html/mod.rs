@@ -12,6 +12,7 @@ mod from_docs;
 pub mod model;
 mod page;
 pub mod redact;
+mod secrets;
 mod sections;
 
 pub use model::{
@@ -32,6 +33,10 @@ pub fn esc(s: &str) -> String {
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
             c if c.is_control() && c != '\n' && c != '\t' => out.push(' '),
+            // A bidi override in a class name would make the page show it reordered.
+            c if heaphound_model::text::is_invisible_format(c) => out.push_str(
+                &heaphound_model::text::escape_control(c.encode_utf8(&mut [0; 4])),
+            ),
             c => out.push(c),
         }
     }
@@ -112,6 +117,12 @@ mod tests {
     use heaphound_model::profile::{AllocationNode, AllocationSites, AllocationTree};
 
     use super::*;
+
+    #[test]
+    fn names_show_no_bidi_override_or_control() {
+        assert_eq!(esc("a\u{202e}b\x1b[2J<"), "a\\u{202e}b [2J&lt;");
+        assert_eq!(esc("café 日本"), "café 日本");
+    }
 
     /// A document heaphound did not write (edited, or made to hurt) is drawn within the
     /// page's bounds: hundreds of MB of suspects, classes and tree make a page of a few MB,

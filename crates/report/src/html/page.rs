@@ -139,7 +139,7 @@ pub fn page(r: &Report, sections: &[(&str, &str, Result<String, String>)]) -> St
     );
     s.push_str(&format!("<h1>{}", esc(&r.title)));
     if r.redacted {
-        s.push_str("<span class=\"redacted\" title=\"string contents and property values are replaced by their length and a hash\">redacted</span>");
+        s.push_str("<span class=\"redacted\" title=\"string contents, property values and secret-looking values are replaced by their length and a hash\">redacted</span>");
     }
     s.push_str("</h1>");
     if !r.facts.is_empty() || !r.snapshots.is_empty() {

@@ -5,6 +5,8 @@ use heaphound_model::suspects::{
     Details, LeakVerdict, Place, SourceLocation, SuspectDoc, SuspectsDoc,
 };
 
+use heaphound_model::text::escape_control as esc;
+
 use crate::format::{group, human_delta, human_size, Style};
 use crate::summary::short_path;
 
@@ -59,12 +61,12 @@ fn suspect_text(out: &mut String, n: usize, s: &SuspectDoc, verbose: bool, style
     out.push_str(&format!(
         "\n{} {}\n",
         style.bold(&format!("#{n} {}:", s.shape)),
-        s.title
+        esc(&s.title)
     ));
-    out.push_str(&format!("   held by   {}\n", where_text(s)));
+    out.push_str(&format!("   held by   {}\n", esc(&where_text(s))));
     out.push_str(&format!(
         "   grows     {}: {} objects; retained {} ({})\n",
-        s.class,
+        esc(&s.class),
         series_text(&s.counts, group),
         series_text(&s.retained_sizes, human_size),
         human_delta(s.retained_growth)
@@ -82,7 +84,8 @@ fn suspect_text(out: &mut String, n: usize, s: &SuspectDoc, verbose: bool, style
                 "… {cut} step(s) from a GC root (--verbose shows them)\n             "
             ));
         }
-        out.push_str(&lines[cut..].join("\n             "));
+        let lines: Vec<_> = lines[cut..].iter().map(|l| esc(l)).collect();
+        out.push_str(&lines.join("\n             "));
         out.push('\n');
     }
     for (k, r) in s.locations.iter().enumerate() {
@@ -94,12 +97,16 @@ fn suspect_text(out: &mut String, n: usize, s: &SuspectDoc, verbose: bool, style
         } else {
             "             "
         };
-        out.push_str(&format!("{head}{}\n", location_text(r)));
+        out.push_str(&format!("{head}{}\n", esc(&location_text(r))));
     }
     if verbose && !s.allocation_stack.is_empty() {
         out.push_str(&format!(
             "   allocated {}\n",
-            s.allocation_stack.join("\n             ← ")
+            s.allocation_stack
+                .iter()
+                .map(|f| esc(f))
+                .collect::<Vec<_>>()
+                .join("\n             ← ")
         ));
     }
 }
@@ -116,14 +123,14 @@ pub fn text(doc: &SuspectsDoc, top: usize, verbose: bool, style: &Style) -> Stri
     out.push_str(&format!(
         "{} — {} ({} snapshots)\n",
         style.bold(verdict),
-        doc.reason,
+        esc(&doc.reason),
         doc.snapshots.len()
     ));
     if verbose {
         for s in &doc.snapshots {
             out.push_str(&format!(
                 "  {}  {} objects, {}\n",
-                s.file,
+                esc(&s.file),
                 group(s.node_count as u64),
                 human_size(s.total_size)
             ));
