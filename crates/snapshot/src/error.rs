@@ -19,6 +19,10 @@ pub enum SnapshotError {
     #[error("truncated at byte {offset} while reading {context}")]
     Truncated { offset: u64, context: &'static str },
 
+    /// Another process truncated the file while it was mapped.
+    #[error("truncated while it was being read: the file shrank from {was} to {now} bytes")]
+    ShrankWhileRead { was: u64, now: u64 },
+
     #[error("invalid JSON at byte {offset} in {context}: {message}")]
     Syntax {
         offset: u64,
