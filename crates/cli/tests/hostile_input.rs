@@ -3,7 +3,7 @@
 //! `/dev/fd/N`. Every snapshot is written by the system `node`.
 
 use std::ffi::CString;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
@@ -259,5 +259,106 @@ fn profile_of_a_fifo_is_the_profile_of_the_file() {
     assert_eq!(
         summary_without_file(&got.stdout),
         summary_without_file(&want.stdout)
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// A log line without end
+
+fn gclog_fixture_text() -> String {
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(&gclog_fixture()[..])
+        .read_to_string(&mut text)
+        .unwrap();
+    text
+}
+
+/// Runs `heaphound ARGS` with stdout to a file and returns (exit code, stdout, peak RSS in
+/// bytes of that child alone: wait4 gives one child's usage, so tests running beside this
+/// one do not count).
+// wait4 reaps the child; Child::wait would not give its usage.
+#[allow(clippy::zombie_processes)]
+fn run_measured(args: &[&std::ffi::OsStr]) -> (Option<i32>, String, u64) {
+    static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let out = scratch().join(&format!("measured-{n}.out"));
+    let child = Command::new(BIN)
+        .args(args)
+        .env("HEAPHOUND_NO_PROGRESS", "1")
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut status = 0;
+    // SAFETY: waits for our own child; rusage is a plain struct wait4 fills.
+    let usage = unsafe {
+        let mut u: libc::rusage = std::mem::zeroed();
+        let pid = libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut u);
+        assert_eq!(pid, child.id() as libc::pid_t);
+        u
+    };
+    let stdout = std::fs::read_to_string(&out).unwrap();
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    assert!(!libc::WIFSIGNALED(status), "killed by a signal");
+    (code, stdout, usage.ru_maxrss as u64 * 1024)
+}
+
+#[test]
+fn gclog_skips_a_200_mb_line_without_holding_it() {
+    let text = gclog_fixture_text();
+    let lines: Vec<&str> = text.lines().collect();
+    let (before, after) = lines.split_at(lines.len() / 2);
+    let path = scratch().join("long-line.log");
+    {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        for l in before {
+            writeln!(f, "{l}").unwrap();
+        }
+        let block = vec![b'x'; 1 << 20];
+        for _ in 0..200 {
+            f.write_all(&block).unwrap();
+        }
+        f.write_all(b"\n").unwrap();
+        for l in after {
+            writeln!(f, "{l}").unwrap();
+        }
+    }
+    let (code, stdout, peak) =
+        run_measured(&["gclog".as_ref(), path.as_os_str(), "--json".as_ref()]);
+    let _ = std::fs::remove_file(&path);
+    assert!(matches!(code, Some(0 | 1)), "exit code {code:?}");
+    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(doc["skipped_long_lines"], 1, "{stdout}");
+    assert_eq!(doc["lines"], lines.len() + 1);
+
+    let plain = scratch().join("plain.log");
+    std::fs::write(&plain, &text).unwrap();
+    let (_, want, _) = run_measured(&["gclog".as_ref(), plain.as_os_str(), "--json".as_ref()]);
+    let want: serde_json::Value = serde_json::from_str(&want).unwrap();
+    assert_eq!(doc["events"], want["events"]);
+    assert_eq!(doc["verdict"]["kind"], want["verdict"]["kind"]);
+    assert!(
+        peak < 100 << 20,
+        "peak RSS {} MiB reading a log with a 200 MB line",
+        peak >> 20
+    );
+}
+
+#[test]
+fn gclog_counts_an_unended_last_line_and_says_so() {
+    let mut text = gclog_fixture_text().into_bytes();
+    text.extend(std::iter::repeat_n(b'y', 3 << 20));
+    let path = scratch().join("unended.log");
+    std::fs::write(&path, &text).unwrap();
+    let out = heaphound(&["gclog".as_ref(), path.as_os_str()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout
+            .lines()
+            .next()
+            .unwrap()
+            .contains("1 over-long line skipped"),
+        "{stdout}"
     );
 }
