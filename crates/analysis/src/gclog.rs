@@ -339,18 +339,31 @@ pub fn analyse(log: &GcLog) -> GcReport {
         }
         (trend::lower_envelope(&capped), "all", after)
     };
-    let verdict = trend::judge(&TrendInput {
-        heap: &heap,
-        floor: Some(&floor),
-        rss: &[],
-        heap_total: &[],
-        external: &[],
-        array_buffers: &[],
-        source: Source::GcLog,
-    });
     let span_s = match (log.events.first(), log.events.last()) {
         (Some(a), Some(b)) => (b.t_ms - a.t_ms) / 1000.0,
         _ => 0.0,
+    };
+    // One isolate's clock only moves forward: a log whose times stand still or go back is
+    // not one run in order (logs pasted together, edited lines), and any slope over it is
+    // an artefact. A pause may end after the next line's start (whole milliseconds), so
+    // only the logged times themselves are compared.
+    let backwards = log
+        .events
+        .windows(2)
+        .filter(|w| w[1].t_ms < w[0].t_ms)
+        .count();
+    let verdict = if backwards > 0 || (log.events.len() > 1 && span_s <= 0.0) {
+        trend::untimed(backwards, Source::GcLog)
+    } else {
+        trend::judge(&TrendInput {
+            heap: &heap,
+            floor: Some(&floor),
+            rss: &[],
+            heap_total: &[],
+            external: &[],
+            array_buffers: &[],
+            source: Source::GcLog,
+        })
     };
     GcReport {
         by_kind,
