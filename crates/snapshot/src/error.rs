@@ -13,6 +13,10 @@ pub enum SnapshotError {
     #[error("the file is empty")]
     Empty,
 
+    /// Bytes, but none of them JSON: spaces, tabs and line breaks only.
+    #[error("no JSON (only whitespace)")]
+    OnlyWhitespace,
+
     #[error("not a V8 heap snapshot: {0}")]
     NotASnapshot(String),
 
@@ -28,6 +32,16 @@ pub enum SnapshotError {
         offset: u64,
         context: &'static str,
         message: String,
+    },
+
+    #[error(
+        "node {node} (@{id}) has self_size {size}, more than any object can have ({max} bytes)"
+    )]
+    ImpossibleSize {
+        node: u64,
+        id: u64,
+        size: u64,
+        max: u64,
     },
 
     #[error("unsupported snapshot layout: {0}")]

@@ -63,7 +63,7 @@ fn parse_with<R: Read>(
     map: Option<std::sync::Arc<crate::mapped::Mapped>>,
 ) -> Result<HeapGraph> {
     match sc.next_token_or_eof()? {
-        None => return Err(SnapshotError::Empty),
+        None => return Err(SnapshotError::OnlyWhitespace),
         Some(b'{') => {}
         Some(_) => {
             return Err(SnapshotError::NotASnapshot(
