@@ -121,7 +121,7 @@ fn mutate(rng: &mut Rng, input: &[u8]) -> (Vec<u8>, Vec<String>) {
     let mut what = Vec::new();
     for _ in 0..1 + rng.below(3) {
         let at = position(rng, b.len());
-        match rng.below(7) {
+        match rng.below(8) {
             0 => {
                 if at < b.len() {
                     let bit = 1u8 << rng.below(8);
@@ -161,6 +161,28 @@ fn mutate(rng: &mut Rng, input: &[u8]) -> (Vec<u8>, Vec<String>) {
                     let n = HUGE[rng.below(HUGE.len())];
                     b.splice(i..end, n.bytes());
                     what.push(format!("number at {i} to {n}"));
+                }
+            }
+            6 => {
+                // Two numbers of one array trade places: the counts still agree, so the
+                // reader accepts more of these and the analyses get odd graphs.
+                let other = (at + rng.below(1 << 20)).min(b.len());
+                if let (Some(i), Some(j)) = (
+                    seek(&b, at, |c| c.is_ascii_digit()),
+                    seek(&b, other, |c| c.is_ascii_digit()),
+                ) {
+                    let run = |k: usize| {
+                        k..(k..b.len())
+                            .find(|&e| !b[e].is_ascii_digit())
+                            .unwrap_or(b.len())
+                    };
+                    let (x, y) = (run(i.min(j)), run(i.max(j)));
+                    if x.end <= y.start {
+                        let (vx, vy) = (b[x.clone()].to_vec(), b[y.clone()].to_vec());
+                        b.splice(y.clone(), vx);
+                        b.splice(x.clone(), vy);
+                        what.push(format!("swap numbers at {} and {}", x.start, y.start));
+                    }
                 }
             }
             _ => {
