@@ -64,6 +64,8 @@ pub struct GcLog {
     pub lines: usize,
     /// Lines that were not GC lines (the program's own output, verbose tables).
     pub skipped: usize,
+    /// Lines too long to be GC lines, dropped unread by the caller (not in `skipped`).
+    pub long_lines: usize,
     /// Lines V8 printed twice (the ring buffer replayed before an out-of-memory crash).
     pub duplicates: usize,
     /// Other isolates (worker threads) in the log, left out.
@@ -169,16 +171,34 @@ fn parse_nvp(line: usize, text: &str) -> Option<GcEvent> {
 
 /// Parses a whole log. Lines that are not GC lines are skipped, whatever they hold.
 pub fn parse(text: &str) -> Result<GcLog, GcLogError> {
-    let mut all = Vec::new();
-    let mut lines = 0;
-    let mut skipped = 0;
-    let mut duplicates = 0;
-    let mut seen = HashSet::new();
-    for (i, l) in text.lines().enumerate() {
-        lines += 1;
-        let Some(e) = parse_classic(i + 1, l).or_else(|| parse_nvp(i + 1, l)) else {
-            skipped += 1;
-            continue;
+    let mut p = Parser::default();
+    for l in text.lines() {
+        p.line(l);
+    }
+    p.finish()
+}
+
+/// A log fed line by line, so a caller reading a file need not hold it whole: V8's lines
+/// are short, and a caller that caps line length reports a line it dropped with
+/// [`Parser::long_line`].
+#[derive(Default)]
+pub struct Parser {
+    all: Vec<GcEvent>,
+    lines: usize,
+    skipped: usize,
+    long_lines: usize,
+    duplicates: usize,
+    seen: HashSet<(u32, String, u64, u64)>,
+}
+
+impl Parser {
+    /// The next line, without its line break.
+    pub fn line(&mut self, l: &str) {
+        self.lines += 1;
+        let n = self.lines;
+        let Some(e) = parse_classic(n, l).or_else(|| parse_nvp(n, l)) else {
+            self.skipped += 1;
+            return;
         };
         // The ring buffer replayed after `<--- Last few GCs --->` repeats lines.
         let key = (
@@ -187,35 +207,53 @@ pub fn parse(text: &str) -> Result<GcLog, GcLogError> {
             e.t_ms.to_bits(),
             e.before_bytes.to_bits(),
         );
-        if !seen.insert(key) {
-            duplicates += 1;
-            continue;
+        if !self.seen.insert(key) {
+            self.duplicates += 1;
+            return;
         }
-        all.push(e);
+        self.all.push(e);
     }
-    if all.is_empty() {
-        return Err(GcLogError::NoGcLines { lines });
+
+    /// A line the caller did not keep because it was too long to be a GC line.
+    pub fn long_line(&mut self) {
+        self.lines += 1;
+        self.long_lines += 1;
     }
-    let mut per: BTreeMap<(u32, String), usize> = BTreeMap::new();
-    for e in &all {
-        *per.entry((e.pid, e.isolate.clone())).or_default() += 1;
+
+    pub fn finish(self) -> Result<GcLog, GcLogError> {
+        let Parser {
+            all,
+            lines,
+            skipped,
+            long_lines,
+            duplicates,
+            ..
+        } = self;
+        if all.is_empty() {
+            return Err(GcLogError::NoGcLines { lines });
+        }
+        let mut per: BTreeMap<(u32, String), usize> = BTreeMap::new();
+        for e in &all {
+            *per.entry((e.pid, e.isolate.clone())).or_default() += 1;
+        }
+        let busiest = per
+            .iter()
+            .max_by_key(|(_, n)| **n)
+            .map(|(k, _)| k.clone())
+            .unwrap_or_default();
+        let events: Vec<GcEvent> = all
+            .into_iter()
+            .filter(|e| (e.pid, &e.isolate) == (busiest.0, &busiest.1))
+            .collect();
+        Ok(GcLog {
+            events,
+            lines,
+            skipped,
+            long_lines,
+            duplicates,
+            other_isolates: per.len() - 1,
+        })
     }
-    let busiest = per
-        .iter()
-        .max_by_key(|(_, n)| **n)
-        .map(|(k, _)| k.clone())
-        .unwrap_or_default();
-    let events: Vec<GcEvent> = all
-        .into_iter()
-        .filter(|e| (e.pid, &e.isolate) == (busiest.0, &busiest.1))
-        .collect();
-    Ok(GcLog {
-        events,
-        lines,
-        skipped,
-        duplicates,
-        other_isolates: per.len() - 1,
-    })
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -301,18 +339,31 @@ pub fn analyse(log: &GcLog) -> GcReport {
         }
         (trend::lower_envelope(&capped), "all", after)
     };
-    let verdict = trend::judge(&TrendInput {
-        heap: &heap,
-        floor: Some(&floor),
-        rss: &[],
-        heap_total: &[],
-        external: &[],
-        array_buffers: &[],
-        source: Source::GcLog,
-    });
     let span_s = match (log.events.first(), log.events.last()) {
         (Some(a), Some(b)) => (b.t_ms - a.t_ms) / 1000.0,
         _ => 0.0,
+    };
+    // One isolate's clock only moves forward: a log whose times stand still or go back is
+    // not one run in order (logs pasted together, edited lines), and any slope over it is
+    // an artefact. A pause may end after the next line's start (whole milliseconds), so
+    // only the logged times themselves are compared.
+    let backwards = log
+        .events
+        .windows(2)
+        .filter(|w| w[1].t_ms < w[0].t_ms)
+        .count();
+    let verdict = if backwards > 0 || (log.events.len() > 1 && span_s <= 0.0) {
+        trend::untimed(backwards, Source::GcLog)
+    } else {
+        trend::judge(&TrendInput {
+            heap: &heap,
+            floor: Some(&floor),
+            rss: &[],
+            heap_total: &[],
+            external: &[],
+            array_buffers: &[],
+            source: Source::GcLog,
+        })
     };
     GcReport {
         by_kind,
@@ -339,6 +390,7 @@ pub fn document(file: &str, log: &GcLog, r: &GcReport) -> GcLogDoc {
         events: log.events.len(),
         lines: log.lines,
         skipped_lines: log.skipped,
+        skipped_long_lines: log.long_lines,
         duplicate_lines: log.duplicates,
         other_isolates: log.other_isolates,
         span_s: (r.span_s * 1000.0).round() / 1000.0,

@@ -126,6 +126,9 @@ fn num(v: &format::Scalar, key: &str, path: &str) -> Result<i64, ProfileError> {
     })
 }
 
+/// No allocation is larger than the largest ArrayBuffer V8 allows (2^53 − 1 bytes).
+const MAX_SIZE: u64 = (1 << 53) - 1;
+
 fn one_based(n: i64) -> Option<u32> {
     u32::try_from(n).ok().map(|n| n.saturating_add(1))
 }
@@ -164,6 +167,14 @@ pub fn parse(bytes: &[u8]) -> Result<Profile, ProfileError> {
             path: path.clone(),
             what: format!("negative `selfSize` {self_size}"),
         })?;
+        if self_size > MAX_SIZE {
+            return Err(ProfileError::BadNode {
+                path,
+                what: format!(
+                    "`selfSize` {self_size} is more than any allocation can be ({MAX_SIZE} bytes)"
+                ),
+            });
+        }
         let frame = CallFrame {
             function_name: cf.function_name.text(),
             url: cf.url.text(),
@@ -200,11 +211,13 @@ pub fn parse(bytes: &[u8]) -> Result<Profile, ProfileError> {
         }
     }
     // Children come after their parent in pre-order: one backward pass sums the subtrees.
+    // Each size is bounded, their sum is not: thousands of huge ones still saturate.
     for i in (0..nodes.len()).rev() {
-        let t = nodes[i].total_size + nodes[i].self_size;
+        let t = nodes[i].total_size.saturating_add(nodes[i].self_size);
         nodes[i].total_size = t;
         if let Some(p) = nodes[i].parent {
-            nodes[p as usize].total_size += t;
+            let parent = &mut nodes[p as usize].total_size;
+            *parent = parent.saturating_add(t);
         }
     }
     let by_id: HashMap<u64, u32> = nodes
@@ -215,7 +228,7 @@ pub fn parse(bytes: &[u8]) -> Result<Profile, ProfileError> {
     let (mut samples_size, mut sample_count) = (0u64, 0u64);
     for s in &doc.samples.0 {
         sample_count += 1;
-        samples_size += s.size.as_u64().unwrap_or(0);
+        samples_size = samples_size.saturating_add(s.size.as_u64().unwrap_or(0));
         if let Some(&n) = s.node_id.as_u64().and_then(|id| by_id.get(&id)) {
             nodes[n as usize].samples += 1;
         }
@@ -249,7 +262,7 @@ impl Profile {
                 sites.len() - 1
             });
             site_of[i] = k;
-            sites[k].self_size += n.self_size;
+            sites[k].self_size = sites[k].self_size.saturating_add(n.self_size);
             sites[k].samples += n.samples;
         }
         // Totals: a node counts toward its site unless that site is already on the path
@@ -266,7 +279,8 @@ impl Profile {
             }
             if s != usize::MAX {
                 if on_path[s] == 0 {
-                    sites[s].total_size += self.nodes[n as usize].total_size;
+                    let t = &mut sites[s].total_size;
+                    *t = t.saturating_add(self.nodes[n as usize].total_size);
                 }
                 on_path[s] += 1;
             }
@@ -402,6 +416,43 @@ mod tests {
             parse(neg.as_bytes()),
             Err(ProfileError::BadNode { .. })
         ));
+    }
+
+    /// Found by tests/fuzz.rs: a sample `size` of u64::MAX overflowed the samples' sum.
+    #[test]
+    fn huge_sizes_are_refused_or_saturate_never_overflow() {
+        let p = parse(
+            SMALL
+                .replace(r#""size":30"#, &format!(r#""size":{}"#, u64::MAX))
+                .as_bytes(),
+        )
+        .expect("a huge sample size reads");
+        assert_eq!(p.samples_size, u64::MAX);
+
+        let huge = SMALL.replace(r#""selfSize":30"#, r#""selfSize":4611686018427387904"#);
+        match parse(huge.as_bytes()) {
+            Err(ProfileError::BadNode { path, what }) => {
+                assert_eq!(path, "head.children[0].children[1]");
+                assert!(what.contains("4611686018427387904"), "{what}");
+            }
+            other => panic!("{other:?}"),
+        }
+
+        // Sizes each possible, thousands of them: the sums saturate.
+        let leaf = format!(
+            r#"{{"callFrame":{{"functionName":"f","url":"u"}},"selfSize":{MAX_SIZE},"id":2}}"#
+        );
+        let many = format!(
+            r#"{{"head":{{"callFrame":{{}},"selfSize":0,"id":1,"children":[{}]}}}}"#,
+            vec![leaf; 3000].join(",")
+        );
+        let p = parse(many.as_bytes()).expect("reads");
+        assert_eq!(p.total_size(), u64::MAX);
+        let (by_self, by_total) = p.top_sites(1);
+        assert_eq!(
+            (by_self[0].self_size, by_total[0].total_size),
+            (u64::MAX, u64::MAX)
+        );
     }
 
     #[test]

@@ -43,6 +43,8 @@ fn input(e: read::ReadError) -> InputError {
 /// HEAPHOUND_TIMINGS=1 how long each took.
 struct Watch {
     bar: Bar,
+    quiet: bool,
+    label: String,
     timings: bool,
     last: Instant,
     prev: &'static str,
@@ -55,6 +57,8 @@ impl Watch {
             && std::env::var_os("HEAPHOUND_NO_PROGRESS").is_none();
         Watch {
             bar: Bar::new(show, label),
+            quiet,
+            label: label.to_string(),
             timings: std::env::var_os("HEAPHOUND_TIMINGS").is_some(),
             last: Instant::now(),
             prev: "",
@@ -68,6 +72,17 @@ impl ReadObserver for Watch {
     }
 
     fn read(&mut self, graph: &HeapGraph, took: Duration) {
+        if graph.clamped_self_sizes > 0 && !self.quiet {
+            // Over a drawn bar, the note takes its line; the bar redraws below it.
+            let clear = if self.bar.drawn { "\r\x1b[2K" } else { "" };
+            eprintln!(
+                "{clear}heaphound: note: {}: {} object{} of over 4 GiB {} counted as 4 GiB (sizes are 32-bit)",
+                self.label,
+                graph.clamped_self_sizes,
+                if graph.clamped_self_sizes == 1 { "" } else { "s" },
+                if graph.clamped_self_sizes == 1 { "is" } else { "are" },
+            );
+        }
         if self.timings {
             eprintln!(
                 "timing: read {:.3}s (cpu {}), graph {} MB (strings {} MB)",

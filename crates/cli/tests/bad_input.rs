@@ -361,8 +361,20 @@ fn white_space_only() {
     summary_of_file(
         "blank.heapsnapshot",
         b" \n\n\t\r\n",
-        &["empty", "white space", "no JSON"],
+        &["no JSON (only whitespace)"],
     );
+}
+
+/// Megabytes of white space: read through, never "empty", on a file and on stdin.
+#[test]
+fn megabytes_of_white_space() {
+    let blank: Vec<u8> = b" \n\t\r".iter().copied().cycle().take(4 << 20).collect();
+    summary_of_file(
+        "blank-4m.heapsnapshot",
+        &blank,
+        &["no JSON (only whitespace)"],
+    );
+    summary_of_stdin(&blank, &["no JSON (only whitespace)"]);
 }
 
 #[test]
@@ -715,6 +727,47 @@ fn node_name_past_the_strings_array() {
         "the message should name node {node}: {}",
         out.stderr
     );
+}
+
+#[test]
+fn node_self_size_larger_than_any_object() {
+    let r = real();
+    let node = r.node_count / 3;
+    let at = array_value(&r.bytes, "nodes", node * r.nf() + r.node_field("self_size"));
+    let bytes = replaced(&r.bytes, at, &(1u64 << 62).to_string());
+    let e = reader_refuses(&bytes, "self_size 2^62");
+    assert!(
+        matches!(e, SnapshotError::ImpossibleSize { node: n, size, .. }
+            if n == node && size == 1 << 62),
+        "{e}"
+    );
+    let out = summary_of_file("self-size-2-62.heapsnapshot", &bytes, &["self_size"]);
+    assert!(
+        out.stderr.contains(&format!("node {node} ")) && out.stderr.contains("4611686018427387904"),
+        "the message should name node {node} and its size: {}",
+        out.stderr
+    );
+}
+
+/// A self size past 4 GiB (a big ArrayBuffer's backing store) is plausible: it is read,
+/// counted as 4 GiB, and the user is told so.
+#[test]
+fn node_self_size_over_4_gib_is_read_and_noted() {
+    let r = real();
+    let node = r.node_count / 3;
+    let at = array_value(&r.bytes, "nodes", node * r.nf() + r.node_field("self_size"));
+    let bytes = replaced(&r.bytes, at, "5000000000");
+    let p = write_file("self-size-5g.heapsnapshot", &bytes);
+    let out = run(&["summary", p.to_str().unwrap()], None);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("1 object of over 4 GiB is counted as 4 GiB"),
+        "{}",
+        out.stderr
+    );
+    let quiet = run(&["-q", "summary", p.to_str().unwrap()], None);
+    assert!(quiet.stderr.is_empty(), "{}", quiet.stderr);
 }
 
 // ---------------------------------------------------------------------------------------

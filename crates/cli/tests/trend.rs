@@ -296,6 +296,45 @@ fn gclog_reads_stdin_and_rejects_logs_without_gc_lines() {
     assert_eq!(from_stdin["file"], "<stdin>");
 }
 
+/// A real log whose timestamps stand still or run backwards has no span to measure a rate
+/// over: inconclusive, never a plateau, leak or stable verdict with an absurd slope.
+#[test]
+fn gclog_with_equal_or_reversed_timestamps_is_inconclusive() {
+    let root = repo_root();
+    let tmp = TempDir::new("gclog-untimed");
+    let gz = std::fs::read(fixture(&root, "gclog/leak-node22.log.gz")).expect("fixture");
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut text)
+        .expect("gunzip");
+    let stamp = regex::Regex::new(r"\]\s+\d+ ms: ").unwrap();
+    let mut n = 0;
+    let counting_down = stamp.replace_all(&text, |_: &regex::Captures| {
+        n += 1;
+        format!("]  {} ms: ", 100_000 - 10 * n)
+    });
+    let mut reversed: Vec<&str> = text.lines().collect();
+    reversed.reverse();
+    for (tag, log, backwards) in [
+        (
+            "same",
+            stamp.replace_all(&text, "]     1000 ms: ").into_owned(),
+            false,
+        ),
+        ("reversed-lines", reversed.join("\n"), true),
+        ("counting-down", counting_down.into_owned(), true),
+    ] {
+        let f = tmp.path().join(format!("{tag}.log"));
+        std::fs::write(&f, log).expect("write");
+        let (doc, o) = gclog(&f);
+        assert_eq!(kind(&doc), "inconclusive", "{tag}: {}", reason(&doc));
+        assert_eq!(o.status.code(), Some(0), "{tag}");
+        let why = doc["verdict"]["reason"].as_str().unwrap_or("");
+        assert!(why.starts_with("no time span"), "{tag}: {why}");
+        assert_eq!(why.contains("backwards"), backwards, "{tag}: {why}");
+        assert!(doc["verdict"]["needed"].is_string(), "{tag}");
+    }
+}
+
 #[test]
 fn hunt_reports_the_series_trend_and_stays_honest_when_short() {
     let (root, tmp) = (repo_root(), TempDir::new("hunt-trend"));

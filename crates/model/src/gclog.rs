@@ -27,6 +27,10 @@ pub struct GcLogDoc {
     pub lines: usize,
     /// Lines that were not GC lines (the program's own output).
     pub skipped_lines: usize,
+    /// Lines too long to be GC lines (V8's are under 1 KiB), skipped without being read
+    /// whole; not counted in `skipped_lines`. Left out when none.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub skipped_long_lines: usize,
     /// Lines V8 printed twice (the ring buffer replayed before an out-of-memory crash).
     pub duplicate_lines: usize,
     /// Other isolates (worker threads) in the log, left out.
@@ -43,6 +47,10 @@ pub struct GcLogDoc {
     /// `span_s` before rounding, when built from a log: text prints one decimal.
     #[serde(skip)]
     pub unrounded_span_s: Option<f64>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl GcLogDoc {

@@ -149,6 +149,9 @@ pub enum Finding {
     },
     /// No time passes between the points.
     SameTime { need: usize, source: Source },
+    /// The input's own timestamps give no forward span: all equal (`backwards` 0), or going
+    /// back `backwards` times. Slopes over such times mean nothing.
+    NoTimeSpan { backwards: usize, source: Source },
     /// An off-heap metric grows; `heap_rising`: the heap floor grows too, more slowly.
     OffHeap { heap_rising: bool },
     /// The floor rose then flattened: the late part grows at `ratio` of the early rate.

@@ -106,6 +106,13 @@ pub fn gclog_text(doc: &GcLogDoc, style: &Style) -> String {
         doc.pid.unwrap_or(0),
         group(doc.skipped_lines as u64),
     );
+    if doc.skipped_long_lines > 0 {
+        s.push_str(&format!(
+            ", {} over-long line{} skipped",
+            group(doc.skipped_long_lines as u64),
+            if doc.skipped_long_lines == 1 { "" } else { "s" }
+        ));
+    }
     if doc.other_isolates > 0 {
         s.push_str(&format!(
             ", {} other isolate{} left out",

@@ -280,6 +280,11 @@ pub(crate) struct NodeSink<'c> {
     pub any_trace: bool,
 }
 
+/// No object is larger than the largest ArrayBuffer V8 allows (2^53 − 1 bytes, also the
+/// largest integer a JavaScript number holds exactly): a bigger self size is corrupt data,
+/// and clamping it would pass a made-up number off as a measurement.
+const MAX_SELF_SIZE: u64 = (1 << 53) - 1;
+
 fn fits_u32(v: u64, what: &'static str) -> std::result::Result<u32, Refused> {
     u32::try_from(v).map_err(|_| {
         Refused::Error(SnapshotError::Layout(format!(
@@ -313,6 +318,14 @@ impl NodeSink<'_> {
         self.ids[r] = fits_u32(b[p.id], "a node id")?;
         let size = b[p.size];
         if size > u32::MAX as u64 {
+            if size > MAX_SELF_SIZE {
+                return Err(Refused::Error(SnapshotError::ImpossibleSize {
+                    node: self.first_record + r as u64,
+                    id: b[p.id],
+                    size,
+                    max: MAX_SELF_SIZE,
+                }));
+            }
             self.clamped += 1;
         }
         self.sizes[r] = size.min(u32::MAX as u64) as u32;

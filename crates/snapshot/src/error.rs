@@ -13,17 +13,35 @@ pub enum SnapshotError {
     #[error("the file is empty")]
     Empty,
 
+    /// Bytes, but none of them JSON: spaces, tabs and line breaks only.
+    #[error("no JSON (only whitespace)")]
+    OnlyWhitespace,
+
     #[error("not a V8 heap snapshot: {0}")]
     NotASnapshot(String),
 
     #[error("truncated at byte {offset} while reading {context}")]
     Truncated { offset: u64, context: &'static str },
 
+    /// Another process truncated the file while it was mapped.
+    #[error("truncated while it was being read: the file shrank from {was} to {now} bytes")]
+    ShrankWhileRead { was: u64, now: u64 },
+
     #[error("invalid JSON at byte {offset} in {context}: {message}")]
     Syntax {
         offset: u64,
         context: &'static str,
         message: String,
+    },
+
+    #[error(
+        "node {node} (@{id}) has self_size {size}, more than any object can have ({max} bytes)"
+    )]
+    ImpossibleSize {
+        node: u64,
+        id: u64,
+        size: u64,
+        max: u64,
     },
 
     #[error("unsupported snapshot layout: {0}")]

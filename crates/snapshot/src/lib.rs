@@ -5,6 +5,7 @@ mod arrays;
 pub mod column;
 mod error;
 mod graph;
+mod mapped;
 mod pipe;
 mod reader;
 mod scanner;
@@ -15,6 +16,8 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use mapped::Mapped;
 
 pub use error::SnapshotError;
 pub use graph::{
@@ -49,36 +52,46 @@ impl<R: Read> Read for Counting<'_, R> {
 /// Reads a snapshot from a file; gzip is recognised by its magic bytes, not the file name.
 /// Plain files are memory-mapped and their big arrays parsed on two threads; parsed pages
 /// are handed back to the OS as the parser moves on, so the file does not add to the
-/// process's resident memory on top of the graph.
+/// process's resident memory on top of the graph. Anything that is not a regular file (a
+/// pipe, `<(…)`, a device) is read as a stream, as stdin is: it cannot be mapped or sized.
 pub fn read_path(
     path: &Path,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<HeapGraph, SnapshotError> {
     let mut file = File::open(path)?;
-    let total = file.metadata()?.len();
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return read_source(file, None, progress);
+    }
+    let total = meta.len();
     let mut magic = [0u8; 2];
     let got = read_up_to(&mut file, &mut magic)?;
     if got == 0 {
         return Err(SnapshotError::Empty);
     }
-    if got == 2 && magic == GZIP_MAGIC {
+    let map = if got == 2 && magic == GZIP_MAGIC {
+        None
+    } else {
+        // A file that cannot be mapped safely is read like compressed input: a stream.
+        Mapped::open(&file).ok().flatten()
+    };
+    let Some(map) = map else {
         use std::io::{Seek, SeekFrom};
         file.seek(SeekFrom::Start(0))?;
         return read_source(file, Some(total), progress);
-    }
-    // SAFETY: the map is read-only; a file changed by another process while we read it
-    // can only give wrong data, which the parser treats like any malformed input.
-    //
-    // The graph keeps the map for the long strings it leaves in the file, so this holds for
-    // as long as the graph lives: a snapshot should not be rewritten while it is analysed.
-    let map = std::sync::Arc::new(unsafe { memmap2::Mmap::map(&file)? });
-    let _ = map.advise(memmap2::Advice::Sequential);
+    };
+    // The graph keeps the map for the long strings it leaves in the file, so it is mapped
+    // for as long as the graph lives.
+    let map = std::sync::Arc::new(map);
+    let _ = map.map().advise(memmap2::Advice::Sequential);
     let done = AtomicU64::new(0);
     let release = |offset: usize, len: usize| {
         // SAFETY: dropping pages of a read-only file mapping only makes later reads of
         // them fault the same bytes back in from the file.
         unsafe {
-            let _ = map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, offset, len);
+            let _ =
+                map.map()
+                    .unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, offset, len);
         }
     };
     let plan = arrays::Plan {
@@ -97,12 +110,22 @@ pub fn read_path(
             total: Some(total),
         })
     };
-    let graph = reader::parse_memory(&map, &mut tick, &plan, Some(map.clone()))?;
+    let parsed = reader::parse_memory(&map, &mut tick, &plan, Some(map.clone()));
+    // Whatever the parser made of pages that read as zeros, a file cut while it was read is
+    // truncated; so is one cut after the parse, as the graph reads its long strings there.
+    let now = file.metadata().map_or(0, |m| m.len());
+    if map.cut() || now < map.len() as u64 {
+        return Err(SnapshotError::ShrankWhileRead {
+            was: map.len() as u64,
+            now,
+        });
+    }
+    let graph = parsed?;
     // The graph keeps the map for its long strings: what the parse left resident (small
     // sections, the last stretch of each array) is handed back too, and from now on strings
     // are read here and there, not front to back.
     release(0, map.len());
-    let _ = map.advise(memmap2::Advice::Normal);
+    let _ = map.map().advise(memmap2::Advice::Normal);
     progress(Progress {
         done: total,
         total: Some(total),

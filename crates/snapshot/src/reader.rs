@@ -49,7 +49,7 @@ pub(crate) fn parse_memory(
     bytes: &[u8],
     progress: &mut dyn FnMut(),
     plan: &Plan,
-    map: Option<std::sync::Arc<memmap2::Mmap>>,
+    map: Option<std::sync::Arc<crate::mapped::Mapped>>,
 ) -> Result<HeapGraph> {
     debug_assert!(map.as_ref().is_none_or(|m| std::ptr::eq(&m[..], bytes)));
     let sc: Scanner<'_, '_, std::io::Empty> = Scanner::over(bytes, progress);
@@ -60,10 +60,10 @@ fn parse_with<R: Read>(
     mut sc: Scanner<'_, '_, R>,
     size_hint: Option<u64>,
     plan: &Plan,
-    map: Option<std::sync::Arc<memmap2::Mmap>>,
+    map: Option<std::sync::Arc<crate::mapped::Mapped>>,
 ) -> Result<HeapGraph> {
     match sc.next_token_or_eof()? {
-        None => return Err(SnapshotError::Empty),
+        None => return Err(SnapshotError::OnlyWhitespace),
         Some(b'{') => {}
         Some(_) => {
             return Err(SnapshotError::NotASnapshot(

@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use memmap2::Mmap;
+use crate::mapped::Mapped;
 
 /// Set in `Strings::at` for a string whose text is read in place from the mapped file: the
 /// rest is its file offset, and the text runs to the next `"` (it held no escapes).
@@ -24,7 +24,7 @@ pub struct Strings {
     bytes: Vec<u8>,
     /// Per string: the offset of its length in `bytes`, or its place in `map` (`MAPPED`).
     at: Vec<u64>,
-    map: Option<Arc<Mmap>>,
+    map: Option<Arc<Mapped>>,
 }
 
 impl Strings {
@@ -155,7 +155,7 @@ pub(crate) struct StringsBuilder {
 
 impl StringsBuilder {
     /// `map` is the mapped file being parsed, when long strings may stay in it.
-    pub fn new(map: Option<Arc<Mmap>>) -> Self {
+    pub fn new(map: Option<Arc<Mapped>>) -> Self {
         StringsBuilder {
             strings: Strings {
                 map,

@@ -86,6 +86,31 @@ pub fn judge_floor(floor: &[Point]) -> Verdict {
     })
 }
 
+/// The verdict when the input's timestamps give no forward span (all equal, or going back
+/// `backwards` times): inconclusive, whatever the values do.
+pub fn untimed(backwards: usize, source: Source) -> Verdict {
+    let mut v = blank(Finding::NoTimeSpan { backwards, source });
+    v.word();
+    v
+}
+
+fn blank(finding: Finding) -> Verdict {
+    Verdict {
+        kind: VerdictKind::Inconclusive,
+        confidence: 0.0,
+        slope_bytes_per_hour: 0.0,
+        reason: String::new(),
+        needed: None,
+        floor: None,
+        floor_metric: FloorMetric::HeapUsed,
+        early: None,
+        late: None,
+        off_heap: None,
+        spikes: Spikes::default(),
+        finding,
+    }
+}
+
 /// The verdict on a memory series or GC log.
 pub fn judge(input: &TrendInput) -> Verdict {
     let mut v = judge_unclamped(input);
@@ -104,24 +129,11 @@ fn judge_unclamped(input: &TrendInput) -> Verdict {
             &envelope
         }
     };
-    let mut v = Verdict {
-        kind: VerdictKind::Inconclusive,
-        confidence: 0.0,
-        slope_bytes_per_hour: 0.0,
-        reason: String::new(),
-        needed: None,
-        floor: None,
-        floor_metric: FloorMetric::HeapUsed,
-        early: None,
-        late: None,
-        off_heap: None,
-        spikes: Spikes::default(),
-        finding: Finding::TooFew {
-            have: floor.len(),
-            need: MIN_FLOOR_POINTS,
-            source: input.source,
-        },
-    };
+    let mut v = blank(Finding::TooFew {
+        have: floor.len(),
+        need: MIN_FLOOR_POINTS,
+        source: input.source,
+    });
     // Memory outside the heap can be judged even without heap figures (RSS only).
     if floor.len() < MIN_FLOOR_POINTS {
         if floor.is_empty() && input.rss.len() >= MIN_FLOOR_POINTS {

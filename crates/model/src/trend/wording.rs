@@ -18,6 +18,14 @@ impl Finding {
                 format!("too few post-GC points to judge ({have} of {need})")
             }
             Finding::SameTime { .. } => "the samples all have the same time".into(),
+            Finding::NoTimeSpan { backwards: 0, .. } => {
+                "no time span: every collection has the same timestamp, so no rate of growth can be measured".into()
+            }
+            Finding::NoTimeSpan { backwards, .. } => format!(
+                "no time span: the timestamps go backwards {} time{}, so the lines are not one run in time order and no rate of growth can be measured",
+                backwards,
+                if *backwards == 1 { "" } else { "s" }
+            ),
             Finding::OffHeap { heap_rising } => {
                 let heap_note = if *heap_rising {
                     format!(
@@ -154,6 +162,12 @@ impl Finding {
                 Some(needed(*source, *have, *need))
             }
             Finding::SameTime { need, source } => Some(needed(*source, 0, *need)),
+            Finding::NoTimeSpan { source, .. } => Some(match source {
+                Source::GcLog => {
+                    "the log of one run of the program over some time, its lines in the order node wrote them".into()
+                }
+                _ => "samples taken over some time, in the order they were taken".into(),
+            }),
             Finding::Noisy => Some(format!(
                 "a longer run (at least {}) or forced GCs (--gc) to steady the floor",
                 human_secs((v.floor.as_ref().map_or(0.0, |w| w.span_s) * 3.0).max(60.0))
