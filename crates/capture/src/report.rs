@@ -4,7 +4,8 @@
 
 use std::path::Path;
 
-use heaphound_model::run::{RunProgram, RunReport};
+use heaphound_model::run::{Overview, RunProgram, RunReport};
+use heaphound_model::suspects::{Judgement, LeakVerdict, SuspectsDoc};
 
 use crate::judge::Judged;
 use crate::playbook::Captured;
@@ -26,16 +27,55 @@ pub fn run_report(
     interval: std::time::Duration,
     top: usize,
 ) -> Reported {
+    assemble(
+        cap,
+        judged.document(top),
+        judged.overview(),
+        judged.is_leak(),
+        run_dir,
+        interval,
+    )
+}
+
+/// The report of a capture that stopped with fewer than two snapshots: nothing to judge
+/// them by, so the verdict is inconclusive and says why, but the program, the load, the
+/// memory series and the fault are kept. The snapshot taken (if one was) stays in the run
+/// folder unread: a run that was stopped should end quickly.
+pub fn too_few_report(cap: &Captured, run_dir: &Path, interval: std::time::Duration) -> Reported {
+    let suspects = SuspectsDoc {
+        schema_version: heaphound_model::SCHEMA_VERSION,
+        verdict: LeakVerdict::Inconclusive,
+        reason: Judgement::TooFewSnapshots {
+            kept: cap.snapshots.len(),
+        }
+        .reason(),
+        snapshots: Vec::new(),
+        leaked_objects: 0,
+        leaked_bytes: 0,
+        suspects: Vec::new(),
+        more: Vec::new(),
+    };
+    assemble(cap, suspects, Overview::default(), false, run_dir, interval)
+}
+
+fn assemble(
+    cap: &Captured,
+    suspects: SuspectsDoc,
+    overview: Overview,
+    leak: bool,
+    run_dir: &Path,
+    interval: std::time::Duration,
+) -> Reported {
     let files = cap.snapshot_files();
     let memory = cap
         .series
         .lock()
         .map(|s| s.summary(&files))
         .unwrap_or_default();
-    let trend = trend::for_hunt(&cap.series, interval, judged.is_leak());
+    let trend = trend::for_hunt(&cap.series, interval, leak);
     let program = &cap.program;
     let report = RunReport {
-        suspects: judged.document(top),
+        suspects,
         trend: trend.doc.clone(),
         run_dir: run_dir.to_string_lossy().into_owned(),
         program: RunProgram {
@@ -48,7 +88,7 @@ pub fn run_report(
         memory,
         load: cap.load.clone(),
         fault: cap.fault.clone(),
-        overview: judged.overview(),
+        overview,
     };
     Reported { report, trend }
 }

@@ -165,6 +165,20 @@ fn program_killed_mid_snapshot_leaves_no_half_file() {
         "no snapshot, whole or half: {files:?}"
     );
     assert!(files.iter().any(|f| f == "memory.jsonl"), "{files:?}");
+    // Nothing to judge, but what was captured is reported: the program, its fault, the
+    // series, and a verdict that says why there is none.
+    let written = std::fs::read(dir.join("report.json")).expect("report.json");
+    let report: serde_json::Value = serde_json::from_slice(&written).expect("report.json is JSON");
+    assert_eq!(report["verdict"], "inconclusive", "{report}");
+    assert!(
+        report["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("only 0 snapshots were captured")),
+        "{report}"
+    );
+    assert!(report["fault"].is_string(), "{report}");
+    assert!(report["memory"]["samples"].as_u64() > Some(0), "{report}");
+    assert_eq!(out.stdout, written, "--json prints what report.json holds");
 }
 
 #[test]

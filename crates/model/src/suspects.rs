@@ -54,6 +54,10 @@ pub enum Judgement {
     NoLeak {
         snapshots: usize,
     },
+    /// The run stopped with `kept` snapshots, fewer than the two a judgement needs.
+    TooFewSnapshots {
+        kept: usize,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

@@ -33,6 +33,17 @@ pub fn run(ctx: &Ctx, plan: Plan, program: Program, command_name: &str) -> Resul
     let load_doc = &cap.load;
     let fault = &cap.fault;
     if let Some(few) = cap.too_few(command_name) {
+        // Nothing captured is lost: the program, load, series and fault go into report.json
+        // even with nothing to judge.
+        let partial = heaphound_capture::report::too_few_report(
+            &cap,
+            &plan.capture.run_dir,
+            plan.capture.interval,
+        );
+        let text = heaphound_capture::report::write(&plan.capture.run_dir, &partial.report)?;
+        if plan.json {
+            emit(&text)?;
+        }
         if let Some(sig) = few.interrupted {
             ui.warn(&few.message);
             return Ok(ExitCode::from(sig.exit_code()));

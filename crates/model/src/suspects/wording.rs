@@ -26,6 +26,10 @@ impl Judgement {
             Judgement::NoLeak { snapshots } => {
                 format!("no object grows steadily across the {snapshots} snapshots")
             }
+            Judgement::TooFewSnapshots { kept } => format!(
+                "only {kept} snapshot{} captured before the run stopped, and at least 2 are needed to find a leak: run it again to the end",
+                if kept == 1 { " was" } else { "s were" }
+            ),
         }
     }
 }
