@@ -127,7 +127,13 @@ fn hunt_stopped_by(sig: &str, code: i32, cause: &str) {
         "{report:#}"
     );
     assert!(partials(&dir).is_empty(), "{:?}", partials(&dir));
+    assert!(!dir.join("3.heapsnapshot").exists());
     assert!(err.contains(cause), "{err}");
+}
+
+#[test]
+fn ctrl_c_stops_a_hunt_and_reports_what_was_captured() {
+    hunt_stopped_by("INT", 130, "interrupted (Ctrl-C) during load 2/2");
 }
 
 #[test]
