@@ -127,21 +127,7 @@ fn program_killed_mid_snapshot_leaves_no_half_file() {
         &["--json", "--load", "/", "-n", "50"],
         &["node", "tests/fixtures/apps/big-heap.js"],
     ));
-    // The program's PID, from heaphound's first note.
-    let mut pid = None;
-    let mut seen = Vec::new();
-    while pid.is_none() {
-        let line = rx
-            .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|_| panic!("no PID note: {seen:?}"));
-        pid = line
-            .split("(PID ")
-            .nth(1)
-            .and_then(|r| r.split(')').next())
-            .and_then(|p| p.parse::<i32>().ok());
-        seen.push(line);
-    }
-    let pid = pid.expect("pid");
+    let pid = noted_pid(&rx, &mut Vec::new());
     let partial = dir.join("1.heapsnapshot.partial");
     wait_for(
         "the first snapshot to stream",

@@ -13,7 +13,6 @@ use serde_json::Value;
 
 use common::live::*;
 use common::*;
-use heaphound_test_support::{spawn_until_line, Stream};
 
 fn send(sig: &str, pid: u32) {
     let status = Command::new("kill")
@@ -23,22 +22,20 @@ fn send(sig: &str, pid: u32) {
     assert!(status.success(), "kill -{sig} {pid}");
 }
 
-/// The first `(PID N)` heaphound notes on stderr: the program it started.
-fn noted_pid(rx: &Receiver<String>, seen: &mut Vec<String>) -> u32 {
-    loop {
-        let line = rx
-            .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|_| panic!("no PID note: {seen:?}"));
-        let pid = line
-            .split("(PID ")
-            .nth(1)
-            .and_then(|r| r.split(')').next())
-            .and_then(|p| p.parse().ok());
-        seen.push(line);
-        if let Some(p) = pid {
-            return p;
-        }
-    }
+/// `heaphound attach PID --port PORT --json -q --out DIR`, to add options to.
+fn attach_cmd(node: &Kill, inspect: u16, dir: &Path) -> Command {
+    let mut cmd = Command::new(heaphound());
+    cmd.args([
+        "attach",
+        &node.0.id().to_string(),
+        "--port",
+        &inspect.to_string(),
+        "--json",
+        "-q",
+        "--out",
+    ])
+    .arg(dir);
+    cmd
 }
 
 fn partials(dir: &Path) -> Vec<String> {
@@ -196,16 +193,9 @@ fn sigterm_stops_an_attach_and_leaves_the_process_running() {
     let node = Kill(child);
     let tmp = TempDir::new("attach-sigterm");
     let dir = tmp.path().join("run");
-    let mut cmd = Command::new(heaphound());
-    cmd.args([
-        "attach",
-        &node.0.id().to_string(),
-        "--port",
-        &inspect.to_string(),
-    ])
-    .args(["--json", "-q", "-d", "1s", "--warmup", "100", "--out"])
-    .arg(&dir)
-    .args(["--load", &format!("http://127.0.0.1:{port}/items?user=1")]);
+    let mut cmd = attach_cmd(&node, inspect, &dir);
+    cmd.args(["-d", "1s", "--warmup", "100"])
+        .args(["--load", &format!("http://127.0.0.1:{port}/items?user=1")]);
     let (child, rx) = spawn_hunt(cmd);
     wait_for("snapshot 2", Duration::from_secs(60), || {
         dir.join("2.heapsnapshot").is_file()
@@ -289,16 +279,7 @@ fn sigterm_stops_a_gate_without_waiting_for_the_round() {
 #[test]
 fn sigterm_during_a_snapshot_removes_the_partial_file() {
     let app = repo_root().join("tests/fixtures/apps/big-heap.js");
-    let (node, line) = spawn_until_line(
-        "node",
-        &["--inspect=127.0.0.1:0", &app.to_string_lossy()],
-        Stream::Stderr,
-    );
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("ws://"))
-        .unwrap_or_else(|| panic!("no ws:// URL in {line:?}"))
-        .to_string();
+    let (node, url) = start_inspected(&[&app.to_string_lossy()]);
     let tmp = TempDir::new("snapshot-sigterm");
     let out = tmp.join("s.heapsnapshot");
     let partial = tmp.join("s.heapsnapshot.partial");
@@ -326,15 +307,8 @@ fn a_second_signal_during_an_attached_snapshot_cuts_it_and_leaves_the_process() 
     let node = Kill(child);
     let tmp = TempDir::new("attach-sigterm-twice");
     let dir = tmp.path().join("run");
-    let mut cmd = Command::new(heaphound());
-    cmd.args([
-        "attach",
-        &node.0.id().to_string(),
-        "--port",
-        &inspect.to_string(),
-    ])
-    .args(["--json", "-q", "--load", "/", "-n", "50", "--out"])
-    .arg(&dir);
+    let mut cmd = attach_cmd(&node, inspect, &dir);
+    cmd.args(["--load", "/", "-n", "50"]);
     let (child, rx) = spawn_hunt(cmd);
     let partial = dir.join("1.heapsnapshot.partial");
     wait_for(

@@ -75,11 +75,15 @@ pub fn start_plain_node(args: &[&str]) -> (Child, u16) {
 
 /// `node --inspect=127.0.0.1:0 -e SCRIPT`, and the inspector URL it announced.
 pub fn start_inspected_node(script: &str) -> (Kill, String) {
-    let (node, line) = spawn_until_line(
-        "node",
-        &["--inspect=127.0.0.1:0", "-e", script],
-        Stream::Stderr,
-    );
+    start_inspected(&["-e", script])
+}
+
+/// `node --inspect=127.0.0.1:0 ARGS…`, and the inspector URL it announced.
+pub fn start_inspected(args: &[&str]) -> (Kill, String) {
+    let args: Vec<&str> = std::iter::once("--inspect=127.0.0.1:0")
+        .chain(args.iter().copied())
+        .collect();
+    let (node, line) = spawn_until_line("node", &args, Stream::Stderr);
     let url = line
         .split_whitespace()
         .find(|w| w.starts_with("ws://"))
@@ -209,4 +213,22 @@ pub fn check_run_dir(doc: &Value, dir: &Path, snapshots: u32) {
     )
     .expect("report.json is JSON");
     assert_eq!(&report, doc);
+}
+
+/// The first `(PID N)` heaphound notes on stderr: the program it started.
+pub fn noted_pid(rx: &std::sync::mpsc::Receiver<String>, seen: &mut Vec<String>) -> u32 {
+    loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("no PID note: {seen:?}"));
+        let pid = line
+            .split("(PID ")
+            .nth(1)
+            .and_then(|r| r.split(')').next())
+            .and_then(|p| p.parse().ok());
+        seen.push(line);
+        if let Some(p) = pid {
+            return p;
+        }
+    }
 }
