@@ -131,9 +131,15 @@ pub fn capture(
             });
         }
     };
-    // A second signal cuts the session, so a snapshot in flight is abandoned (and its
-    // `.partial` removed) instead of awaited.
-    let cut = signals::cut_on_signal(2, &session);
+    // A second signal cuts the session of a program we started (it is stopped anyway), so
+    // a snapshot in flight is abandoned (and its `.partial` removed) instead of awaited. Not
+    // an attached one: Node 20 was seen to die of SIGSEGV when its inspector connection was
+    // cut mid-snapshot, and the user's process must outlive heaphound.
+    let cut = if program.is_spawned() {
+        signals::cut_on_signal(2, &session)
+    } else {
+        None
+    };
     // Events (tracking statistics) are not needed: never queue them.
     session.set_event_handler(Some(Box::new(|_| {})));
     let mut sampler = match Sampler::start(&program.ws_url, series.clone(), plan.interval) {

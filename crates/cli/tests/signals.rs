@@ -298,13 +298,13 @@ fn sigterm_during_a_snapshot_removes_the_partial_file() {
 }
 
 #[test]
-fn a_second_signal_during_an_attached_snapshot_cuts_it_and_leaves_the_process() {
+fn a_second_signal_during_an_attached_snapshot_never_cuts_it() {
     let inspect = free_port();
     let (child, _) = start_plain_node(&[
         &format!("--inspect-port={inspect}"),
         "tests/fixtures/apps/big-heap.js",
     ]);
-    let node = Kill(child);
+    let mut node = Kill(child);
     let tmp = TempDir::new("attach-sigterm-twice");
     let dir = tmp.path().join("run");
     let mut cmd = attach_cmd(&node, inspect, &dir);
@@ -316,25 +316,27 @@ fn a_second_signal_during_an_attached_snapshot_cuts_it_and_leaves_the_process() 
         Duration::from_secs(60),
         || std::fs::metadata(&partial).is_ok_and(|m| m.len() > 0),
     );
-    let started = Instant::now();
     send("TERM", child.id());
     std::thread::sleep(Duration::from_millis(100));
     send("TERM", child.id());
-    let (code, _, err) = finish_within(child, &rx, Duration::from_secs(30));
+    let (code, _, err) = finish_within(child, &rx, Duration::from_secs(60));
     assert_eq!(code, 143, "{err}");
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "the snapshot was cut, not awaited: {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
+    // Cutting an attached Node's inspector mid-snapshot can crash it: the snapshot is
+    // finished and kept, however many signals come.
     assert!(partials(&dir).is_empty(), "{:?}", partials(&dir));
-    assert!(!dir.join("1.heapsnapshot").exists());
     assert!(
-        err.contains("stopped by SIGTERM during snapshot 1/3"),
+        dir.join("1.heapsnapshot").is_file(),
+        "the snapshot was kept"
+    );
+    assert!(
+        err.contains("stopped by SIGTERM during") && err.contains("kept 1 snapshot"),
         "{err}"
     );
+    let id = node.0.id();
+    std::thread::sleep(Duration::from_millis(500));
+    let ended = node.0.try_wait();
     assert!(
-        alive(u64::from(node.0.id())),
-        "an attached process keeps running"
+        alive(u64::from(id)),
+        "an attached process keeps running (it ended: {ended:?})"
     );
 }
