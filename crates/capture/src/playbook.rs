@@ -142,7 +142,12 @@ pub fn capture(
     };
     // Events (tracking statistics) are not needed: never queue them.
     session.set_event_handler(Some(Box::new(|_| {})));
-    let mut sampler = match Sampler::start(&program.ws_url, series.clone(), plan.interval) {
+    let mut sampler = match Sampler::start(
+        &program.ws_url,
+        series.clone(),
+        plan.interval,
+        program.is_spawned(),
+    ) {
         Ok(s) => Some(s),
         Err(e) => {
             ui.warn(&format!("memory sampling is off: {}", error_chain(&e)));

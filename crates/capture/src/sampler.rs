@@ -232,11 +232,13 @@ pub struct Sampler {
 
 impl Sampler {
     /// Starts sampling every `interval`. Fails only when the second session cannot be
-    /// opened; the caller then goes on without a series.
+    /// opened; the caller then goes on without a series. `cut_on_second_signal` only for a
+    /// program heaphound started: an attached Node is never cut mid-snapshot.
     pub fn start(
         ws_url: &str,
         series: SharedSeries,
         interval: Duration,
+        cut_on_second_signal: bool,
     ) -> Result<Sampler, CaptureError> {
         let opts = ConnectOptions {
             // A snapshot pauses the target's JS thread: this session waits all along.
@@ -250,7 +252,11 @@ impl Sampler {
             })?;
         // A second signal cuts this session too: during a snapshot its call waits on the
         // paused target.
-        let cut = crate::signals::cut_on_signal(2, &session);
+        let cut = if cut_on_second_signal {
+            crate::signals::cut_on_signal(2, &session)
+        } else {
+            None
+        };
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let handle = std::thread::Builder::new()

@@ -66,9 +66,9 @@ pub fn take(plan: &SnapshotPlan, ui: &dyn Observer) -> Result<SnapshotDoc, Captu
     }
     let mut session = Session::connect(&url, &ConnectOptions::default())
         .map_err(|e| CaptureError::Usage(format!("snapshot: {e}")))?;
-    // The snapshot is the only thing this command makes: the first signal abandons it
-    // (its `.partial` is removed), as nothing would be kept by finishing it.
-    let _cut = signals::cut_on_signal(1, &session);
+    // The target is never a process heaphound started, so a signal never cuts this session:
+    // Node 20 was seen to die of SIGSEGV when its inspector connection was cut mid-snapshot.
+    // A snapshot in flight is finished and kept; the command then stops.
     session
         .enable_heap_profiler()
         .map_err(step(format!("{url}: enabling the heap profiler")))?;
@@ -89,18 +89,15 @@ pub fn take(plan: &SnapshotPlan, ui: &dyn Observer) -> Result<SnapshotDoc, Captu
     let started = Instant::now();
     let mut ticker = SnapshotTicker::new(ui, "snapshot");
     let taken = session.take_heap_snapshot(&plan.out, &mut |p| ticker.tick(p));
-    if taken.is_err() {
-        ui.clear();
-        if let Some(e) = stopped(&format!(
-            "while {} streamed; its partial file was removed",
-            plan.out.display()
-        )) {
-            return Err(e);
-        }
-    }
+    ui.clear();
     let bytes = taken.map_err(step(format!("{}: snapshot of {url}", plan.out.display())))?;
     session.close();
-    ui.clear();
+    if let Some(e) = stopped(&format!(
+        "while the snapshot streamed; it was finished and kept: {} ({bytes} bytes)",
+        plan.out.display()
+    )) {
+        return Err(e);
+    }
     if let Some(pid) = pid {
         ui.note(&format!(
             "PID {pid} keeps its inspector open on 127.0.0.1:{} until it exits",
