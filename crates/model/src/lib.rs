@@ -20,6 +20,7 @@ pub mod page;
 pub mod profile;
 pub mod run;
 pub mod series;
+pub mod source;
 pub mod suspects;
 pub mod text;
 pub mod trend;
@@ -54,6 +55,7 @@ pub fn schemas() -> Vec<NamedSchema> {
     watch::schemas(&mut out);
     gate::schemas(&mut out);
     page::schemas(&mut out);
+    source::schemas(&mut out);
     out
 }
 
