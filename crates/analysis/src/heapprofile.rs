@@ -318,6 +318,7 @@ impl Site {
             line: self.frame.line,
             column: self.frame.column,
             location: self.frame.location(),
+            original: None,
             self_size: self.self_size,
             total_size: self.total_size,
             samples: self.samples,
@@ -337,6 +338,7 @@ pub fn document(file: &str, p: &Profile, top: usize) -> ProfileDoc {
         samples_size: p.samples_size,
         by_self: by_self.iter().map(Site::doc).collect(),
         by_total: by_total.iter().map(Site::doc).collect(),
+        source_map_notes: Vec::new(),
         frames: p.nodes.len().saturating_sub(1) as u64,
     }
 }

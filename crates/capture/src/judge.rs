@@ -24,8 +24,9 @@ impl Judged {
     pub fn of(
         files: &[String],
         observer: &(dyn Fn() -> Box<dyn ReadObserver + Send> + Sync),
+        sources: &std::sync::Arc<crate::originals::SourceMaps>,
     ) -> Result<Judged, ReadError> {
-        let loaded = open_all(files, observer)?;
+        let loaded = open_all(files, observer, sources)?;
         Ok(Judged::from_opened(loaded))
     }
 
@@ -60,7 +61,9 @@ impl Judged {
             graph: &last.graph,
             analysis: &last.analysis,
         };
-        document(&l, &infos, &self.findings, top)
+        let mut doc = document(&l, &infos, &self.findings, top);
+        crate::originals::locate_suspects(&mut doc, &last.sources);
+        doc
     }
 
     /// What a report page needs from the snapshots, bounded whatever the heap: the first
@@ -91,13 +94,10 @@ pub fn overview_of(loaded: &[Opened]) -> Overview {
     };
     let rows = compare(&snapshot(first), &snapshot(last));
     let names: HashMap<u32, String> = scripts::script_names(&last.graph);
+    let mut classes = overview::class_comparison(&first.label, &last.label, rows, &names);
+    crate::originals::locate_comparison(&mut classes, &last.sources);
     Overview {
-        class_comparison: Some(overview::class_comparison(
-            &first.label,
-            &last.label,
-            rows,
-            &names,
-        )),
+        class_comparison: Some(classes),
         dominator_tree: Some(overview::dominator_summary(
             &last.graph,
             &last.analysis,
@@ -113,8 +113,10 @@ pub fn overview_of(loaded: &[Opened]) -> Overview {
 /// Allocation stacks of the last snapshot, when allocation tracking was on.
 pub fn allocations_of(loaded: &[Opened]) -> Option<AllocationSites> {
     let last = loaded.last()?;
+    let mut tree = allocations::from_trace(&last.graph)?;
+    crate::originals::locate_tree(&mut tree, &last.sources);
     Some(AllocationSites {
         source: format!("the allocation stacks recorded in {}", last.label),
-        tree: allocations::from_trace(&last.graph)?,
+        tree,
     })
 }

@@ -140,8 +140,19 @@ pub fn capture(
     } else {
         None
     };
-    // Events (tracking statistics) are not needed: never queue them.
-    session.set_event_handler(Some(Box::new(|_| {})));
+    // Of the events, only the scripts that name a source map are kept (for scripts.json);
+    // the rest (tracking statistics) are never queued.
+    let scripts = crate::scripts::Recorder::default();
+    session.set_event_handler(Some(scripts.handler()));
+    // Pauses are skipped: a `debugger;` statement must not stop the user's program.
+    if let Err(e) = session
+        .call("Debugger.enable", json!({}))
+        .and_then(|_| session.call("Debugger.setSkipAllPauses", json!({"skip": true})))
+    {
+        ui.warn(&format!(
+            "scripts.json is not written (the inspector refused Debugger.enable: {e}); source maps are then found from the script files alone"
+        ));
+    }
     let mut sampler = match Sampler::start(
         &program.ws_url,
         series.clone(),
@@ -183,6 +194,9 @@ pub fn capture(
     session.close();
     let how = program.finish();
 
+    if let Err(e) = scripts.write(&plan.run_dir, program.pid) {
+        ui.warn(&format!("scripts.json: {e}"));
+    }
     let load_doc = driver.as_ref().map(|d| loader::to_doc(d, &cap.records));
     write_json(&plan.run_dir.join("load.json"), &load_doc)?;
     if let Some(e) = series

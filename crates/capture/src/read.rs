@@ -2,10 +2,13 @@
 //! [`ReadObserver`]: the snapshots a capture took, or the ones a user names.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use heaphound_analysis::{Analysis, GraphFacts};
 use heaphound_snapshot::{HeapGraph, Progress};
+
+use crate::originals::{restore_names, SourceMaps};
 
 /// A snapshot read and analysed.
 pub struct Opened {
@@ -13,6 +16,8 @@ pub struct Opened {
     pub analysis: Analysis,
     /// How the input is named in messages.
     pub label: String,
+    /// The source maps its names were restored with; documents made from it use them too.
+    pub sources: Arc<SourceMaps>,
 }
 
 /// A snapshot analysed for its class summary only: the graph itself is let go part by
@@ -21,6 +26,7 @@ pub struct Summarised {
     pub facts: GraphFacts,
     pub analysis: Analysis,
     pub label: String,
+    pub sources: Arc<SourceMaps>,
 }
 
 /// An input the user named was unreadable or malformed.
@@ -54,10 +60,14 @@ pub fn label(path: &str) -> String {
     }
 }
 
-/// Reads and analyses one snapshot (`-`: stdin).
-pub fn open(path: &str, obs: &mut dyn ReadObserver) -> Result<Opened, ReadError> {
+/// Reads and analyses one snapshot (`-`: stdin), its minified names restored by `sources`.
+pub fn open(
+    path: &str,
+    obs: &mut dyn ReadObserver,
+    sources: &Arc<SourceMaps>,
+) -> Result<Opened, ReadError> {
     let started = Instant::now();
-    let (graph, label) = read_graph(path, obs)?;
+    let (graph, label) = read_graph(path, obs, sources)?;
     let analysis = Analysis::new(&graph, &mut |step| obs.phase(step));
     obs.phase("");
     obs.done(started.elapsed());
@@ -65,13 +75,18 @@ pub fn open(path: &str, obs: &mut dyn ReadObserver) -> Result<Opened, ReadError>
         graph,
         analysis,
         label,
+        sources: Arc::clone(sources),
     })
 }
 
 /// Reads one snapshot for its class summary (see [`Summarised`]).
-pub fn open_for_summary(path: &str, obs: &mut dyn ReadObserver) -> Result<Summarised, ReadError> {
+pub fn open_for_summary(
+    path: &str,
+    obs: &mut dyn ReadObserver,
+    sources: &Arc<SourceMaps>,
+) -> Result<Summarised, ReadError> {
     let started = Instant::now();
-    let (graph, label) = read_graph(path, obs)?;
+    let (graph, label) = read_graph(path, obs, sources)?;
     let (analysis, facts) = Analysis::summary_only(graph, &mut |step| obs.phase(step));
     obs.phase("");
     obs.done(started.elapsed());
@@ -79,10 +94,15 @@ pub fn open_for_summary(path: &str, obs: &mut dyn ReadObserver) -> Result<Summar
         facts,
         analysis,
         label,
+        sources: Arc::clone(sources),
     })
 }
 
-fn read_graph(path: &str, obs: &mut dyn ReadObserver) -> Result<(HeapGraph, String), ReadError> {
+fn read_graph(
+    path: &str,
+    obs: &mut dyn ReadObserver,
+    sources: &SourceMaps,
+) -> Result<(HeapGraph, String), ReadError> {
     let label = label(path);
     let started = Instant::now();
     let graph = if path == "-" {
@@ -97,8 +117,9 @@ fn read_graph(path: &str, obs: &mut dyn ReadObserver) -> Result<(HeapGraph, Stri
         }
         heaphound_snapshot::read_path(p, &mut |p| obs.progress(p))
     };
-    let graph = graph.map_err(|e| ReadError(format!("{label}: {e}")))?;
+    let mut graph = graph.map_err(|e| ReadError(format!("{label}: {e}")))?;
     obs.read(&graph, started.elapsed());
+    restore_names(&mut graph, sources);
     Ok((graph, label))
 }
 
@@ -108,6 +129,7 @@ fn read_graph(path: &str, obs: &mut dyn ReadObserver) -> Result<(HeapGraph, Stri
 pub fn open_all(
     paths: &[String],
     observer: &(dyn Fn() -> Box<dyn ReadObserver + Send> + Sync),
+    sources: &Arc<SourceMaps>,
 ) -> Result<Vec<Opened>, ReadError> {
     if paths.iter().filter(|p| *p == "-").count() > 1 {
         return Err(ReadError("standard input (-) can be read only once".into()));
@@ -117,7 +139,7 @@ pub fn open_all(
             .iter()
             .map(|p| {
                 let mut obs = observer();
-                s.spawn(move || open(p, &mut *obs))
+                s.spawn(move || open(p, &mut *obs, sources))
             })
             .collect();
         handles

@@ -53,6 +53,7 @@ pub fn too_few_report(cap: &Captured, run_dir: &Path, interval: std::time::Durat
         leaked_objects: 0,
         leaked_bytes: 0,
         suspects: Vec::new(),
+        source_map_notes: Vec::new(),
         more: Vec::new(),
     };
     assemble(cap, suspects, Overview::default(), false, run_dir, interval)

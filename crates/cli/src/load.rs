@@ -2,9 +2,11 @@
 //! and errors that name the file.
 
 use std::io::{IsTerminal, Read, Write};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use heaphound_capture::originals::SourceMaps;
 use heaphound_capture::read::{self, ReadObserver};
 use heaphound_snapshot::{HeapGraph, Progress};
 
@@ -25,14 +27,14 @@ impl std::fmt::Display for InputError {
 
 impl std::error::Error for InputError {}
 
-pub fn load(path: &str, quiet: bool) -> Result<Loaded> {
+pub fn load(path: &str, quiet: bool, maps: &Arc<SourceMaps>) -> Result<Loaded> {
     let mut w = Watch::new(quiet, &label(path));
-    Ok(read::open(path, &mut w).map_err(input)?)
+    Ok(read::open(path, &mut w, maps).map_err(input)?)
 }
 
-pub fn load_for_summary(path: &str, quiet: bool) -> Result<Summarised> {
+pub fn load_for_summary(path: &str, quiet: bool, maps: &Arc<SourceMaps>) -> Result<Summarised> {
     let mut w = Watch::new(quiet, &label(path));
-    Ok(read::open_for_summary(path, &mut w).map_err(input)?)
+    Ok(read::open_for_summary(path, &mut w, maps).map_err(input)?)
 }
 
 fn input(e: read::ReadError) -> InputError {
@@ -204,7 +206,7 @@ impl Bar {
 /// Loads several snapshots at once, one thread each: their parses and analyses overlap, so
 /// a comparison costs less than loading one after another. Progress is one line, not a
 /// bar per file.
-pub fn load_all(paths: &[String], quiet: bool) -> Result<Vec<Loaded>> {
+pub fn load_all(paths: &[String], quiet: bool, maps: &Arc<SourceMaps>) -> Result<Vec<Loaded>> {
     if paths.iter().filter(|p| *p == "-").count() > 1 {
         return Err(InputError("standard input (-) can be read only once".into()).into());
     }
@@ -216,7 +218,7 @@ pub fn load_all(paths: &[String], quiet: bool) -> Result<Vec<Loaded>> {
         eprint!("\r\x1b[2Kloading {} snapshots…", paths.len());
         let _ = std::io::stderr().flush();
     }
-    let loaded = read::open_all(paths, &|| Box::new(Watch::new(true, "")));
+    let loaded = read::open_all(paths, &|| Box::new(Watch::new(true, "")), maps);
     if show {
         eprintln!(
             "\r\x1b[2Kloaded {} snapshots in {:.1}s",

@@ -6,6 +6,7 @@ mod env;
 mod gate;
 mod html_out;
 mod load;
+mod sources;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -22,6 +23,13 @@ struct Cli {
     /// Print no progress on stderr.
     #[arg(long, short, global = true)]
     quiet: bool,
+    /// Show positions and names as the running code has them: read no source maps.
+    #[arg(long, global = true)]
+    no_source_maps: bool,
+    /// Where the build a snapshot ran is now: paths it recorded under FROM are read under TO
+    /// (`--path-map /app/dist=./dist`); repeatable, the first that matches is used.
+    #[arg(long = "path-map", value_name = "FROM=TO", global = true)]
+    path_map: Vec<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -68,9 +76,13 @@ fn main() -> ExitCode {
         style: heaphound_report::Style {
             color: std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal(),
         },
+        sources: sources::Flags {
+            off: cli.no_source_maps,
+            path_maps: cli.path_map,
+        },
     };
     commands::colours_on(ctx.style.color);
-    let result = match cli.command {
+    let result = ctx.sources.check().and_then(|()| match cli.command {
         Command::Summary(a) => commands::summary::run(&ctx, a),
         Command::Diff(a) => commands::diff::run(&ctx, a),
         Command::Suspects(a) => commands::suspects::run(&ctx, a),
@@ -86,7 +98,7 @@ fn main() -> ExitCode {
         Command::Report(a) => commands::report::run(&ctx, a),
         Command::Gclog(a) => commands::gclog::run(&ctx, a),
         Command::Watch(a) => commands::watch::run(&ctx, a),
-    };
+    });
     match result {
         Ok(code) => code,
         Err(e) => {

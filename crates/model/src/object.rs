@@ -127,6 +127,9 @@ pub struct ScriptLocation {
     pub file: Option<String>,
     pub line: u32,
     pub column: u32,
+    /// Where the source map of its script says it was written; absent when none resolves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original: Option<crate::source::Original>,
 }
 
 /// One entry of a retainer path as it is shown: the object a root holds, each reference

@@ -23,6 +23,10 @@ pub struct ProfileDoc {
     pub by_self: Vec<AllocationSite>,
     /// The largest by the bytes they and their callees allocate.
     pub by_total: Vec<AllocationSite>,
+    /// Source maps that were named but could not be used (their positions stay generated).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub source_map_notes: Vec<crate::source::SourceMapNote>,
+
     /// Frames in the profile (its root left out), for the text header.
     #[serde(skip)]
     pub frames: u64,
@@ -41,6 +45,10 @@ pub struct AllocationSite {
     pub column: Option<u32>,
     /// `url:line:column`, `url:line`, `url`, or `(native)`.
     pub location: String,
+    /// Where the source map of its script says it was written; absent when none resolves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original: Option<crate::source::Original>,
+
     pub self_size: u64,
     pub total_size: u64,
     pub samples: u64,
@@ -73,6 +81,13 @@ pub struct AllocationNode {
     /// `file:line:column`, or `(native)`.
     #[serde(default)]
     pub location: String,
+    /// Where the source map of its script says it was written; absent when none resolves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original: Option<crate::source::Original>,
+    /// The generated position `location` names (script, 1-based line and column), for
+    /// the source maps to resolve before the tree is written.
+    #[serde(skip)]
+    pub at: Option<(String, u32, u32)>,
     /// Bytes allocated in exactly this frame.
     #[serde(default)]
     pub self_size: u64,

@@ -26,9 +26,23 @@ pub struct Original {
 }
 
 impl Original {
-    /// `src/server.ts:17:3`, the file shown by `shown` (which makes paths relative).
-    pub fn position(&self, shown: impl Fn(&str) -> String) -> String {
-        format!("{}:{}:{}", shown(&self.file), self.line, self.column)
+    /// `src/server.ts:17:3 (dist/server.js:1:598)`: the original position first, then the
+    /// generated one as the caller shows it; short paths, as tables show files.
+    pub fn then_generated(&self, generated: &str) -> String {
+        format!(
+            "{}:{}:{} ({generated})",
+            crate::units::short_path(&self.file),
+            self.line,
+            self.column
+        )
+    }
+}
+
+/// `generated`, or with `original` in front of it.
+pub fn shown_at(generated: String, original: Option<&Original>) -> String {
+    match original {
+        Some(o) => o.then_generated(&generated),
+        None => generated,
     }
 }
 
@@ -60,4 +74,37 @@ pub struct ScriptSeen {
     /// Its `sourceMappingURL` as the inspector reports it: relative to `url`, absolute, or
     /// a `data:` URL holding the map itself.
     pub source_map_url: String,
+}
+
+/// One frame of an allocation stack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct StackFrame {
+    /// Empty for an anonymous function.
+    pub function: String,
+    /// The script; empty for a builtin without one.
+    pub file: String,
+    /// 1-based; `null` when V8 gives no position.
+    pub line: Option<u32>,
+    /// 1-based.
+    pub column: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original: Option<Original>,
+}
+
+impl StackFrame {
+    /// `name file:line:column`, the original position first where a map resolves it:
+    /// `remember src/cache.ts:15:3 (dist/server.js:1:687)`.
+    pub fn text(&self) -> String {
+        let Some(line) = self.line.filter(|&l| l > 0) else {
+            return self.function.clone();
+        };
+        let generated = format!("{}:{line}:{}", self.file, self.column.unwrap_or(0));
+        match &self.original {
+            Some(o) => format!(
+                "{} {}:{}:{} ({generated})",
+                self.function, o.file, o.line, o.column
+            ),
+            None => format!("{} {generated}", self.function),
+        }
+    }
 }

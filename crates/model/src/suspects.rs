@@ -73,6 +73,9 @@ pub struct SuspectsDoc {
     pub leaked_bytes: u64,
     /// Best first.
     pub suspects: Vec<SuspectDoc>,
+    /// Source maps that were named but could not be used (their positions stay generated).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub source_map_notes: Vec<crate::source::SourceMapNote>,
     /// The suspects ranked after `suspects` (the document keeps the top few): text lists
     /// the steady ones among them, and all with `--verbose`.
     #[serde(skip)]
@@ -121,8 +124,13 @@ pub struct SuspectDoc {
     #[serde(default)]
     pub retainer_chain: Vec<PathStep>,
     pub locations: Vec<SourceLocation>,
-    /// Allocation stack of the sample, innermost first, when allocations were tracked.
+    /// Allocation stack of the sample, innermost first, when allocations were tracked, as
+    /// text shows it (`remember src/cache.ts:15:3 (dist/server.js:1:687)` where a source
+    /// map resolves the frame).
     pub allocation_stack: Vec<String>,
+    /// The same frames, typed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allocation_frames: Vec<crate::source::StackFrame>,
     pub details: Details,
     /// For event listeners: the name of the reference by which the retainer path reaches
     /// the emitter, which the title calls it by.
@@ -166,8 +174,12 @@ pub struct SourceLocation {
     pub column: u32,
     /// `constructor`, `closure` or `allocation`.
     pub kind: String,
-    /// The function or class defined there, when known.
+    /// The function or class defined there, when known (its original name when the
+    /// script's source map restores a minified one).
     pub function: Option<String>,
+    /// Where the source map of its script says it was written; absent when none resolves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original: Option<crate::source::Original>,
 }
 
 /// What the shape knows beyond the common fields; `{}` when nothing.

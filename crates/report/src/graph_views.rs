@@ -151,7 +151,10 @@ pub fn inspect_text(doc: &Inspect, style: &Style) -> String {
     if let Some(l) = &doc.location {
         field(
             "location",
-            format!("{}:{}:{}", script_name(l), l.line, l.column),
+            heaphound_model::source::shown_at(
+                format!("{}:{}:{}", script_name(l), l.line, l.column),
+                l.original.as_ref(),
+            ),
         );
     }
 

@@ -22,12 +22,15 @@ fn table(sites: &[AllocationSite], total: u64, style: &Style) -> String {
             pct(s.self_size),
             human_size(s.total_size),
             pct(s.total_size),
-            s.display_name().to_string(),
+            s.original
+                .as_ref()
+                .and_then(|o| o.name.clone())
+                .unwrap_or_else(|| s.display_name().to_string()),
             // Node's own modules read best whole: `node:internal/timers:504:25`.
             if s.url.is_empty() || s.url.starts_with("node:") {
                 s.location.clone()
             } else {
-                short_path(&s.location)
+                heaphound_model::source::shown_at(short_path(&s.location), s.original.as_ref())
             },
         ]);
     }

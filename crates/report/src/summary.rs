@@ -55,7 +55,10 @@ pub fn class_label(name: &str, location: Option<&ScriptLocation>) -> String {
 
 /// `dir/file.js:line`, or `script N:line` when the snapshot does not name the script.
 fn script_line(l: &ScriptLocation) -> String {
-    format!("{}:{}", script_name(l), l.line)
+    match &l.original {
+        Some(o) => format!("{}:{}", short_path(&o.file), o.line),
+        None => format!("{}:{}", script_name(l), l.line),
+    }
 }
 
 /// The script's short path, or `script N` when the snapshot does not name it.
@@ -86,6 +89,7 @@ mod tests {
             file: Some("file:///srv/app/lib/cache.js".into()),
             line: 3,
             column: 27,
+            original: None,
         };
         assert_eq!(class_label("Widget", Some(&at)), "Widget (lib/cache.js:3)");
         at.file = None;

@@ -106,7 +106,7 @@ pub struct Suspect {
     pub path: Option<RetainerPath>,
     pub locations: Vec<SourceRef>,
     /// Innermost frame first, when the snapshot has allocation traces.
-    pub allocation_stack: Vec<String>,
+    pub allocation_stack: Vec<heaphound_model::source::StackFrame>,
 }
 
 impl Suspect {

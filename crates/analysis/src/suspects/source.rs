@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use heaphound_model::source::StackFrame;
 use heaphound_snapshot::{EdgeKind, HeapGraph, Location, NodeKind};
 
 /// A place in a script, 1-based as editors show it.
@@ -87,7 +88,7 @@ impl<'g> Sources<'g> {
 
     /// The innermost frame of user code (not `node:` internals) in the allocation stack of
     /// an object, when allocation tracking was on while it was allocated.
-    pub fn allocation_site(&self, node: u32) -> Option<(SourceRef, Vec<String>)> {
+    pub fn allocation_site(&self, node: u32) -> Option<(SourceRef, Vec<StackFrame>)> {
         let g = self.g;
         let trace = *g.node_trace_id.get(node as usize)?;
         if trace == 0 {
@@ -102,11 +103,13 @@ impl<'g> Sources<'g> {
             let script = g.strings.get(f.script_name);
             let name = g.strings.get(f.name);
             let user = is_user_script(&script);
-            if f.line > 0 {
-                frames.push(format!("{name} {script}:{}:{}", f.line, f.column));
-            } else {
-                frames.push(name.to_string());
-            }
+            frames.push(StackFrame {
+                function: name.to_string(),
+                file: script.to_string(),
+                line: Some(f.line).filter(|&l| l > 0),
+                column: Some(f.column).filter(|_| f.line > 0),
+                original: None,
+            });
             if site.is_none() && user && f.line > 0 {
                 site = Some(SourceRef {
                     file: script.into_owned(),

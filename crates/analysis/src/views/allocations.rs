@@ -18,18 +18,24 @@ pub fn from_profile(p: &Profile) -> AllocationTree {
             .map(|n| AllocationNode {
                 name: n.frame.display_name().to_string(),
                 location: n.frame.location(),
+                at: n
+                    .frame
+                    .line
+                    .map(|l| (n.frame.url.clone(), l, n.frame.column.unwrap_or(1))),
                 self_size: n.self_size,
                 total_size: n.total_size,
                 children: n.children.iter().map(|&c| c as usize).collect(),
+                ..AllocationNode::default()
             })
             .collect(),
     }
 }
 
-fn frame(name: String, location: String) -> AllocationNode {
+fn frame(name: String, location: String, at: Option<(String, u32, u32)>) -> AllocationNode {
     AllocationNode {
         name,
         location,
+        at,
         ..AllocationNode::default()
     }
 }
@@ -43,27 +49,30 @@ pub fn from_trace(g: &HeapGraph) -> Option<AllocationTree> {
     }
     let index: HashMap<u32, usize> = tree.id.iter().enumerate().map(|(i, &id)| (id, i)).collect();
     // Node 0 is a root of our own: the trace may have several.
-    let mut nodes = vec![frame("(root)".into(), String::new())];
+    let mut nodes = vec![frame("(root)".into(), String::new(), None)];
     for i in 0..tree.len() {
         let f = g.trace_functions.get(tree.function_info[i] as usize);
-        let (name, location) = match f {
+        let (name, location, at) = match f {
             Some(f) => {
                 let script = g.strings.get(f.script_name);
-                let loc = match (script.is_empty(), f.line) {
-                    (true, _) => "(native)".to_string(),
-                    (false, 0) => script.into_owned(),
-                    (false, l) => format!("{script}:{l}:{}", f.column),
+                let (loc, at) = match (script.is_empty(), f.line) {
+                    (true, _) => ("(native)".to_string(), None),
+                    (false, 0) => (script.into_owned(), None),
+                    (false, l) => (
+                        format!("{script}:{l}:{}", f.column),
+                        Some((script.into_owned(), l, f.column)),
+                    ),
                 };
-                (g.strings.get(f.name).into_owned(), loc)
+                (g.strings.get(f.name).into_owned(), loc, at)
             }
-            None => ("(unknown)".to_string(), String::new()),
+            None => ("(unknown)".to_string(), String::new(), None),
         };
         let name = if name.is_empty() {
             "(anonymous)".into()
         } else {
             name
         };
-        nodes.push(frame(name, location));
+        nodes.push(frame(name, location, at));
     }
     for (&t, &size) in g.node_trace_id.iter().zip(&g.node_self_size) {
         if let Some(&i) = index.get(&t) {

@@ -56,6 +56,7 @@ pub fn node_location(
         file: scripts.get(&l.script_id).cloned(),
         line: l.line + 1,
         column: l.column + 1,
+        original: None,
     })
 }
 
@@ -66,6 +67,7 @@ pub fn class_location(info: &ClassInfo, scripts: &HashMap<u32, String>) -> Optio
         file: scripts.get(&p.script_id).cloned(),
         line: p.line + 1,
         column: p.column + 1,
+        original: None,
     })
 }
 

@@ -31,6 +31,7 @@ fn location_doc(r: &SourceRef) -> SourceLocation {
         column: r.column,
         kind: r.kind.to_string(),
         function: r.function.clone(),
+        original: None,
     }
 }
 
@@ -193,7 +194,8 @@ fn suspect_doc(l: &LastSnapshot, rank: usize, s: &Suspect) -> SuspectDoc {
         retainer_path: heaphound_model::object::path_lines(&chain),
         retainer_chain: chain,
         locations: s.locations.iter().map(location_doc).collect(),
-        allocation_stack: s.allocation_stack.clone(),
+        allocation_stack: s.allocation_stack.iter().map(|f| f.text()).collect(),
+        allocation_frames: s.allocation_stack.clone(),
         details: details_doc(l, &s.details),
         emitter_variable,
     };
@@ -230,6 +232,7 @@ pub fn document(
         leaked_objects: f.leaked_objects,
         leaked_bytes: f.leaked_bytes,
         suspects,
+        source_map_notes: Vec::new(),
         more,
     }
 }

@@ -52,7 +52,7 @@ pub fn run(ctx: &Ctx, plan: Plan, program: Program, command_name: &str) -> Resul
     }
 
     let files = cap.snapshot_files();
-    let judged = crate::commands::suspects::judge(&files, ctx.quiet)?;
+    let judged = crate::commands::suspects::judge(&files, ctx)?;
     let Reported { report, trend } = heaphound_capture::report::run_report(
         &cap,
         &judged,
@@ -87,6 +87,9 @@ pub fn run(ctx: &Ctx, plan: Plan, program: Program, command_name: &str) -> Resul
         out.push('\n');
         out.push_str(&judged.to_text(plan.top, plan.verbose, &ctx.style));
         emit(&out)?;
+    }
+    if let Some(l) = judged.loaded.last() {
+        crate::sources::print_notes(&l.sources, ctx.quiet);
     }
     // A signal, whatever the snapshots taken so far say; one that came during the
     // analysis too: the run was asked to stop.

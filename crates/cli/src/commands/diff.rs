@@ -8,6 +8,7 @@ use heaphound_report::diff as view;
 
 use super::{emit, emit_json, Ctx};
 use crate::load::{load_all, Loaded};
+use heaphound_capture::originals;
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum Sort {
@@ -63,10 +64,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         },
         top: args.top.unwrap_or(usize::MAX),
     };
-    let loaded = load_all(&args.files, ctx.quiet)?;
+    let maps = ctx.sources.maps_for(&args.files);
+    let loaded = load_all(&args.files, ctx.quiet, &maps)?;
     match &loaded[..] {
         [a, b] => {
-            let doc = views::diff_pair(snapshot(a), snapshot(b), &select);
+            let mut doc = views::diff_pair(snapshot(a), snapshot(b), &select);
+            originals::locate_comparison(&mut doc.comparison, &maps);
             if args.json {
                 emit_json(&doc)?;
             } else {
@@ -74,7 +77,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             }
         }
         [a, b, c] => {
-            let doc = views::diff_triple([snapshot(a), snapshot(b), snapshot(c)], &select);
+            let mut doc = views::diff_triple([snapshot(a), snapshot(b), snapshot(c)], &select);
+            originals::locate_diff3(&mut doc, &maps);
             if args.json {
                 emit_json(&doc)?;
             } else {
@@ -83,5 +87,6 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         }
         _ => anyhow::bail!("diff compares two or three snapshots"),
     }
+    crate::sources::print_notes(&maps, ctx.quiet);
     Ok(ExitCode::SUCCESS)
 }

@@ -32,7 +32,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         Some(id) => Some(parse_object_id(&args.file, id)?),
         None => None,
     };
-    let l = load(&args.file, ctx.quiet)?;
+    let maps = ctx.sources.maps_for(&[&args.file]);
+    let l = load(&args.file, ctx.quiet, &maps)?;
     let (g, a) = (&l.graph, &l.analysis);
     let start = match from {
         Some(id) => node_of(&l, id)?,

@@ -26,7 +26,8 @@ pub struct Args {
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     let id = parse_object_id(&args.file, &args.id)?;
-    let l = load(&args.file, ctx.quiet)?;
+    let maps = ctx.sources.maps_for(&[&args.file]);
+    let l = load(&args.file, ctx.quiet, &maps)?;
     let node = node_of(&l, id)?;
     let (g, a) = (&l.graph, &l.analysis);
     let scripts = heaphound_analysis::scripts::script_names(g);
@@ -34,11 +35,13 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         edges: args.edges,
         retainers: args.retainers,
     };
-    let doc = views::inspect(g, a, &l.label, node, &scripts, &limits);
+    let mut doc = views::inspect(g, a, &l.label, node, &scripts, &limits);
+    heaphound_capture::originals::locate_object(&mut doc, &maps);
     if args.json {
         emit_json(&doc)?;
     } else {
         emit(&graph_views::inspect_text(&doc, &ctx.style))?;
     }
+    crate::sources::print_notes(&maps, ctx.quiet);
     Ok(ExitCode::SUCCESS)
 }

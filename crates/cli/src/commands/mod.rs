@@ -26,6 +26,13 @@ use crate::load::{InputError, Loaded};
 pub struct Ctx {
     pub quiet: bool,
     pub style: Style,
+    pub sources: crate::sources::Flags,
+}
+
+/// One note on stderr (`heaphound: note: …`); names in it may come from a heap or a map.
+pub fn note(msg: &str) {
+    let msg = heaphound_model::text::terminal_safe(msg);
+    let _ = writeln!(std::io::stderr(), "heaphound: note: {msg}");
 }
 
 static COLOURS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);

@@ -20,7 +20,8 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
-    let l = load(&args.file, ctx.quiet)?;
+    let maps = ctx.sources.maps_for(&[&args.file]);
+    let l = load(&args.file, ctx.quiet, &maps)?;
     let doc = views::objects(&l.graph, &l.analysis, &l.label, args.top);
     if args.json {
         emit_json(&doc)?;

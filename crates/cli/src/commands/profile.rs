@@ -9,6 +9,7 @@ use heaphound_report::profile as view;
 
 use super::{emit, emit_json, Ctx};
 use crate::load::InputError;
+use heaphound_capture::originals;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -34,9 +35,13 @@ pub fn read(file: &str) -> Result<Profile> {
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     let profile = read(&args.file)?;
+    // A profile names its scripts itself; a scripts.json beside it is a run folder's.
+    let maps = ctx.sources.maps_for(&[&args.file]);
     if let Some(out) = &args.flamegraph {
         let title = format!("Allocation sites of {}", crate::load::label(&args.file));
-        let svg = flame::svg(&allocations::from_profile(&profile), &title, 1200, true);
+        let mut tree = allocations::from_profile(&profile);
+        originals::locate_tree(&mut tree, &maps);
+        let svg = flame::svg(&tree, &title, 1200, true);
         heaphound_capture::files::write_atomic(out, svg.as_bytes())?;
         if !ctx.quiet {
             eprintln!(
@@ -45,11 +50,13 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             );
         }
     }
-    let doc = heapprofile::document(&args.file, &profile, args.top);
+    let mut doc = heapprofile::document(&args.file, &profile, args.top);
+    originals::locate_profile(&mut doc, &maps);
     if args.json {
         emit_json(&serde_json::to_value(&doc)?)?;
     } else {
         emit(&view::to_text(&doc, &ctx.style))?;
     }
+    crate::sources::print_notes(&maps, ctx.quiet);
     Ok(ExitCode::SUCCESS)
 }

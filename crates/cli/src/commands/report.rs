@@ -120,7 +120,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             Some(files) => {
                 // Only the first and the last are needed for these two summaries.
                 let ends = [files[0].clone(), files[files.len() - 1].clone()];
-                let loaded = load_all(&ends, ctx.quiet)?;
+                let maps = ctx.sources.maps_for(&ends);
+                let loaded = load_all(&ends, ctx.quiet, &maps)?;
                 let overview = html_out::overview_of(&loaded);
                 report.classes = overview.class_comparison.as_ref().map(ClassTable::of);
                 report.dominators = overview.dominator_tree.as_ref().and_then(DomNode::of);

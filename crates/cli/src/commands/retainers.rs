@@ -28,7 +28,8 @@ pub struct Args {
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     let id = parse_object_id(&args.file, &args.id)?;
-    let l = load(&args.file, ctx.quiet)?;
+    let maps = ctx.sources.maps_for(&[&args.file]);
+    let l = load(&args.file, ctx.quiet, &maps)?;
     let target = node_of(&l, id)?;
     let (g, a) = (&l.graph, &l.analysis);
     let paths = retainer_paths(g, a, target.0, args.paths, args.max_depth);

@@ -36,7 +36,8 @@ pub struct Args {
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     let filter = super::class_filter(args.filter.as_deref())?;
-    let l = load_for_summary(&args.file, ctx.quiet)?;
+    let maps = ctx.sources.maps_for(&[&args.file]);
+    let l = load_for_summary(&args.file, ctx.quiet, &maps)?;
     let (facts, a) = (&l.facts, &l.analysis);
     let started = std::time::Instant::now();
     let rows = heaphound_analysis::summarize(a);
@@ -52,7 +53,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         Sort::Count => SortKey::Count,
     };
     let keep = |info: &ClassInfo| filter.as_ref().is_none_or(|re| re.is_match(&info.name));
-    let doc = view::summary(
+    let mut doc = view::summary(
         facts,
         a,
         &l.label,
@@ -63,10 +64,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             top: args.top,
         },
     );
+    heaphound_capture::originals::locate_summary(&mut doc, &maps);
     if args.json {
         emit_json(&doc)?;
     } else {
         emit(&summary::to_text(&doc, &ctx.style))?;
     }
+    crate::sources::print_notes(&maps, ctx.quiet);
     Ok(ExitCode::SUCCESS)
 }

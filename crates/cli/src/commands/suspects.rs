@@ -30,8 +30,9 @@ pub struct Args {
 pub use heaphound_capture::judge::Judged;
 
 /// Reads the snapshots (in parallel, one progress line) and finds the suspects.
-pub fn judge(files: &[String], quiet: bool) -> Result<Judged> {
-    Ok(Judged::from_opened(load_all(files, quiet)?))
+pub fn judge(files: &[String], ctx: &Ctx) -> Result<Judged> {
+    let maps = ctx.sources.maps_for(files);
+    Ok(Judged::from_opened(load_all(files, ctx.quiet, &maps)?))
 }
 
 /// How a judgement is shown: the human report and the exit code (its `--json` is
@@ -57,7 +58,7 @@ impl Shown for Judged {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
-    let judged = judge(&args.files, ctx.quiet)?;
+    let judged = judge(&args.files, ctx)?;
     if let Some(path) = &args.html.html {
         let mut report = Report::from_suspects(&judged.document(args.top));
         report.add_overview(&crate::html_out::overview_of(&judged.loaded));
@@ -76,6 +77,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         emit_json(&judged.document(args.top))?;
     } else {
         emit(&judged.to_text(args.top, args.verbose, &ctx.style))?;
+    }
+    if let Some(l) = judged.loaded.last() {
+        crate::sources::print_notes(&l.sources, ctx.quiet);
     }
     Ok(judged.exit_code())
 }

@@ -172,7 +172,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             .map(|p| p.to_string_lossy().into_owned())
             .collect();
         (files.len() >= 2)
-            .then(|| crate::commands::suspects::judge(&files, ctx.quiet))
+            .then(|| crate::commands::suspects::judge(&files, ctx))
             .transpose()?
     };
     let doc = gate.to_json(&j, &name, scenario.is_some(), suspects.as_ref(), elapsed);

@@ -128,13 +128,17 @@ pub fn svg(tree: &AllocationTree, title: &str, width: u32, standalone: bool) -> 
         let label = if n == 0 {
             "all".to_string()
         } else {
-            node.name.clone()
+            node.original
+                .as_ref()
+                .and_then(|o| o.name.clone())
+                .unwrap_or_else(|| node.name.clone())
         };
+        let at = heaphound_model::source::shown_at(node.location.clone(), node.original.as_ref());
         let pct = 100.0 * node.total_size as f64 / total as f64;
         s.push_str(&format!(
             r#"<g><title>{} {} — {} ({pct:.1}%), self {}</title><rect x="{x:.1}" y="{y:.1}" width="{fw:.1}" height="{}" rx="2" fill="{}"/>"#,
             esc(&label),
-            esc(&node.location),
+            esc(&at),
             human_size(node.total_size),
             human_size(node.self_size),
             ROW - 1.0,

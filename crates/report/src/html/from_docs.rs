@@ -10,6 +10,7 @@ use heaphound_model::profile::AllocationSites;
 use heaphound_model::run::{Overview, RunReport};
 use heaphound_model::series::MemorySample;
 use heaphound_model::suspects::{SuspectDoc, SuspectsDoc};
+use heaphound_model::units::short_path;
 
 use super::model::{
     ChainItem, ClassRow, ClassTable, DomNode, MemorySeries, Object, Report, Sample, SnapshotRow,
@@ -123,12 +124,24 @@ impl Suspect {
             locations: s
                 .locations
                 .iter()
-                .map(|l| SourceLink {
-                    file: l.file.clone(),
-                    line: Some(u64::from(l.line)),
-                    column: Some(u64::from(l.column)),
-                    kind: l.kind.clone(),
-                    function: l.function.clone(),
+                .map(|l| match &l.original {
+                    // Links point to the file the user wrote.
+                    Some(o) => SourceLink {
+                        file: o.file.clone(),
+                        line: Some(u64::from(o.line)),
+                        column: Some(u64::from(o.column)),
+                        kind: l.kind.clone(),
+                        function: l.function.clone(),
+                        generated: Some(format!("{}:{}:{}", short_path(&l.file), l.line, l.column)),
+                    },
+                    None => SourceLink {
+                        file: l.file.clone(),
+                        line: Some(u64::from(l.line)),
+                        column: Some(u64::from(l.column)),
+                        kind: l.kind.clone(),
+                        function: l.function.clone(),
+                        generated: None,
+                    },
                 })
                 .collect(),
             allocation_stack: s.allocation_stack.clone(),

@@ -74,6 +74,8 @@ pub struct SourceLink {
     /// `constructor`, `closure`, `allocation`, …
     pub kind: String,
     pub function: Option<String>,
+    /// The generated position, when `file`, `line` and `column` are the original's.
+    pub generated: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]

@@ -60,8 +60,13 @@ fn source_link(l: &SourceLink) -> String {
     } else {
         format!("<code title=\"{}\">{}</code>", esc(&l.file), esc(&at))
     };
+    let generated = l
+        .generated
+        .as_ref()
+        .map(|g| format!(" <span class=\"muted\">({})</span>", esc(g)))
+        .unwrap_or_default();
     format!(
-        "<li>{link} <span class=\"muted\">{}</span></li>",
+        "<li>{link} <span class=\"muted\">{}</span>{generated}</li>",
         esc(&what)
     )
 }

@@ -54,7 +54,17 @@ fn location_text(r: &SourceLocation) -> String {
         (None, "allocation") => "allocated here".into(),
         (None, _) => "anonymous function".into(),
     };
-    format!("{}:{}:{}  {what}", short_path(&r.file), r.line, r.column)
+    let at = format!("{}:{}:{}", short_path(&r.file), r.line, r.column);
+    match &r.original {
+        // The original position leads: it is the line the user wrote.
+        Some(o) => format!(
+            "{}:{}:{}  {what} ({at})",
+            short_path(&o.file),
+            o.line,
+            o.column
+        ),
+        None => format!("{at}  {what}"),
+    }
 }
 
 fn suspect_text(out: &mut String, n: usize, s: &SuspectDoc, verbose: bool, style: &Style) {

@@ -1,0 +1,60 @@
+//! `scripts.json`: the scripts a live process reported through its inspector
+//! (`Debugger.scriptParsed`) that name a source map, so that a later `suspects` or `report`
+//! on the run folder finds the same maps even when the files have changed or are gone
+//! (code compiled in memory, a rebuilt `dist/`).
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use heaphound_inspector::{Event, EventHandler};
+use heaphound_model::source::{ScriptSeen, ScriptsDoc};
+
+use crate::error::CaptureError;
+use crate::run_dir::write_json;
+
+/// Collects what the session's events say; cloned into the session's handler.
+#[derive(Clone, Default)]
+pub struct Recorder {
+    seen: Arc<Mutex<Vec<ScriptSeen>>>,
+}
+
+impl Recorder {
+    /// An event handler that keeps `Debugger.scriptParsed` events naming a source map and
+    /// drops every other event.
+    pub fn handler(&self) -> EventHandler {
+        let seen = Arc::clone(&self.seen);
+        Box::new(move |ev: &Event| {
+            if ev.method != "Debugger.scriptParsed" {
+                return;
+            }
+            let text = |k: &str| ev.params.get(k).and_then(|v| v.as_str()).unwrap_or("");
+            let (url, map) = (text("url"), text("sourceMapURL"));
+            if url.is_empty() || map.is_empty() {
+                return;
+            }
+            if let Ok(mut s) = seen.lock() {
+                // A script loaded twice (a worker, a re-required module) is kept once.
+                if !s.iter().any(|x| x.url == url && x.source_map_url == map) {
+                    s.push(ScriptSeen {
+                        url: url.to_string(),
+                        source_map_url: map.to_string(),
+                    });
+                }
+            }
+        })
+    }
+
+    /// Writes `scripts.json` into the run folder when any script named a map.
+    pub fn write(&self, run_dir: &Path, pid: u32) -> Result<(), CaptureError> {
+        let scripts = self.seen.lock().map(|s| s.clone()).unwrap_or_default();
+        if scripts.is_empty() {
+            return Ok(());
+        }
+        let doc = ScriptsDoc {
+            schema_version: heaphound_model::SCHEMA_VERSION,
+            pid: Some(pid),
+            scripts,
+        };
+        write_json(&run_dir.join("scripts.json"), &doc)
+    }
+}
