@@ -166,6 +166,7 @@ mod tests {
             self_size,
             total_size,
             children,
+            ..AllocationNode::default()
         }
     }
 

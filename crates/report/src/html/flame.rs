@@ -174,6 +174,7 @@ mod tests {
             self_size,
             total_size,
             children,
+            ..AllocationNode::default()
         };
         AllocationTree {
             nodes: vec![

@@ -383,6 +383,7 @@ mod tests {
             self_size: 1,
             total_size: 1,
             children,
+            ..AllocationNode::default()
         };
         let a = AllocationSites {
             source: "test".into(),

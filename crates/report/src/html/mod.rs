@@ -227,6 +227,7 @@ mod tests {
             self_size: 0,
             total_size: 100 * 1000,
             children: Vec::new(),
+            ..AllocationNode::default()
         }];
         for _ in 0..100 {
             let mut parent = 0;
@@ -238,6 +239,7 @@ mod tests {
                     self_size: if d == 49 { 1000 } else { 0 },
                     total_size: 1000,
                     children: Vec::new(),
+                    ..AllocationNode::default()
                 });
                 nodes[parent].children.push(me);
                 parent = me;
