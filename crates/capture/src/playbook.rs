@@ -144,15 +144,6 @@ pub fn capture(
     // the rest (tracking statistics) are never queued.
     let scripts = crate::scripts::Recorder::default();
     session.set_event_handler(Some(scripts.handler()));
-    // Pauses are skipped: a `debugger;` statement must not stop the user's program.
-    if let Err(e) = session
-        .call("Debugger.enable", json!({}))
-        .and_then(|_| session.call("Debugger.setSkipAllPauses", json!({"skip": true})))
-    {
-        ui.warn(&format!(
-            "scripts.json is not written (the inspector refused Debugger.enable: {e}); source maps are then found from the script files alone"
-        ));
-    }
     let mut sampler = match Sampler::start(
         &program.ws_url,
         series.clone(),
@@ -184,6 +175,19 @@ pub fn capture(
     }
     if let Some(s) = sampler.as_mut() {
         s.finish();
+    }
+    // The scripts are asked for only now, after the last snapshot: an enabled debugger changes
+    // what the target keeps (async functions' generators were seen retained), and enabling it
+    // reports every script parsed so far.
+    if program.gone().is_none() {
+        if let Err(e) = session
+            .call("Debugger.enable", json!({}))
+            .and_then(|_| session.call("Debugger.disable", json!({})))
+        {
+            ui.warn(&format!(
+                "scripts.json is not written (the inspector refused Debugger.enable: {e}); source maps are then found from the script files alone"
+            ));
+        }
     }
     if cap.tracking && program.gone().is_none() {
         // Stops allocation tracking without the snapshot stopTrackingHeapObjects would send.
