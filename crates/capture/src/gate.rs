@@ -178,6 +178,9 @@ impl Gate<'_> {
         let cut = signals::cut_on_signal(1, &session);
         let r = self.rounds_on(&mut session, program, &work, judge);
         drop(cut);
+        if r.is_ok() && !self.snapshots.is_empty() && check(program).is_none() {
+            self.record_scripts(&mut session, program.pid);
+        }
         if let Work::Scenario { .. } = work {
             // Lets the harness's process end by itself once we are gone.
             let _ = session.evaluate("globalThis.__heaphoundGate.stop()");
@@ -312,6 +315,27 @@ impl Gate<'_> {
             external: m.external,
             elapsed_ms: started.elapsed().as_millis() as u64,
         })
+    }
+
+    /// `scripts.json` beside the snapshots, so that their analysis finds the source maps
+    /// the process reported; without it they are found from the script files alone.
+    fn record_scripts(&mut self, session: &mut Session, pid: u32) {
+        let scripts = crate::scripts::Recorder::default();
+        session.set_event_handler(Some(scripts.handler()));
+        let asked = crate::scripts::Recorder::ask(session);
+        session.set_event_handler(None);
+        let written = asked
+            .map_err(|e| format!("the inspector refused Debugger.enable: {e}"))
+            .and_then(|_| {
+                scripts
+                    .write(&self.plan.dir, pid)
+                    .map_err(|e| e.to_string())
+            });
+        if let Err(e) = written {
+            self.ui.warn(&format!(
+                "scripts.json is not written ({e}); source maps are then found from the script files alone"
+            ));
+        }
     }
 
     fn snapshot(

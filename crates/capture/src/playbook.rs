@@ -176,14 +176,8 @@ pub fn capture(
     if let Some(s) = sampler.as_mut() {
         s.finish();
     }
-    // The scripts are asked for only now, after the last snapshot: an enabled debugger changes
-    // what the target keeps (async functions' generators were seen retained), and enabling it
-    // reports every script parsed so far.
     if program.gone().is_none() {
-        if let Err(e) = session
-            .call("Debugger.enable", json!({}))
-            .and_then(|_| session.call("Debugger.disable", json!({})))
-        {
+        if let Err(e) = crate::scripts::Recorder::ask(&mut session) {
             ui.warn(&format!(
                 "scripts.json is not written (the inspector refused Debugger.enable: {e}); source maps are then found from the script files alone"
             ));

@@ -6,11 +6,22 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use heaphound_inspector::{Event, EventHandler};
+use heaphound_inspector::{Event, EventHandler, InspectorError, Session};
 use heaphound_model::source::{ScriptSeen, ScriptsDoc};
+use serde::Deserialize;
+use serde_json::json;
 
 use crate::error::CaptureError;
 use crate::run_dir::write_json;
+
+/// The part of a `Debugger.scriptParsed` event that is kept.
+#[derive(Deserialize)]
+struct ScriptParsed {
+    #[serde(default)]
+    url: String,
+    #[serde(rename = "sourceMapURL", default)]
+    source_map_url: String,
+}
 
 /// Collects what the session's events say; cloned into the session's handler.
 #[derive(Clone, Default)]
@@ -27,21 +38,34 @@ impl Recorder {
             if ev.method != "Debugger.scriptParsed" {
                 return;
             }
-            let text = |k: &str| ev.params.get(k).and_then(|v| v.as_str()).unwrap_or("");
-            let (url, map) = (text("url"), text("sourceMapURL"));
-            if url.is_empty() || map.is_empty() {
+            let Ok(p) = ScriptParsed::deserialize(&ev.params) else {
+                return;
+            };
+            if p.url.is_empty() || p.source_map_url.is_empty() {
                 return;
             }
             if let Ok(mut s) = seen.lock() {
                 // A script loaded twice (a worker, a re-required module) is kept once.
-                if !s.iter().any(|x| x.url == url && x.source_map_url == map) {
+                if !s
+                    .iter()
+                    .any(|x| x.url == p.url && x.source_map_url == p.source_map_url)
+                {
                     s.push(ScriptSeen {
-                        url: url.to_string(),
-                        source_map_url: map.to_string(),
+                        url: p.url,
+                        source_map_url: p.source_map_url,
                     });
                 }
             }
         })
+    }
+
+    /// Asks for every script parsed so far: enabling the debugger reports them all, and it is
+    /// disabled at once, because an enabled debugger changes what the target keeps (async
+    /// functions' generators were seen retained). Call it after the last snapshot, with
+    /// [`Recorder::handler`] installed on `session`.
+    pub fn ask(session: &mut Session) -> Result<(), InspectorError> {
+        session.call("Debugger.enable", json!({}))?;
+        session.call("Debugger.disable", json!({})).map(|_| ())
     }
 
     /// Writes `scripts.json` into the run folder when any script named a map.
