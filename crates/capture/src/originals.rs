@@ -10,7 +10,7 @@ use heaphound_model::heap::{Inspect, Summary};
 use heaphound_model::object::ScriptLocation;
 use heaphound_model::profile::{AllocationTree, ProfileDoc};
 use heaphound_model::source::{Original, StackFrame};
-use heaphound_model::suspects::{Details, SourceLocation, SuspectDoc, SuspectsDoc};
+use heaphound_model::suspects::{Details, Place, SourceLocation, SuspectDoc, SuspectsDoc};
 use heaphound_snapshot::{HeapGraph, NodeKind};
 pub use heaphound_sources::SourceMaps;
 
@@ -22,16 +22,26 @@ pub fn restore_names(g: &mut HeapGraph, maps: &SourceMaps) {
         return;
     }
     let scripts = heaphound_analysis::scripts::script_names(g);
+    // Most scripts of a service (node_modules, Node's own) have no map: look each up once
+    // and skip their locations without hashing them.
+    let mapped: HashMap<u32, &str> = scripts
+        .iter()
+        .filter(|(_, url)| maps.has_map(url))
+        .map(|(id, url)| (*id, url.as_str()))
+        .collect();
+    if mapped.is_empty() && g.trace_functions.is_empty() {
+        return;
+    }
     // Every instance of a class shares its constructor's position: ask once per position.
     let mut asked: HashMap<(u32, u32, u32, u32), Option<u32>> = HashMap::new();
     for i in 0..g.locations.len() {
         let l = g.locations[i];
+        let Some(url) = mapped.get(&l.script_id) else {
+            continue;
+        };
         if !matches!(g.kind(l.node), NodeKind::Closure | NodeKind::Object) {
             continue;
         }
-        let Some(url) = scripts.get(&l.script_id) else {
-            continue;
-        };
         let name = g.node_name[l.node as usize];
         let key = (l.script_id, l.line, l.column, name);
         let renamed = match asked.get(&key) {
@@ -49,6 +59,7 @@ pub fn restore_names(g: &mut HeapGraph, maps: &SourceMaps) {
             g.node_name[l.node as usize] = r;
         }
     }
+    let mut script_mapped: HashMap<u32, bool> = HashMap::new();
     for i in 0..g.trace_functions.len() {
         let f = g.trace_functions[i];
         // Trace function infos count from 1.
@@ -56,6 +67,12 @@ pub fn restore_names(g: &mut HeapGraph, maps: &SourceMaps) {
             continue;
         }
         let script = g.strings.get(f.script_name).into_owned();
+        let has = *script_mapped
+            .entry(f.script_name)
+            .or_insert_with(|| maps.has_map(&script));
+        if !has {
+            continue;
+        }
         let old = g.strings.get(f.name).into_owned();
         if let Some(n) = maps.original_name(&script, f.line - 1, f.column - 1, &old) {
             g.trace_functions[i].name = g.strings.push(&n);
@@ -87,7 +104,37 @@ fn locate_script(l: &mut ScriptLocation, maps: &SourceMaps) {
     }
 }
 
+fn locate_place(p: &mut Place, maps: &SourceMaps) -> bool {
+    let (Place::ModuleVariable {
+        file: Some(file),
+        original_file,
+        ..
+    }
+    | Place::ClosureVariable {
+        file: Some(file),
+        original_file,
+        ..
+    }
+    | Place::ModuleScope {
+        file: Some(file),
+        original_file,
+    }
+    | Place::ClosureScope {
+        file: Some(file),
+        original_file,
+    }) = p
+    else {
+        return false;
+    };
+    *original_file = maps.only_source(file);
+    original_file.is_some()
+}
+
 fn locate_suspect(s: &mut SuspectDoc, maps: &SourceMaps) {
+    if locate_place(&mut s.holder.place, maps) {
+        // The holder's name and the title that uses it name the source file.
+        s.word();
+    }
     s.locations.iter_mut().for_each(|l| locate(l, maps));
     if let Details::Timers {
         callback: Some(l), ..

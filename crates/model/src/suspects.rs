@@ -155,12 +155,36 @@ pub struct Holder {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Place {
-    ModuleVariable { name: String, file: Option<String> },
-    ClosureVariable { name: String, file: Option<String> },
-    ModuleScope { file: Option<String> },
-    ClosureScope { file: Option<String> },
-    Global { name: String },
-    Member { name: String, owner: ObjectRef },
+    ModuleVariable {
+        name: String,
+        file: Option<String>,
+        /// The source file `file` was compiled from, when its source map has only one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        original_file: Option<String>,
+    },
+    ClosureVariable {
+        name: String,
+        file: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        original_file: Option<String>,
+    },
+    ModuleScope {
+        file: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        original_file: Option<String>,
+    },
+    ClosureScope {
+        file: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        original_file: Option<String>,
+    },
+    Global {
+        name: String,
+    },
+    Member {
+        name: String,
+        owner: ObjectRef,
+    },
     Unknown,
 }
 

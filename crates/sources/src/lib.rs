@@ -26,6 +26,15 @@ pub struct Options {
 }
 
 impl Options {
+    /// Maps on, no path maps, no scripts.json: scripts' paths resolve against `cwd`.
+    pub fn enabled_in(cwd: PathBuf) -> Options {
+        Options {
+            enabled: true,
+            cwd,
+            ..Options::disabled()
+        }
+    }
+
     pub fn disabled() -> Options {
         Options {
             enabled: false,
@@ -145,6 +154,20 @@ impl SourceMaps {
             (name != generated && identifier_at(text, t.get_dst_col() as usize, generated))
                 .then(|| name.to_string())
         })
+    }
+
+    /// Whether `script` has a usable map (reading it on first use).
+    pub fn has_map(&self, script: &str) -> bool {
+        self.get(script).is_some()
+    }
+
+    /// The one original file a script's map comes from (tsc writes a map per source);
+    /// `None` for a bundle of several sources, where a position is needed to tell which.
+    pub fn only_source(&self, script: &str) -> Option<String> {
+        let l = self.get(script)?;
+        let mut files = l.sources.iter().flatten();
+        let first = files.next()?;
+        files.all(|f| f == first).then(|| first.clone())
     }
 
     /// One note per script whose map could not be used, by script.

@@ -112,19 +112,23 @@ fn place_doc(l: &LastSnapshot, p: &Place) -> doc::Place {
         } => doc::Place::ModuleVariable {
             name: name.clone(),
             file: script.clone(),
+            original_file: None,
         },
         Place::Variable { name, script, .. } => doc::Place::ClosureVariable {
             name: name.clone(),
             file: script.clone(),
+            original_file: None,
         },
         Place::Scope {
             script,
             module: true,
         } => doc::Place::ModuleScope {
             file: script.clone(),
+            original_file: None,
         },
         Place::Scope { script, .. } => doc::Place::ClosureScope {
             file: script.clone(),
+            original_file: None,
         },
         Place::Global { name } => doc::Place::Global { name: name.clone() },
         Place::Member { name, owner } => doc::Place::Member {

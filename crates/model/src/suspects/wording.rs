@@ -44,14 +44,20 @@ impl Holder {
             | Place::ClosureVariable { name, .. }
             | Place::Global { name }
             | Place::Member { name, .. } => format!("{class} `{name}`"),
-            Place::ModuleScope { file } => scope_name("module scope", file.as_deref()),
-            Place::ClosureScope { file } => scope_name("closure scope", file.as_deref()),
+            Place::ModuleScope {
+                file,
+                original_file,
+            } => scope_name("module scope", original_file.as_ref().or(file.as_ref())),
+            Place::ClosureScope {
+                file,
+                original_file,
+            } => scope_name("closure scope", original_file.as_ref().or(file.as_ref())),
             Place::Unknown => class.clone(),
         }
     }
 }
 
-fn scope_name(scope: &str, file: Option<&str>) -> String {
+fn scope_name(scope: &str, file: Option<&String>) -> String {
     match file {
         Some(file) => format!("the {scope} of {}", short_path(file)),
         None => format!("a {scope}"),
@@ -218,14 +224,24 @@ mod tests {
         let place = Place::ModuleVariable {
             name: "sessionCache".into(),
             file: None,
+            original_file: None,
         };
         assert_eq!(Holder::word_name(&map, &place), "Map `sessionCache`");
         let scope = Place::ModuleScope {
             file: Some("file:///srv/app/lib/cache.js".into()),
+            original_file: None,
         };
         assert_eq!(
             Holder::word_name(&object("system / Context"), &scope),
             "the module scope of lib/cache.js"
+        );
+        let compiled = Place::ModuleScope {
+            file: Some("/srv/app/dist/cache.js".into()),
+            original_file: Some("/srv/app/src/cache.ts".into()),
+        };
+        assert_eq!(
+            Holder::word_name(&object("system / Context"), &compiled),
+            "the module scope of src/cache.ts"
         );
         assert_eq!(Holder::word_name(&map, &Place::Unknown), "Map");
     }

@@ -21,13 +21,28 @@ fn where_text(s: &SuspectDoc) -> String {
     {
         return format!("Node's list of {ms} ms timers (TimersList {id})");
     }
-    let variable = |scope: &str, file: &Option<String>| match file {
-        Some(file) => format!("{name} {id} in the {scope} of {}", short_path(file)),
-        None => format!("{name} {id} in a {scope}"),
-    };
+    let variable =
+        |scope: &str, file: &Option<String>, original: &Option<String>| match (original, file) {
+            // The source file leads, the compiled one after it, as for positions.
+            (Some(o), Some(file)) => format!(
+                "{name} {id} in the {scope} of {} ({})",
+                short_path(o),
+                short_path(file)
+            ),
+            (_, Some(file)) => format!("{name} {id} in the {scope} of {}", short_path(file)),
+            _ => format!("{name} {id} in a {scope}"),
+        };
     match &h.place {
-        Place::ModuleVariable { file, .. } => variable("module scope", file),
-        Place::ClosureVariable { file, .. } => variable("closure scope", file),
+        Place::ModuleVariable {
+            file,
+            original_file,
+            ..
+        } => variable("module scope", file, original_file),
+        Place::ClosureVariable {
+            file,
+            original_file,
+            ..
+        } => variable("closure scope", file, original_file),
         Place::ModuleScope { .. } | Place::ClosureScope { .. } => match &h.variable {
             Some(v) => format!("`{v}` in {name} ({id})"),
             None => format!("{name} ({id})"),
