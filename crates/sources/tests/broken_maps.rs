@@ -19,12 +19,7 @@ fn script_with(tmp: &TempDir, map: Option<&str>) -> String {
 }
 
 fn maps() -> SourceMaps {
-    SourceMaps::new(Options {
-        enabled: true,
-        path_maps: Vec::new(),
-        scripts: Vec::new(),
-        cwd: std::env::current_dir().unwrap(),
-    })
+    SourceMaps::new(Options::enabled_in(std::env::current_dir().unwrap()))
 }
 
 fn one_note(map: Option<&str>, says: &str) {

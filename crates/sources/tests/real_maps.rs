@@ -30,12 +30,7 @@ fn bundle(tmp: &TempDir) -> PathBuf {
 }
 
 fn maps() -> SourceMaps {
-    SourceMaps::new(Options {
-        enabled: true,
-        path_maps: Vec::new(),
-        scripts: Vec::new(),
-        cwd: std::env::current_dir().unwrap(),
-    })
+    SourceMaps::new(Options::enabled_in(std::env::current_dir().unwrap()))
 }
 
 /// 0-based (line, column) of the first `text` in `file`.
@@ -72,10 +67,11 @@ fn check(js: &Path) {
         .next()
         .unwrap()
         .to_string();
+    // The first class of the bundle is cache.ts's first, CustomerRecord.
     assert_eq!(
         m.original_name(&script, line, col + 1, &minified)
             .as_deref(),
-        Some("RecordCache"),
+        Some("CustomerRecord"),
         "class {minified}"
     );
     assert_eq!(
@@ -103,4 +99,89 @@ fn the_same_map_as_an_index_map_with_sections() {
     );
     std::fs::write(&map_path, index).unwrap();
     check(&js);
+}
+
+/// tsc writes one map per file: its module variables and scopes can be named by the source
+/// file; a bundle's cannot without a position.
+#[test]
+fn a_tsc_map_has_one_source_and_a_bundle_several() {
+    let tmp = TempDir::new("tsc-map");
+    let example = repo_root(env!("CARGO_MANIFEST_DIR")).join("examples/ts-service");
+    let dist = tmp.path().join("dist");
+    let st = Command::new("node")
+        .arg(example.join("node_modules/typescript/bin/tsc"))
+        .args([
+            "--sourceMap",
+            "--module",
+            "commonjs",
+            "--target",
+            "es2022",
+            "--outDir",
+        ])
+        .arg(&dist)
+        .arg(example.join("src/cache.ts"))
+        .output()
+        .expect("tsc runs");
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stdout)
+    );
+    let m = maps();
+    let only = m.only_source(&dist.join("cache.js").display().to_string());
+    assert!(
+        only.as_deref().is_some_and(|f| f.ends_with("src/cache.ts")),
+        "{only:?}"
+    );
+    let js = bundle(&tmp);
+    assert_eq!(m.only_source(&js.display().to_string()), None);
+    assert_eq!(m.only_source("/no/such/script.js"), None);
+}
+
+/// A real map damaged in many ways (bytes flipped, cut short, spans doubled): lookups never
+/// panic, and a map that fails leaves exactly one note, naming its script.
+#[test]
+fn damaged_real_maps_never_panic() {
+    let tmp = TempDir::new("mangled-map");
+    let js = bundle(&tmp);
+    let script = js.display().to_string();
+    let map_path = tmp.path().join("server.js.map");
+    let real = std::fs::read(&map_path).unwrap();
+    let (line, col) = find(&js, "remember(");
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for round in 0..300 {
+        let mut bytes = real.clone();
+        let at = (next() as usize) % bytes.len();
+        match round % 3 {
+            0 => {
+                for _ in 0..1 + next() % 8 {
+                    let i = (next() as usize) % bytes.len();
+                    bytes[i] = b"\"{}[],:;0A+/=\\\x00\xff"[(next() % 16) as usize];
+                }
+            }
+            1 => bytes.truncate(at),
+            _ => {
+                let len = ((next() as usize) % 200).min(bytes.len() - at);
+                let span = bytes[at..at + len].to_vec();
+                bytes.splice(at..at, span);
+            }
+        }
+        std::fs::write(&map_path, &bytes).unwrap();
+        let m = maps();
+        for c in [0, col, col + 8, u32::MAX] {
+            let _ = m.original(&script, line, c);
+            let _ = m.original_name(&script, line, c, "remember");
+        }
+        let _ = m.original(&script, u32::MAX, 0);
+        let _ = m.only_source(&script);
+        let notes = m.notes();
+        assert!(notes.len() <= 1, "round {round}: {notes:?}");
+        assert!(notes.iter().all(|n| n.script == script), "{notes:?}");
+    }
 }
