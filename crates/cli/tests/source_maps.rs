@@ -6,83 +6,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
 
 use common::live::*;
+use common::ts::*;
 use common::*;
-
-/// The service copied into `tmp` and built with `build` (a command run there, with the
-/// example's pinned node_modules linked in).
-fn built(tmp: &TempDir, build: &[&str]) -> PathBuf {
-    let example = repo_root().join("examples/ts-service");
-    let modules = example.join("node_modules");
-    assert!(
-        modules.join("typescript").is_dir() && modules.join("esbuild").is_dir(),
-        "examples/ts-service/node_modules is missing: run scripts/test (npm ci --prefix examples/ts-service)"
-    );
-    let app = tmp.path().join("app");
-    std::fs::create_dir_all(app.join("src")).unwrap();
-    for f in [
-        "src/server.ts",
-        "src/cache.ts",
-        "tsconfig.json",
-        "tsconfig.esm.json",
-        "package.json",
-    ] {
-        std::fs::copy(example.join(f), app.join(f)).unwrap();
-    }
-    std::os::unix::fs::symlink(&modules, app.join("node_modules")).unwrap();
-    let out = Command::new(build[0])
-        .args(&build[1..])
-        .current_dir(&app)
-        .output()
-        .expect("the build runs");
-    assert!(
-        out.status.success(),
-        "{build:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    app
-}
-
-const TSC: &str = "node_modules/typescript/bin/tsc";
-const ESBUILD: &str = "node_modules/.bin/esbuild";
-
-/// The 1-based line of `text` in the example's `src/FILE`.
-fn ts_line(file: &str, text: &str) -> u64 {
-    let src =
-        std::fs::read_to_string(repo_root().join("examples/ts-service/src").join(file)).unwrap();
-    src.lines()
-        .position(|l| l.contains(text))
-        .expect("the line is there") as u64
-        + 1
-}
-
-fn hunt(app: &Path, script: &str, dir: &Path, extra: &[&str]) -> (Value, String) {
-    // Allocation sites: without them the snapshot knows which closures hold the cache,
-    // not the line that fills it.
-    let mut args = vec![
-        "--json",
-        "-q",
-        "--allocation-sites",
-        "--load",
-        "/x",
-        "-n",
-        "400",
-    ];
-    args.extend_from_slice(extra);
-    let script = app.join(script);
-    let out = output(hunt_cmd(
-        dir,
-        &args,
-        &["node", &script.to_string_lossy(), "0"],
-    ));
-    let doc = parse_json(&out, "hunt");
-    (doc, stderr(&out))
-}
 
 /// The first suspect's allocation site.
 fn allocation(doc: &Value) -> &Value {
@@ -142,15 +72,8 @@ fn an_esbuild_minified_bundle_names_the_typescript_line_and_class() {
     check_original(&doc, "hunt");
 
     // Afterwards, on the snapshots: the same answer, and the text leads with the original.
-    let snaps: Vec<String> = (1..=3)
-        .map(|i| dir.join(format!("{i}.heapsnapshot")).display().to_string())
-        .collect();
-    let out = output({
-        let mut c = Command::new(heaphound());
-        c.arg("suspects").arg("--json").args(&snaps);
-        c
-    });
-    check_original(&parse_json(&out, "suspects"), "suspects");
+    let snaps = snapshots_in(&dir);
+    check_original(&json_of(&["suspects"], &snaps), "suspects");
     let out = output({
         let mut c = Command::new(heaphound());
         c.arg("suspects").args(&snaps);
@@ -166,13 +89,7 @@ fn an_esbuild_minified_bundle_names_the_typescript_line_and_class() {
     assert!(err.is_empty() || !err.contains("source map"), "{err}");
 
     // --no-source-maps: positions and names as the code runs.
-    let out = output({
-        let mut c = Command::new(heaphound());
-        c.args(["--no-source-maps", "suspects", "--json"])
-            .args(&snaps);
-        c
-    });
-    let plain = parse_json(&out, "suspects --no-source-maps");
+    let plain = json_of(&["--no-source-maps", "suspects"], &snaps);
     let s = &plain["suspects"][0];
     assert!(s["locations"][0].get("original").is_none(), "{s:#}");
     assert_ne!(
@@ -256,15 +173,8 @@ fn tsc_es_modules_and_a_map_known_only_from_scripts_json() {
     let moved = app.join("maps/cache.js.map");
     std::fs::create_dir_all(moved.parent().unwrap()).unwrap();
     std::fs::rename(&elsewhere, &moved).unwrap();
-    let snaps: Vec<String> = (1..=3)
-        .map(|i| dir.join(format!("{i}.heapsnapshot")).display().to_string())
-        .collect();
-    let without = output({
-        let mut c = Command::new(heaphound());
-        c.arg("suspects").arg("--json").args(&snaps);
-        c
-    });
-    let d = parse_json(&without, "suspects");
+    let snaps = snapshots_in(&dir);
+    let d = json_of(&["suspects"], &snaps);
     assert!(allocation(&d).get("original").is_none(), "the map is gone");
     // Point scripts.json at where the map is now, as the inspector would have said it.
     let mut s = scripts.clone();
@@ -274,12 +184,7 @@ fn tsc_es_modules_and_a_map_known_only_from_scripts_json() {
         }
     }
     std::fs::write(dir.join("scripts.json"), serde_json::to_vec(&s).unwrap()).unwrap();
-    let with = output({
-        let mut c = Command::new(heaphound());
-        c.arg("suspects").arg("--json").args(&snaps);
-        c
-    });
-    let d = parse_json(&with, "suspects");
+    let d = json_of(&["suspects"], &snaps);
     let o = &allocation(&d)["original"];
     assert_eq!(o["line"], ts_line("cache.ts", "remember(path"), "{o:#}");
 }

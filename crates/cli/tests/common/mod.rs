@@ -3,6 +3,7 @@
 
 pub mod leaks;
 pub mod live;
+pub mod ts;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
