@@ -55,18 +55,73 @@ pub fn open_inspector(
     port: u16,
     any_binary: bool,
     force_flag: &str,
-) -> Result<String, CaptureError> {
+) -> Result<OpenedInspector, CaptureError> {
     let opts = heaphound_inspector::AttachOptions {
         any_binary,
         ..Default::default()
     };
-    heaphound_inspector::attach_with(pid, port, &opts).map_err(|e| match e {
+    let a = heaphound_inspector::attach_opened(pid, port, &opts).map_err(|e| match e {
         heaphound_inspector::InspectorError::NotNode { .. }
         | heaphound_inspector::InspectorError::ExeUnreadable { .. } => {
             CaptureError::Usage(format!("{command}: {e}; {force_flag} to signal it anyway"))
         }
         e => CaptureError::Usage(format!("{command}: {e}")),
+    })?;
+    Ok(OpenedInspector {
+        url: a.url,
+        pid,
+        port,
+        opened: a.opened,
+        closed: false,
     })
+}
+
+/// The inspector of a PID a command works through. One that heaphound opened (SIGUSR1)
+/// lets any local user run code in the process, so it is closed again before heaphound
+/// leaves: by [`OpenedInspector::close`], or when dropped on a fault. One that was open
+/// already (`--inspect`) is the process's own and stays.
+pub struct OpenedInspector {
+    pub url: String,
+    pub pid: u32,
+    pub port: u16,
+    opened: bool,
+    closed: bool,
+}
+
+impl OpenedInspector {
+    /// Whether heaphound's SIGUSR1 opened it.
+    pub fn opened_by_us(&self) -> bool {
+        self.opened
+    }
+
+    /// Closes it when heaphound opened it, once every session to it is closed. `None` when
+    /// there was nothing to close (not ours, or the process is gone); else what happened,
+    /// in words for the user.
+    pub fn close(&mut self) -> Option<Result<String, String>> {
+        if !self.opened || self.closed || !alive(self.pid) {
+            return None;
+        }
+        self.closed = true;
+        let addr = format!("127.0.0.1:{}", self.port);
+        Some(
+            match heaphound_inspector::close_inspector(&self.url, self.port) {
+                Ok(()) => Ok(format!(
+                    "closed the inspector heaphound opened in PID {} ({addr})",
+                    self.pid
+                )),
+                Err(e) => Err(format!(
+                    "PID {}: the inspector heaphound opened on {addr} could not be closed ({e}); it stays open until the process exits",
+                    self.pid
+                )),
+            },
+        )
+    }
+}
+
+impl Drop for OpenedInspector {
+    fn drop(&mut self) {
+        let _ = self.close();
+    }
 }
 
 /// A stopping signal, or the program ended (or is ending).

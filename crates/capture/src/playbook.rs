@@ -211,12 +211,6 @@ pub fn capture(
     if let Some(f) = &fault {
         ui.warn(f);
     }
-    if !program.is_spawned() {
-        ui.note(&format!(
-            "PID {} keeps its inspector open on 127.0.0.1:{} until it exits (Node cannot close it from outside)",
-            program.pid, program.inspector_port
-        ));
-    }
     let Capture {
         snapshots, listen, ..
     } = cap;

@@ -38,8 +38,8 @@ pub fn take(plan: &SnapshotPlan, ui: &dyn Observer) -> Result<SnapshotDoc, Captu
     if files::taken(&partial) {
         return Err(files::FileError::PartialExists(partial).into());
     }
-    let (url, pid) = if plan.target.starts_with("ws://") {
-        (plan.target.clone(), None)
+    let (url, pid, mut opened) = if plan.target.starts_with("ws://") {
+        (plan.target.clone(), None, None)
     } else {
         let pid: u32 = plan.target.parse().map_err(|_| {
             CaptureError::Usage(format!(
@@ -48,14 +48,14 @@ pub fn take(plan: &SnapshotPlan, ui: &dyn Observer) -> Result<SnapshotDoc, Captu
             ))
         })?;
         ui.status(&format!("opening the inspector of PID {pid}…"));
-        let url = crate::open_inspector(
+        let opened = crate::open_inspector(
             "snapshot",
             pid,
             plan.port,
             plan.any_binary,
             "--force-signal",
         )?;
-        (url, Some(pid))
+        (opened.url.clone(), Some(pid), Some(opened))
     };
     let stopped = |what: &str| {
         signals::interrupted()
@@ -92,19 +92,26 @@ pub fn take(plan: &SnapshotPlan, ui: &dyn Observer) -> Result<SnapshotDoc, Captu
     ui.clear();
     let bytes = taken.map_err(step(format!("{}: snapshot of {url}", plan.out.display())))?;
     session.close();
+    // Closed before anything else is said or returned, a signal included.
+    let closed = match opened.as_mut().and_then(|o| o.close()) {
+        Some(Ok(said)) => {
+            ui.note(&said);
+            true
+        }
+        Some(Err(said)) => {
+            ui.warn(&said);
+            false
+        }
+        None => false,
+    };
     if let Some(e) = stopped(&format!(
         "while the snapshot streamed; it was finished and kept: {} ({bytes} bytes)",
         plan.out.display()
     )) {
         return Err(e);
     }
-    if let Some(pid) = pid {
-        ui.note(&format!(
-            "PID {pid} keeps its inspector open on 127.0.0.1:{} until it exits",
-            plan.port
-        ));
-    }
     Ok(SnapshotDoc {
+        inspector_closed: closed,
         file: plan.out.display().to_string(),
         bytes,
         pid,

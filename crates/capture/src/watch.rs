@@ -42,7 +42,8 @@ pub enum Target {
     Spawned(Spawned),
     /// Through the inspector of a process we did not start.
     Inspector {
-        opened_by_us: bool,
+        /// Through a PID (not a ws:// URL): closed again if heaphound opened it.
+        opened: Option<crate::OpenedInspector>,
     },
     /// /proc only.
     Proc,
@@ -100,9 +101,15 @@ impl Watched {
         matches!(self.target, Target::Spawned(_))
     }
 
-    /// The inspector was opened by us (SIGUSR1): it stays open after we leave.
-    pub fn opened_inspector(&self) -> bool {
-        matches!(self.target, Target::Inspector { opened_by_us: true })
+    /// Closes the inspector heaphound opened (SIGUSR1), once the watch's sessions are
+    /// closed; see [`crate::OpenedInspector::close`].
+    pub fn close_inspector(&mut self) -> Option<Result<String, String>> {
+        match &mut self.target {
+            Target::Inspector {
+                opened: Some(o), ..
+            } => o.close(),
+            _ => None,
+        }
     }
 
     /// A session on the process's inspector, if it is watched through one.
@@ -178,7 +185,7 @@ pub fn open_target(
                 pid,
                 command: cmdline(pid),
                 target: Target::Inspector {
-                    opened_by_us: false,
+                    opened: None,
                 },
                 ws_url: Some(t.clone()),
             })
@@ -204,7 +211,7 @@ pub fn open_target(
                     pid,
                     command,
                     target: Target::Inspector {
-                        opened_by_us: false,
+                        opened: None,
                     },
                     ws_url: Some(url),
                 });
@@ -218,12 +225,15 @@ pub fn open_target(
                 });
             }
             ui.status(&format!("opening the inspector of PID {pid}…"));
-            let url = crate::open_inspector("watch", pid, args.port, args.any_binary, "--force")?;
+            let opened =
+                crate::open_inspector("watch", pid, args.port, args.any_binary, "--force")?;
             Ok(Watched {
                 pid,
                 command,
-                target: Target::Inspector { opened_by_us: true },
-                ws_url: Some(url),
+                ws_url: Some(opened.url.clone()),
+                target: Target::Inspector {
+                    opened: Some(opened),
+                },
             })
         }
     }

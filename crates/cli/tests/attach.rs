@@ -52,9 +52,15 @@ fn attach_to_a_running_process() {
             .contains("cache-leak/server.js"),
         "{doc:#}"
     );
-    // Attached programs keep running, and say where their inspector stays open.
+    // Attached programs keep running, and the inspector heaphound opened is closed again.
     assert!(alive(u64::from(pid)), "the attached process was stopped");
-    // A second capture finds the inspector already open and goes on.
+    let ports = listening_ports(pid);
+    assert!(ports.contains(&port), "the app still serves: {ports:?}");
+    assert!(
+        !ports.contains(&inspect),
+        "attach left the inspector open: {ports:?}"
+    );
+    // A second capture opens it again, and closes it again.
     let snap = tmp.path().join("one.heapsnapshot");
     let out = output({
         let mut cmd = Command::new(heaphound());
@@ -72,6 +78,11 @@ fn attach_to_a_running_process() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let doc = leaks::doc_of(&out, "snapshot");
     assert_eq!(doc["pid"], pid);
+    assert_eq!(doc["inspector_closed"], true, "{doc:#}");
+    assert!(
+        !listening_ports(pid).contains(&inspect),
+        "snapshot left it open"
+    );
     assert_eq!(
         doc["bytes"],
         std::fs::metadata(&snap).expect("snapshot").len()
@@ -85,6 +96,79 @@ fn attach_to_a_running_process() {
     assert!(
         summary["node_count"].as_u64().unwrap_or(0) > 10_000,
         "{summary}"
+    );
+}
+
+/// A process started with --inspect keeps its own inspector: heaphound closes only what it
+/// opened.
+#[test]
+fn an_inspector_the_process_opened_itself_stays_open() {
+    let inspect = free_port();
+    let (child, _) = start_plain_node(&[
+        &format!("--inspect=127.0.0.1:{inspect}"),
+        "examples/cache-leak/server.js",
+        "0",
+    ]);
+    let node = Kill(child);
+    let pid = node.0.id();
+    wait_for("the inspector", Duration::from_secs(10), || {
+        listening_ports(pid).contains(&inspect)
+    });
+    let tmp = TempDir::new("snapshot-own-inspector");
+    let snap = tmp.path().join("s.heapsnapshot");
+    let out = output({
+        let mut cmd = Command::new(heaphound());
+        cmd.args(["snapshot", &pid.to_string(), "--port", &inspect.to_string()])
+            .args(["--json", "-o"])
+            .arg(&snap);
+        cmd
+    });
+    let doc = leaks::doc_of(&out, "snapshot");
+    assert_eq!(doc["inspector_closed"], false, "{doc:#}");
+    assert!(
+        listening_ports(pid).contains(&inspect),
+        "its own inspector was closed"
+    );
+}
+
+#[test]
+fn watch_pid_inspect_closes_the_inspector_it_opened() {
+    let (node, inspect, port) = cache_leak_to_attach();
+    let pid = node.0.id();
+    let tmp = TempDir::new("watch-inspect");
+    let out = output({
+        let mut cmd = Command::new(heaphound());
+        cmd.args([
+            "watch",
+            &pid.to_string(),
+            "--inspect",
+            "--port",
+            &inspect.to_string(),
+        ])
+        .args([
+            "--json",
+            "--interval",
+            "200ms",
+            "--duration",
+            "1500ms",
+            "--out",
+        ])
+        .arg(tmp.path().join("memory.jsonl"));
+        cmd
+    });
+    let doc = leaks::doc_of(&out, "watch PID --inspect");
+    assert_eq!(doc["target"]["source"], "inspector", "{doc:#}");
+    assert!(
+        stderr(&out).contains(&format!(
+            "closed the inspector heaphound opened in PID {pid}"
+        )),
+        "{}",
+        stderr(&out)
+    );
+    let ports = listening_ports(pid);
+    assert!(
+        ports.contains(&port) && !ports.contains(&inspect),
+        "{ports:?}"
     );
 }
 

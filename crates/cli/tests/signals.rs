@@ -346,4 +346,10 @@ fn a_second_signal_during_an_attached_snapshot_never_cuts_it() {
         alive(u64::from(id)),
         "an attached process keeps running (it ended: {ended:?})"
     );
+    // Stopped by signals, heaphound still closes the inspector it opened.
+    assert!(
+        !listening_ports(id).contains(&inspect),
+        "the inspector was left open: {:?}",
+        listening_ports(id)
+    );
 }

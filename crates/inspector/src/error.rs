@@ -100,6 +100,8 @@ pub enum InspectorError {
     #[error("process {0} does not handle SIGUSR1, so the signal would kill it instead of opening its inspector: it is not a Node process, is still starting up, or runs with --disable-sigusr1")]
     NoSigusr1Handler(u32),
 
+    #[error("the inspector on {addr} is still open after it was asked to close")]
+    StillOpen { addr: String },
     #[error("process {0} exited after it was sent SIGUSR1; was it a Node process?")]
     DiedOnSignal(u32),
 

@@ -17,7 +17,7 @@ pub use error::{InspectorError, Result};
 pub use heap::SnapshotProgress;
 pub use net::{discover, discover_timeout, Target};
 pub use process::{
-    attach, attach_timeout, attach_with, check_node, spawn_node, AttachOptions, Output,
-    SpawnOptions, Spawned,
+    attach, attach_opened, attach_timeout, attach_with, check_node, close_inspector, spawn_node,
+    AttachOptions, Attached, Output, SpawnOptions, Spawned,
 };
 pub use session::{AbortHandle, ConnectOptions, Event, EventHandler, MemoryUsage, Session};

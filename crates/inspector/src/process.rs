@@ -417,6 +417,20 @@ pub fn check_node(pid: u32) -> Result<PathBuf> {
 
 /// [`attach`] with options.
 pub fn attach_with(pid: u32, port: u16, opts: &AttachOptions) -> Result<String> {
+    attach_opened(pid, port, opts).map(|a| a.url)
+}
+
+/// What [`attach_opened`] found: the inspector's URL, and whether this call opened it.
+#[derive(Debug, Clone)]
+pub struct Attached {
+    pub url: String,
+    /// false: it was open already (started with `--inspect`, or opened by someone else),
+    /// and it is not ours to close.
+    pub opened: bool,
+}
+
+/// [`attach_with`], saying whether the inspector was opened by this call's SIGUSR1.
+pub fn attach_opened(pid: u32, port: u16, opts: &AttachOptions) -> Result<Attached> {
     let timeout = opts.timeout;
     let raw = libc::pid_t::try_from(pid)
         .ok()
@@ -440,7 +454,7 @@ pub fn attach_with(pid: u32, port: u16, opts: &AttachOptions) -> Result<String> 
         Ok(targets) => {
             if let Some(url) = targets.into_iter().find_map(|t| t.web_socket_debugger_url) {
                 verify_pid(&url, pid, &addr)?;
-                return Ok(url);
+                return Ok(Attached { url, opened: false });
             }
             return Err(InspectorError::PortTaken { addr });
         }
@@ -457,7 +471,7 @@ pub fn attach_with(pid: u32, port: u16, opts: &AttachOptions) -> Result<String> 
         if let Ok(targets) = net::discover_timeout("127.0.0.1", port, poll) {
             if let Some(url) = targets.into_iter().find_map(|t| t.web_socket_debugger_url) {
                 verify_pid(&url, pid, &addr)?;
-                return Ok(url);
+                return Ok(Attached { url, opened: true });
             }
         }
         if check_alive(pid, raw).is_err() {
@@ -470,6 +484,28 @@ pub fn attach_with(pid: u32, port: u16, opts: &AttachOptions) -> Result<String> 
             });
         }
         thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Closes an inspector that SIGUSR1 opened, as `process._debugEnd()` does from inside the
+/// process, and waits until its port no longer answers. Call it once every other session
+/// to it is closed. The process goes on as it was; a later SIGUSR1 opens it again.
+pub fn close_inspector(url: &str, port: u16) -> Result<()> {
+    let mut s = Session::connect(url, &ConnectOptions::default())?;
+    // Deferred so that the evaluation answers before the inspector goes.
+    s.evaluate("setImmediate(() => process._debugEnd()), true")?;
+    s.close();
+    let start = Instant::now();
+    loop {
+        match net::discover_timeout("127.0.0.1", port, Duration::from_millis(500)) {
+            Err(InspectorError::ConnectionRefused { .. }) => return Ok(()),
+            _ if start.elapsed() >= Duration::from_secs(5) => {
+                return Err(InspectorError::StillOpen {
+                    addr: format!("127.0.0.1:{port}"),
+                })
+            }
+            _ => thread::sleep(Duration::from_millis(50)),
+        }
     }
 }
 

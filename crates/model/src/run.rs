@@ -100,6 +100,9 @@ pub struct SnapshotDoc {
     /// A full GC ran first.
     pub gc: bool,
     pub elapsed_ms: u64,
+    /// heaphound opened the PID's inspector (SIGUSR1) and closed it again afterwards.
+    #[serde(default)]
+    pub inspector_closed: bool,
 }
 
 pub(crate) fn schemas(out: &mut Vec<NamedSchema>) {

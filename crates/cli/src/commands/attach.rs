@@ -43,10 +43,18 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     // A folder another run holds was refused by the plan, before any signal; the claim
     // itself waits until the process is known to be there, so a failed attach leaves no
     // folder behind.
-    let url = capture::open_inspector("attach", pid, args.port, args.force, "--force")
+    let mut opened = capture::open_inspector("attach", pid, args.port, args.force, "--force")
         .map_err(|e| InputError(e.to_string()))?;
-    let _claim = plan.create_run_dir(&capture::ui::Ui::new(ctx.quiet))?;
+    let ui = capture::ui::Ui::new(ctx.quiet);
+    let _claim = plan.create_run_dir(&ui)?;
     let command = capture::cmdline(pid);
-    let program = Program::attached(pid, url, command);
-    capture::run(ctx, plan, program, "attach")
+    let program = Program::attached(pid, opened.url.clone(), command);
+    let r = capture::run(ctx, plan, program, "attach");
+    // The run's sessions are closed by now; an error or a signal gets here too.
+    match opened.close() {
+        Some(Ok(said)) => ui.note(&said),
+        Some(Err(said)) => ui.warn(&said),
+        None => {}
+    }
+    r
 }

@@ -165,11 +165,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     {
         ui.warn(&format!("{}: incomplete: {e}", out.display()));
     }
-    if w.opened_inspector() {
-        ui.note(&format!(
-            "PID {} keeps its inspector open on 127.0.0.1:{} until it exits (Node cannot close it from outside)",
-            w.pid, args.port
-        ));
+    match w.close_inspector() {
+        Some(Ok(said)) => ui.note(&said),
+        Some(Err(said)) => ui.warn(&said),
+        None => {}
     }
     let samples = series
         .lock()
