@@ -56,6 +56,13 @@ pub enum CaptureError {
         #[source]
         source: std::io::Error,
     },
+    /// Too little memory for a heap snapshot ([`crate::headroom`]): the numbers, the risk
+    /// and the flag that takes it anyway.
+    #[error("{0}")]
+    NoHeadroom(crate::headroom::Refusal),
+    /// A heap snapshot came out empty or cut short, and was removed.
+    #[error("{path}: the heap snapshot is {what}; it was removed")]
+    Incomplete { path: String, what: String },
 }
 
 /// Why the program could not be started.

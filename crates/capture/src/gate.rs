@@ -10,6 +10,7 @@ use heaphound_inspector::{ConnectOptions, InspectorError, Session};
 use heaphound_model::units::group;
 use serde_json::json;
 
+use crate::headroom::{self, Checked, Guard};
 use crate::loader::{Driver, Phase};
 use crate::{check, duration, signals, CaptureError, Observer, Program, SnapshotTicker, Stop};
 
@@ -46,6 +47,8 @@ pub struct GatePlan {
     pub dir: PathBuf,
     /// One iteration: `call` of a scenario, `request` to a server.
     pub unit: &'static str,
+    /// Checked before each snapshot: whether the program has the memory for it.
+    pub headroom: Guard,
 }
 
 /// Why a gate could not judge.
@@ -347,8 +350,26 @@ impl Gate<'_> {
         let k = self.snapshots.len() + 1;
         let path = self.plan.dir.join(format!("{k}.heapsnapshot"));
         let title = format!("snapshot {k} ({})", self.place);
+        // The heap as the last round left it, measured again: the judge may have run since.
+        let heap_used = session.heap_usage().ok().map(|(used, _)| used);
+        let guard = &self.plan.headroom;
+        match headroom::check(Some(program.pid), heap_used, guard) {
+            Checked::Fits => {}
+            Checked::Forced(h) => self
+                .ui
+                .warn(&format!("{title}: {}", h.forced_line(guard.force_flag))),
+            Checked::Refused(r) => return Err(GateError::Msg(format!("{title}: {r}"))),
+        }
         let mut ticker = SnapshotTicker::new(self.ui, &title);
         let taken = session.take_heap_snapshot(&path, &mut |p| ticker.tick(p));
+        if taken.is_ok() {
+            if let Err(e) = crate::snapshot::check_whole(&path) {
+                return Err(GateError::Msg(format!(
+                    "{title}: {}",
+                    crate::error_chain(&e)
+                )));
+            }
+        }
         match taken {
             Ok(_) => {
                 self.snapshots.push(path);

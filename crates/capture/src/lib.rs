@@ -9,6 +9,7 @@ pub mod duration;
 mod error;
 pub mod files;
 pub mod gate;
+pub mod headroom;
 pub mod judge;
 pub mod listen;
 pub mod loader;

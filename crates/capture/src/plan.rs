@@ -1,6 +1,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::headroom::Guard;
 use crate::listen::LoadUrl;
 
 /// How the traffic is made, before the program's address is known.
@@ -31,4 +32,6 @@ pub struct CapturePlan {
     pub allocation_sites: bool,
     pub run_dir: PathBuf,
     pub load: LoadPlan,
+    /// Checked before each snapshot: whether the program has the memory for it.
+    pub headroom: Guard,
 }

@@ -10,6 +10,7 @@ use heaphound_inspector::{ConnectOptions, InspectorError, Session};
 use heaphound_model::load::LoadDoc;
 use serde_json::json;
 
+use crate::headroom::{self, Checked};
 use crate::loader::{self, Driver, Phase, PhaseRecord};
 use crate::ready::Waiter;
 use crate::run_dir::write_json;
@@ -434,15 +435,29 @@ impl Capture<'_> {
             ));
         }
         // The post-GC floor, recorded as this snapshot's memory sample.
-        if let Ok(m) = session.memory_usage() {
+        let heap_used = session.memory_usage().ok().map(|m| {
             if let Ok(mut s) = self.series.lock() {
                 s.record(&m, Some(k));
             }
+            m.heap_used
+        });
+        // Memory grows during a run: each snapshot is weighed against what is left now. A
+        // refusal ends the run as any fault does, keeping what was captured.
+        let guard = &self.plan.headroom;
+        match headroom::check(Some(program.pid), heap_used, guard) {
+            Checked::Fits => {}
+            Checked::Forced(h) => self
+                .ui
+                .warn(&format!("{title}: {}", h.forced_line(guard.force_flag))),
+            Checked::Refused(r) => return Err(Stop::Failed(format!("{title}: {r}"))),
         }
         let path = self.plan.run_dir.join(format!("{k}.heapsnapshot"));
         let mut ticker = SnapshotTicker::new(self.ui, &title);
         match session.take_heap_snapshot(&path, &mut |p| ticker.tick(p)) {
             Ok(bytes) => {
+                if let Err(e) = crate::snapshot::check_whole(&path) {
+                    return Err(Stop::Failed(format!("{title}: {}", error_chain(&e))));
+                }
                 self.ui
                     .snapshot_written(&title, &path, bytes, started.elapsed());
                 self.snapshots.push(path);

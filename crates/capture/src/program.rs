@@ -78,7 +78,8 @@ enum Kind {
     Attached,
 }
 
-fn ws_port(url: &str) -> u16 {
+/// The port of a `ws://host:port/…` URL (0 when it has none).
+pub(crate) fn ws_port(url: &str) -> u16 {
     url.strip_prefix("ws://")
         .and_then(|r| r.split('/').next())
         .and_then(|a| a.rsplit_once(':'))

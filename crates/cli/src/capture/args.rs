@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 use heaphound_capture::duration::parse_duration;
+use heaphound_capture::headroom::{Guard, RoomOverride};
 use heaphound_capture::listen::LoadUrl;
 use heaphound_capture::run_lock::RunLock;
 use heaphound_capture::{CapturePlan, LoadPlan};
@@ -81,6 +82,13 @@ pub struct CaptureArgs {
     /// [default: ./heaphound-runs/<UTC time>].
     #[arg(long, short = 'o', value_name = "DIR", help_heading = "Capture")]
     pub out: Option<PathBuf>,
+    /// Take each snapshot even when the program's memory headroom looks too small for it
+    /// (a snapshot needs about the heap's used size again, beside the heap).
+    // `--force-snapshot` here, not `--force`: `attach --force` already means "signal a
+    // binary that does not look like Node". `hunt`, which has no other --force, names
+    // this one `--force` (see its Args).
+    #[arg(long, help_heading = "Capture")]
+    pub force_snapshot: bool,
 
     /// Show at most N suspects.
     #[arg(long, default_value_t = 5, help_heading = "Report")]
@@ -108,9 +116,30 @@ fn usage(msg: String) -> anyhow::Error {
     InputError(msg).into()
 }
 
+/// The testing override of the memory a target can get (bytes, or a size such as `64MB`),
+/// in place of its cgroup's room and the machine's MemAvailable.
+pub const MEMORY_LIMIT_VAR: &str = "HEAPHOUND_MEMORY_LIMIT";
+
+/// How a snapshot that does not fit the target's memory is decided: `force` (set by
+/// `force_flag`) takes it anyway; `HEAPHOUND_MEMORY_LIMIT` replaces the room measured.
+pub fn headroom_guard(force: bool, force_flag: &'static str) -> Result<Guard> {
+    let mut guard = Guard::new(force, force_flag);
+    if let Some(v) = std::env::var_os(MEMORY_LIMIT_VAR) {
+        let text = v.to_string_lossy();
+        let bytes = crate::gate::judge::parse_size(&text)
+            .map_err(|e| usage(format!("{MEMORY_LIMIT_VAR}: {e}")))?;
+        guard.room_override = Some(RoomOverride {
+            bytes,
+            from: format!("{MEMORY_LIMIT_VAR}={text}"),
+        });
+    }
+    Ok(guard)
+}
+
 impl CaptureArgs {
-    /// Checks the options (nothing is created yet).
-    pub fn plan(&self) -> Result<Plan> {
+    /// Checks the options (nothing is created yet); `force_flag` is what the command calls
+    /// `--force-snapshot`, for messages.
+    pub fn plan(&self, force_flag: &'static str) -> Result<Plan> {
         if self.interval.is_zero() {
             return Err(usage("--interval must be above zero".into()));
         }
@@ -197,6 +226,7 @@ impl CaptureArgs {
                 allocation_sites: self.allocation_sites,
                 run_dir,
                 load,
+                headroom: headroom_guard(self.force_snapshot, force_flag)?,
             },
             top: self.top,
             verbose: self.verbose,

@@ -18,7 +18,11 @@ SIGUSR1 makes Node open its inspector on 127.0.0.1:9229 (or the port it was star
 Without --load or --drive, heaphound waits for Enter between snapshots so you can drive the
 traffic yourself. The process keeps running afterwards; Ctrl-C stops the capture only.
 Exit codes: 0 no leak, 1 leak, 2 usage error, fewer than 2 snapshots, or a run cut short
-without a leak found; 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP (the process keeps running).")]
+without a leak found; 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP (the process keeps running).
+Before each snapshot the process's memory headroom is checked (a snapshot needs about the
+heap's used size again, beside the heap): when its cgroup or the machine cannot give that
+much, the capture ends there, keeping what was captured, unless --force-snapshot (--force
+here lifts the Node-binary check only).")]
 pub struct Args {
     /// The PID of a running Node process (same user).
     pub pid: u32,
@@ -34,7 +38,7 @@ pub struct Args {
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     signals::install();
-    let plan = args.capture.plan()?;
+    let plan = args.capture.plan("--force-snapshot")?;
     let pid = args.pid;
     if !capture::alive(pid) {
         // Say it before signalling anything, in the same words attach would.

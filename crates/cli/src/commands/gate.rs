@@ -26,9 +26,13 @@ grows in a steady trend (Mann–Kendall p < 0.05) by more than a quarter of --ma
 With --http URL the command is a server: each round sends --iterations requests to it, as
 `hunt --load` does (loopback only).
 
+Before each snapshot the program's memory headroom is checked (a snapshot needs about the
+heap's used size again, beside the heap): when its cgroup or the machine cannot give that
+much, the gate stops there (exit 2) unless --force.
+
 Exit codes: 0 pass, 1 fail (memory grows), 2 the gate could not judge (the scenario threw,
-did not finish within --timeout, the program died; or a usage error); 130 Ctrl-C, 143
-SIGTERM, 129 SIGHUP (the program is stopped).
+did not finish within --timeout, the program died, a snapshot did not fit its memory; or a
+usage error); 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP (the program is stopped).
 
 Examples:
   heaphound gate -- node test/leak-scenario.js
@@ -77,6 +81,10 @@ pub struct Args {
     /// Suspects shown on failure.
     #[arg(long, default_value_t = 3)]
     pub top: usize,
+    /// Take each snapshot even when the program's memory headroom looks too small for it
+    /// (a snapshot needs about the heap's used size again, beside the heap).
+    #[arg(long)]
+    pub force: bool,
     /// Print one JSON document instead of the report.
     #[arg(long)]
     pub json: bool,

@@ -20,7 +20,12 @@ The program's stdout and stderr go to heaphound's stderr; the report goes to std
 Exit codes: 0 no leak, 1 leak, 2 usage error, fewer than 2 snapshots, or a run cut short
 (the program ended, the inspector dropped) without a leak found; 130 Ctrl-C, 143 SIGTERM,
 129 SIGHUP (the program is stopped; with 2 snapshots or more the report is still written;
-a second signal abandons a snapshot in flight and kills the program without grace).")]
+a second signal abandons a snapshot in flight and kills the program without grace).
+Before each snapshot the program's memory headroom is checked (a snapshot needs about the
+heap's used size again, beside the heap): when its cgroup or the machine cannot give that
+much, the run ends there, keeping what was captured, unless --force.")]
+// hunt has no other --force: the shared --force-snapshot is named --force here.
+#[command(mut_arg("force_snapshot", |a| a.long("force").visible_alias("force-snapshot")))]
 pub struct Args {
     #[command(flatten)]
     pub capture: CaptureArgs,
@@ -32,7 +37,7 @@ pub struct Args {
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     signals::install();
-    let plan = args.capture.plan()?;
+    let plan = args.capture.plan("--force")?;
     let _claim = plan.create_run_dir(&capture::ui::Ui::new(ctx.quiet))?;
     let program = Program::start(
         args.command,

@@ -9,6 +9,7 @@ use heaphound_capture::snapshot::{self, SnapshotPlan};
 use heaphound_report::{group, human_size};
 
 use super::{emit, emit_json, Ctx};
+use crate::capture::args::headroom_guard;
 use crate::capture::signals;
 use crate::capture::ui::Ui;
 
@@ -18,7 +19,11 @@ With a PID, the process's inspector is opened with SIGUSR1 (127.0.0.1:9229, or -
 Node keeps it open until the process exits. Nothing is sent unless /proc/PID/exe is a
 Node binary (--force-signal lifts that check). The target pauses while the snapshot is taken.
 Ctrl-C, SIGTERM or SIGHUP abandons the snapshot, removes its partial file and exits 130,
-143 or 129.")]
+143 or 129.
+A snapshot needs about the heap's used size again, beside the heap: when the process's
+cgroup (memory.max − memory.current, or v1's limit − usage) or the machine's MemAvailable
+cannot give that much, the snapshot is refused (exit 2) unless --force, as the kernel's OOM
+killer may kill the process mid-snapshot.")]
 pub struct Args {
     /// A Node process: its PID, or its inspector's ws:// URL.
     pub target: String,
@@ -31,7 +36,8 @@ pub struct Args {
     /// With a PID: the port its inspector opens on.
     #[arg(long, default_value_t = 9229)]
     pub port: u16,
-    /// Overwrite FILE if it exists.
+    /// Overwrite FILE if it exists, and take the snapshot even when the target's memory
+    /// headroom looks too small.
     #[arg(long)]
     pub force: bool,
     /// With a PID: send SIGUSR1 even when /proc/PID/exe does not look like Node.
@@ -53,6 +59,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             port: args.port,
             force: args.force,
             any_binary: args.force_signal,
+            headroom: headroom_guard(args.force, "--force")?,
         },
         &ui,
     )?;

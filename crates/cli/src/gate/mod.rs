@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use heaphound_report::human_size;
 
-use crate::capture::args::run_dir;
+use crate::capture::args::{headroom_guard, run_dir};
 use crate::capture::listen::LoadUrl;
 use crate::capture::ready::Waiter;
 use crate::capture::ui::Ui;
@@ -35,6 +35,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     if args.iterations == 0 {
         return Err(InputError("--iterations must be at least 1".into()).into());
     }
+    let headroom = headroom_guard(args.force, "--force")?;
     let http = match &args.http {
         Some(u) => Some(
             LoadUrl::parse(u)
@@ -91,6 +92,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         timeout: args.timeout,
         dir: dir.clone(),
         unit,
+        headroom,
     };
     let work = match http {
         Some(url) => {
