@@ -4,6 +4,7 @@
 
 mod bits;
 pub mod classes;
+pub mod diagreport;
 pub mod diff;
 pub mod distances;
 pub mod dominators;
@@ -13,6 +14,7 @@ pub mod gate;
 pub mod gclog;
 pub mod heapprofile;
 pub mod paths;
+pub mod postmortem;
 pub mod preds;
 pub mod retainers;
 pub mod scripts;

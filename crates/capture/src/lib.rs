@@ -17,6 +17,7 @@ mod observer;
 pub mod originals;
 mod plan;
 pub mod playbook;
+pub mod postmortem;
 pub mod program;
 pub mod read;
 pub mod ready;

@@ -66,8 +66,22 @@ pub fn open(
     obs: &mut dyn ReadObserver,
     sources: &Arc<SourceMaps>,
 ) -> Result<Opened, ReadError> {
+    open_with(path, obs, sources, false)
+}
+
+/// [`open`], and with `stack_weak` the references of the stack and open handle scopes count as weak
+/// ([`heaphound_analysis::postmortem::weaken_in_flight_roots`]), as a postmortem reads.
+pub fn open_with(
+    path: &str,
+    obs: &mut dyn ReadObserver,
+    sources: &Arc<SourceMaps>,
+    stack_weak: bool,
+) -> Result<Opened, ReadError> {
     let started = Instant::now();
-    let (graph, label) = read_graph(path, obs, sources)?;
+    let (mut graph, label) = read_graph(path, obs, sources)?;
+    if stack_weak {
+        heaphound_analysis::postmortem::weaken_in_flight_roots(&mut graph);
+    }
     let analysis = Analysis::new(&graph, &mut |step| obs.phase(step));
     obs.phase("");
     obs.done(started.elapsed());

@@ -37,6 +37,17 @@ pub fn load_for_summary(path: &str, quiet: bool, maps: &Arc<SourceMaps>) -> Resu
     Ok(read::open_for_summary(path, &mut w, maps).map_err(input)?)
 }
 
+/// Reads one snapshot as a postmortem does (the stack retains nothing), with its
+/// progress; the error as the capture library gives it, for callers that go on without it.
+pub fn open_postmortem(
+    path: &str,
+    quiet: bool,
+    maps: &Arc<SourceMaps>,
+) -> Result<Loaded, read::ReadError> {
+    let mut w = Watch::new(quiet, &label(path));
+    read::open_with(path, &mut w, maps, true)
+}
+
 fn input(e: read::ReadError) -> InputError {
     InputError(e.0)
 }

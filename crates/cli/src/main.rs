@@ -58,6 +58,8 @@ enum Command {
     Watch(commands::watch::Args),
     /// Read `node --trace-gc` output: GC counts and pauses, the post-GC floor, a verdict.
     Gclog(commands::gclog::Args),
+    /// What a crashed process left (near-limit snapshots, its fatal-error report): why it died.
+    Postmortem(commands::postmortem::Args),
     /// Write one heap snapshot of a live Node process (PID or ws:// inspector URL).
     Snapshot(commands::snapshot::Args),
     /// A memory-leak gate for CI: run a scenario in rounds, fail when what stays grows.
@@ -92,6 +94,7 @@ fn main() -> ExitCode {
         Command::Objects(a) => commands::objects::run(&ctx, a),
         Command::Hunt(a) => commands::hunt::run(&ctx, a),
         Command::Attach(a) => commands::attach::run(&ctx, a),
+        Command::Postmortem(a) => commands::postmortem::run(&ctx, a),
         Command::Snapshot(a) => commands::snapshot::run(&ctx, a),
         Command::Gate(a) => commands::gate::run(&ctx, a),
         Command::Profile(a) => commands::profile::run(&ctx, a),

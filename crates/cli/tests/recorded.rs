@@ -13,6 +13,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
+use common::validate;
 use common::{heaphound, repo_root};
 use serde_json::Value;
 
@@ -284,31 +285,6 @@ fn check_schema(root: &Path, case: &str, doc: &Value) -> Option<String> {
     validate(root, schema, doc)
         .err()
         .map(|e| format!("{case}: {e}"))
-}
-
-pub fn validate(root: &Path, schema: &str, doc: &Value) -> Result<(), String> {
-    let path = root
-        .join("docs/schema")
-        .join(format!("{schema}.schema.json"));
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let schema_doc: Value =
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    let validator = jsonschema::validator_for(&schema_doc)
-        .map_err(|e| format!("{} is not a valid schema: {e}", path.display()))?;
-    let errors: Vec<String> = validator
-        .iter_errors(doc)
-        .take(5)
-        .map(|e| format!("{} at {}", e, e.instance_path()))
-        .collect();
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "does not satisfy {}: {}",
-            path.display(),
-            errors.join("; ")
-        ))
-    }
 }
 
 /// A document's shape: every object's keys in order, each value replaced by its kind, an

@@ -17,6 +17,7 @@ pub mod ids;
 pub mod load;
 pub mod object;
 pub mod page;
+pub mod postmortem;
 pub mod profile;
 pub mod run;
 pub mod series;
@@ -55,6 +56,7 @@ pub fn schemas() -> Vec<NamedSchema> {
     watch::schemas(&mut out);
     gate::schemas(&mut out);
     page::schemas(&mut out);
+    postmortem::schemas(&mut out);
     source::schemas(&mut out);
     out
 }

@@ -58,6 +58,12 @@ pub enum Judgement {
     TooFewSnapshots {
         kept: usize,
     },
+    /// One snapshot (a postmortem's): `holders` retain `percent` or more of the heap
+    /// each; growth cannot be seen.
+    OneSnapshot {
+        holders: usize,
+        percent: u32,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

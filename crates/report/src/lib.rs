@@ -5,6 +5,7 @@ pub mod diff;
 pub mod format;
 pub mod graph_views;
 pub mod html;
+pub mod postmortem;
 pub mod profile;
 pub mod summary;
 pub mod suspects;

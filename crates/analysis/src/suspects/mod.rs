@@ -14,6 +14,7 @@ pub mod growth;
 mod measure;
 mod rank;
 pub mod shapes;
+pub mod single;
 pub mod source;
 
 use std::collections::HashMap;
@@ -157,7 +158,51 @@ pub fn find(snaps: &[Snap]) -> Findings {
     drop((first, previous));
     let leaked_objects = growth.groups.iter().map(|x| x.count).sum();
     let leaked_bytes = growth.groups.iter().map(|x| x.bytes).sum();
+    let mut suspects = build(snaps, &growth, false);
+    suspects.retain(|s| s.own_growth >= (MIN_GROWTH / 4) as i64);
+    suspects.sort_by(|x, y| {
+        let key = |s: &Suspect| (s.steady && s.own_growth >= MIN_GROWTH as i64, s.own_growth);
+        key(y).cmp(&key(x))
+    });
+    let (verdict, judgement) = judge(snaps.len(), &suspects);
+    Findings {
+        verdict,
+        reason: judgement.reason(),
+        judgement,
+        suspects,
+        leaked_objects,
+        leaked_bytes,
+    }
+}
 
+/// One snapshot: the holders that each retain [`single::SHARE`] of the heap or more
+/// (Eclipse MAT's leak suspects of a single dump), by leak shape, largest first. Growth
+/// cannot be seen, so the verdict is inconclusive; `leaked_*` count what they keep.
+pub fn find_single(snap: Snap) -> Findings {
+    let growth = single::heavy(snap.graph, snap.analysis);
+    let leaked_objects = growth.groups.iter().map(|x| x.count).sum();
+    let leaked_bytes = growth.groups.iter().map(|x| x.bytes).sum();
+    let mut suspects = build(&[snap], &growth, true);
+    suspects.sort_by_key(|s| std::cmp::Reverse(s.retained.first().copied().flatten()));
+    let judgement = Judgement::OneSnapshot {
+        holders: suspects.len(),
+        percent: (single::SHARE * 100.0).round() as u32,
+    };
+    Findings {
+        verdict: Verdict::Inconclusive,
+        reason: judgement.reason(),
+        judgement,
+        suspects,
+        leaked_objects,
+        leaked_bytes,
+    }
+}
+
+/// The suspects of the groups `growth` found in the last snapshot, measured across all.
+/// `single`: one snapshot, where nothing can be seen to grow, so none is dropped for it.
+fn build(snaps: &[Snap], growth: &growth::Growth, single: bool) -> Vec<Suspect> {
+    let last = *snaps.last().expect("snapshots");
+    let (g, a) = (last.graph, last.analysis);
     let cands: Vec<&growth::Group> = growth
         .groups
         .iter()
@@ -251,7 +296,7 @@ pub fn find(snaps: &[Snap]) -> Findings {
         };
         s.steady =
             is_steady(&s.retained) && s.count_growth().iter().all(|d| d.is_none_or(|d| d >= 0));
-        if s.retained_growth() < (MIN_GROWTH / 4) as i64 {
+        if !single && s.retained_growth() < (MIN_GROWTH / 4) as i64 {
             continue;
         }
         let mut classes: HashMap<&str, u64> = HashMap::new();
@@ -311,6 +356,12 @@ pub fn find(snaps: &[Snap]) -> Findings {
         suspects.push(s);
     }
     own_growth(a, &mut suspects);
+    if single {
+        // What each holder keeps by itself stands in for its growth.
+        for s in &mut suspects {
+            s.own_growth = s.retained[0].unwrap_or(0) as i64;
+        }
+    }
     merge_emitters(&mut suspects);
     for s in &mut suspects {
         // For listeners and timers the function that was added is the line to fix.
@@ -327,18 +378,5 @@ pub fn find(snaps: &[Snap]) -> Findings {
             });
         }
     }
-    suspects.retain(|s| s.own_growth >= (MIN_GROWTH / 4) as i64);
-    suspects.sort_by(|x, y| {
-        let key = |s: &Suspect| (s.steady && s.own_growth >= MIN_GROWTH as i64, s.own_growth);
-        key(y).cmp(&key(x))
-    });
-    let (verdict, judgement) = judge(snaps.len(), &suspects);
-    Findings {
-        verdict,
-        reason: judgement.reason(),
-        judgement,
-        suspects,
-        leaked_objects,
-        leaked_bytes,
-    }
+    suspects
 }

@@ -6,6 +6,7 @@ pub mod gclog;
 pub mod hunt;
 pub mod inspect;
 pub mod objects;
+pub mod postmortem;
 pub mod profile;
 pub mod report;
 pub mod retainers;

@@ -107,3 +107,29 @@ pub fn array_field<'a>(v: &'a Value, key: &str, what: &str) -> &'a Vec<Value> {
         .and_then(Value::as_array)
         .unwrap_or_else(|| panic!("{what}: no array field `{key}`"))
 }
+
+/// Checks `doc` against docs/schema/SCHEMA.schema.json.
+pub fn validate(root: &Path, schema: &str, doc: &Value) -> Result<(), String> {
+    let path = root
+        .join("docs/schema")
+        .join(format!("{schema}.schema.json"));
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let schema_doc: Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let validator = jsonschema::validator_for(&schema_doc)
+        .map_err(|e| format!("{} is not a valid schema: {e}", path.display()))?;
+    let errors: Vec<String> = validator
+        .iter_errors(doc)
+        .take(5)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "does not satisfy {}: {}",
+            path.display(),
+            errors.join("; ")
+        ))
+    }
+}

@@ -30,6 +30,12 @@ impl Judgement {
                 "only {kept} snapshot{} captured before the run stopped, and at least 2 are needed to find a leak: run it again to the end",
                 if kept == 1 { " was" } else { "s were" }
             ),
+            Judgement::OneSnapshot { holders: 0, percent } => format!(
+                "one snapshot, and no holder retains {percent}% of its heap or more: one snapshot cannot show growth"
+            ),
+            Judgement::OneSnapshot { holders, percent } => format!(
+                "one snapshot: {holders} holder(s) retain {percent}% of its heap or more each; one snapshot cannot show whether they grow"
+            ),
         }
     }
 }
@@ -83,6 +89,9 @@ impl SuspectDoc {
 
     /// One sentence that names the leak.
     fn title_sentence(&self) -> String {
+        if self.counts.len() == 1 {
+            return self.one_snapshot_title();
+        }
         let holder = &self.holder.name;
         let class = &self.class;
         let rate = self
@@ -197,6 +206,39 @@ impl SuspectDoc {
             }
             Details::None {} => format!("{class} objects accumulate under {holder} ({rate})"),
         }
+    }
+}
+
+impl SuspectDoc {
+    /// A holder of one snapshot: what it keeps, not how it grows (Eclipse MAT's wording of
+    /// a leak suspect in a single dump).
+    fn one_snapshot_title(&self) -> String {
+        let holder = &self.holder.name;
+        let class = &self.class;
+        let retained = self.retained_sizes.first().copied().flatten().unwrap_or(0);
+        let n = self.counts.first().copied().flatten().unwrap_or(0);
+        let keeps = match &self.details {
+            Details::Listeners {
+                emitter, events, ..
+            } => {
+                let n: u64 = events.iter().map(|e| e.listeners).sum();
+                format!("{} keeps {} listeners", emitter.class, group(n))
+            }
+            Details::Timers { timers, .. } => {
+                format!("{} timers keep their callbacks' data", group(*timers))
+            }
+            Details::Promises { promises, .. } => {
+                format!("{holder} holds {} unsettled promises", group(*promises))
+            }
+            Details::Collection { entries, .. } => {
+                format!("{holder} holds {} entries", group(entries.unwrap_or(n)))
+            }
+            Details::Buffers { .. } => {
+                format!("{holder} holds Buffers, mostly backing stores off the JS heap")
+            }
+            _ => format!("{holder} holds {} {class}", group(n)),
+        };
+        format!("{keeps}, retaining {}", human_size(retained))
     }
 }
 

@@ -47,6 +47,17 @@ pub fn bounded(r: &Report) -> Report {
     for s in &mut r.snapshots {
         text(&mut s.file);
     }
+    if let Some(c) = &mut r.crash {
+        c.rows.truncate(FACTS);
+        c.stack.truncate(CHAIN_ITEMS);
+        for (k, v) in &mut c.rows {
+            text(k);
+            text(v);
+        }
+        for f in &mut c.stack {
+            text(f);
+        }
+    }
     if let Some(list) = &mut r.suspects {
         list.truncate(SUSPECTS);
         for s in list {

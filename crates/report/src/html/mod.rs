@@ -16,8 +16,8 @@ mod secrets;
 mod sections;
 
 pub use model::{
-    ChainItem, ClassRow, ClassTable, DomNode, MemorySeries, Object, Report, Sample, SnapshotRow,
-    SourceLink, Suspect, Verdict,
+    ChainItem, ClassRow, ClassTable, Crash, DomNode, MemorySeries, Object, Report, Sample,
+    SnapshotRow, SourceLink, Suspect, Verdict,
 };
 
 use crate::format::human_delta;
@@ -96,20 +96,22 @@ pub fn render(r: &Report) -> String {
         )),
         None => Err("No allocation sites: run `hunt --allocation-sites`, or put a .heapprofile (node --heap-prof) in the run folder.".to_string()),
     };
-    page::page(
-        r,
-        &[
-            ("suspects", "Suspects", suspects),
-            ("memory", "Memory over the run", memory),
-            ("classes", "Class comparison", classes),
-            (
-                "dominators",
-                "Largest retainers (dominator tree)",
-                dominators,
-            ),
-            ("allocations", "Allocation sites", allocations),
-        ],
-    )
+    let mut sections = Vec::new();
+    if let Some(c) = &r.crash {
+        sections.push(("crash", "How the process ended", Ok(sections::crash(c))));
+    }
+    sections.extend([
+        ("suspects", "Suspects", suspects),
+        ("memory", "Memory over the run", memory),
+        ("classes", "Class comparison", classes),
+        (
+            "dominators",
+            "Largest retainers (dominator tree)",
+            dominators,
+        ),
+        ("allocations", "Allocation sites", allocations),
+    ]);
+    page::page(r, &sections)
 }
 
 #[cfg(test)]

@@ -23,8 +23,17 @@ pub struct Report {
     pub classes: Option<ClassTable>,
     pub dominators: Option<DomNode>,
     pub allocations: Option<AllocationSites>,
+    /// A postmortem's diagnostic report: how the process ended.
+    pub crash: Option<Crash>,
     /// Set by `redact::apply`; the page says so.
     pub redacted: bool,
+}
+
+/// How a process ended, from its diagnostic report: labelled facts and the top JS frames.
+#[derive(Debug, Clone, Default)]
+pub struct Crash {
+    pub rows: Vec<(String, String)>,
+    pub stack: Vec<String>,
 }
 
 #[derive(Debug, Clone)]

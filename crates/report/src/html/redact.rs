@@ -197,6 +197,14 @@ fn each_text(report: &mut Report, f: &mut dyn FnMut(&mut String)) {
     for s in &mut report.snapshots {
         f(&mut s.file);
     }
+    if let Some(c) = &mut report.crash {
+        for (_, v) in &mut c.rows {
+            f(v);
+        }
+        for frame in &mut c.stack {
+            f(frame);
+        }
+    }
     for s in report.suspects.iter_mut().flatten() {
         for t in [&mut s.shape, &mut s.title, &mut s.class, &mut s.holder] {
             f(t);
@@ -275,6 +283,11 @@ pub fn apply(report: &mut Report, r: &mut Redactor) {
     report.title = r.scrub(&report.title);
     for (_, v) in &mut report.facts {
         *v = r.scrub(v);
+    }
+    if let Some(c) = &mut report.crash {
+        for (_, v) in &mut c.rows {
+            *v = r.scrub(v);
+        }
     }
     if let Some(v) = &mut report.verdict {
         v.reason = r.scrub(&v.reason);

@@ -3,7 +3,7 @@
 //! carries `data-v` sort keys for the script that sorts and filters it.
 
 use super::esc;
-use super::model::{ChainItem, ClassTable, DomNode, Object, SourceLink, Suspect};
+use super::model::{ChainItem, ClassTable, Crash, DomNode, Object, SourceLink, Suspect};
 use crate::diff::signed;
 use crate::format::{group, human_delta, human_size};
 use crate::summary::short_path;
@@ -147,6 +147,23 @@ pub fn suspects(list: &[Suspect]) -> String {
 
 fn num_cell(v: i64, text: String) -> String {
     format!("<td class=\"n\" data-v=\"{v}\">{}</td>", esc(&text))
+}
+
+/// A postmortem's crash: what the diagnostic report says, as a table of facts and the
+/// top frames.
+pub fn crash(c: &Crash) -> String {
+    let mut s = String::from("<table class=\"facts\"><tbody>");
+    for (k, v) in &c.rows {
+        s.push_str(&format!("<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(v)));
+    }
+    s.push_str("</tbody></table>");
+    if !c.stack.is_empty() {
+        s.push_str("<p class=\"muted\">Top JavaScript frames, innermost first:</p><pre>");
+        let frames: Vec<String> = c.stack.iter().map(|f| esc(f)).collect();
+        s.push_str(&frames.join("\n"));
+        s.push_str("</pre>");
+    }
+    s
 }
 
 pub fn classes(t: &ClassTable) -> String {

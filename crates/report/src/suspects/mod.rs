@@ -89,14 +89,24 @@ fn suspect_text(out: &mut String, n: usize, s: &SuspectDoc, verbose: bool, style
         esc(&s.title)
     ));
     out.push_str(&format!("   held by   {}\n", esc(&where_text(s))));
-    out.push_str(&format!(
-        "   grows     {}: {} objects; retained {} ({})\n",
-        esc(&s.class),
-        series_text(&s.counts, group),
-        series_text(&s.retained_sizes, human_size),
-        human_delta(s.retained_growth)
-    ));
-    if !s.steady {
+    if s.counts.len() == 1 {
+        // One snapshot: what it keeps; nothing can be said of growth.
+        out.push_str(&format!(
+            "   keeps     {}: {} objects; retains {}\n",
+            esc(&s.class),
+            series_text(&s.counts, group),
+            series_text(&s.retained_sizes, human_size),
+        ));
+    } else {
+        out.push_str(&format!(
+            "   grows     {}: {} objects; retained {} ({})\n",
+            esc(&s.class),
+            series_text(&s.counts, group),
+            series_text(&s.retained_sizes, human_size),
+            human_delta(s.retained_growth)
+        ));
+    }
+    if !s.steady && s.counts.len() > 1 {
         out.push_str("   note      not every step grew: weaker evidence\n");
     }
     let lines = &s.retainer_path;
@@ -151,6 +161,13 @@ pub fn text(doc: &SuspectsDoc, top: usize, verbose: bool, style: &Style) -> Stri
         esc(&doc.reason),
         doc.snapshots.len()
     ));
+    out.push_str(&body(doc, top, verbose, style));
+    out
+}
+
+/// The suspects of `doc` without the verdict line (a postmortem words its own).
+pub fn body(doc: &SuspectsDoc, top: usize, verbose: bool, style: &Style) -> String {
+    let mut out = String::new();
     if verbose {
         for s in &doc.snapshots {
             out.push_str(&format!(
