@@ -13,6 +13,7 @@ pub mod headroom;
 pub mod judge;
 pub mod listen;
 pub mod loader;
+pub mod node_signal;
 mod observer;
 pub mod originals;
 mod plan;
@@ -30,6 +31,7 @@ pub mod signals;
 pub mod snapshot;
 pub mod trend;
 pub mod watch;
+pub mod watch_snapshots;
 
 pub use error::{error_chain, CaptureError};
 pub use observer::{Observer, SnapshotTicker};

@@ -130,6 +130,8 @@ pub fn take(plan: &SnapshotPlan, ui: &dyn Observer) -> Result<SnapshotDoc, Captu
     }
     Ok(SnapshotDoc {
         inspector_closed: closed,
+        signal: None,
+        written_as: None,
         file: plan.out.display().to_string(),
         bytes,
         pid,

@@ -35,6 +35,8 @@ pub struct WatchPlan {
     pub duration: Duration,
     /// A full GC before each sample.
     pub gc: bool,
+    /// Snapshots when memory crosses a line.
+    pub snapshots: Option<crate::watch_snapshots::Trigger>,
 }
 
 /// How the process is reached.
@@ -70,6 +72,8 @@ pub enum Live {
 /// Told after every sample.
 pub trait WatchObserver {
     fn sample(&self, elapsed: Duration, live: &Live, samples: usize);
+    /// Where notes and snapshot progress go.
+    fn observer(&self) -> &dyn Observer;
 }
 
 /// Why watching ended.
@@ -323,6 +327,14 @@ pub fn sample_loop(
             .unwrap_or(0)
             .max(rss_only.len());
         ui.sample(started.elapsed(), &live, n);
+        if let Some(t) = &args.snapshots {
+            t.after_sample(
+                &live,
+                started.elapsed().as_millis() as u64,
+                w,
+                ui.observer(),
+            );
+        }
         pace.wait(&|| signals::interrupted().is_some());
     };
     if let Some(s) = session {

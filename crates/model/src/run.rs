@@ -103,6 +103,13 @@ pub struct SnapshotDoc {
     /// heaphound opened the PID's inspector (SIGUSR1) and closed it again afterwards.
     #[serde(default)]
     pub inspector_closed: bool,
+    /// With `--signal`: the signal whose `--heapsnapshot-signal` handler wrote it (no
+    /// inspector was used; `inspector` is empty), and the file Node wrote before it was
+    /// moved to `file`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub written_as: Option<String>,
 }
 
 pub(crate) fn schemas(out: &mut Vec<NamedSchema>) {

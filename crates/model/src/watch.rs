@@ -24,6 +24,32 @@ pub struct WatchDoc {
     pub samples: u64,
     pub series: SeriesSummary,
     pub verdict: VerdictDoc,
+    /// Snapshots `--snapshot-above` took, each with the sample that crossed the line.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub snapshots: Vec<WatchSnapshot>,
+    /// Snapshots the line asked for that were not taken (refused for lack of memory,
+    /// failed), one sentence each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub snapshot_notes: Vec<String>,
+}
+
+/// One snapshot a watch took when memory crossed its line.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct WatchSnapshot {
+    pub file: String,
+    pub bytes: u64,
+    /// `inspector`, or the signal whose `--heapsnapshot-signal` handler wrote it.
+    pub via: String,
+    /// Milliseconds since the watch began, of the sample that crossed the line.
+    pub t_ms: u64,
+    /// `rss`, `heap_used` or `heap_limit_percent`.
+    pub metric: String,
+    /// What the sample measured (bytes; for `heap_limit_percent`, percent), and the line.
+    pub value: f64,
+    pub line: f64,
+    /// The sample's resident memory and used heap (when the inspector gives it).
+    pub rss: u64,
+    pub heap_used: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]

@@ -18,12 +18,15 @@ use heaphound_report::human_size;
 use heaphound_report::trend::verdict_text;
 
 use super::{emit, emit_json, gclog::exit_code, Ctx};
+use crate::capture::args::headroom_guard;
 use crate::capture::duration::{parse_duration, show};
 use crate::capture::sampler::Series;
 use crate::capture::signals;
 use crate::capture::trend::{self, Points};
 use crate::capture::ui::Ui;
 use crate::load::InputError;
+use heaphound_capture::headroom::Guard;
+use heaphound_capture::watch_snapshots::{heap_limit, Line, Trigger, Via};
 
 #[derive(clap::Args)]
 #[command(after_help = "\
@@ -65,6 +68,44 @@ pub struct Args {
     /// [default: ./heaphound-runs/<UTC time>/memory.jsonl].
     #[arg(long, short = 'o', value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Take a heap snapshot into the run folder when memory crosses LINE: RSS (`500MB`,
+    /// `rss=500MB`), the used heap (`heap_used=300MB`) or a percentage of the heap limit
+    /// (`85%`); the heap lines need the inspector.
+    #[arg(long, value_name = "LINE", help_heading = "Snapshots")]
+    pub snapshot_above: Option<String>,
+    /// At most N snapshots.
+    #[arg(
+        long,
+        default_value_t = 3,
+        value_name = "N",
+        requires = "snapshot_above",
+        help_heading = "Snapshots"
+    )]
+    pub max_snapshots: usize,
+    /// At least this long between two snapshots.
+    #[arg(long, default_value = "1m", value_parser = parse_duration, value_name = "DURATION", requires = "snapshot_above", help_heading = "Snapshots")]
+    pub snapshot_interval: Duration,
+    /// Take them through the process's own --heapsnapshot-signal handler with SIGNAL
+    /// (e.g. SIGUSR2): no inspector port is ever opened.
+    #[arg(
+        long,
+        value_name = "SIGNAL",
+        requires = "snapshot_above",
+        help_heading = "Snapshots"
+    )]
+    pub snapshot_signal: Option<String>,
+    /// With --snapshot-signal: where the process writes them [default: its
+    /// --diagnostic-dir, else its working directory].
+    #[arg(
+        long,
+        value_name = "DIR",
+        requires = "snapshot_signal",
+        help_heading = "Snapshots"
+    )]
+    pub snapshot_dir: Option<PathBuf>,
+    /// Take a snapshot even when the process's memory headroom looks too small for it.
+    #[arg(long, requires = "snapshot_above", help_heading = "Snapshots")]
+    pub force_snapshot: bool,
     /// Print one JSON document instead of the report.
     #[arg(long)]
     pub json: bool,
@@ -136,11 +177,14 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         out.display()
     ));
     let mut rss_samples = Vec::new();
+    let snapshots = trigger(&args, &w, &out)?;
     let plan = WatchPlan {
         interval: args.interval,
         duration: args.duration,
         gc: args.gc,
+        snapshots,
     };
+
     let stopped = watch::sample_loop(
         &plan,
         &LiveLine(ui),
@@ -150,6 +194,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         &mut rss_samples,
         started,
     );
+    let taken = plan
+        .snapshots
+        .map(|t| t.taken.into_inner().unwrap_or_default())
+        .unwrap_or_default();
     let ended = stopped.to_string();
     let rss_only: Vec<Point> = rss_samples
         .iter()
@@ -221,17 +269,117 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             samples: count as u64,
             series: summary.clone(),
             verdict: VerdictDoc::from(&verdict),
+            snapshots: taken.snapshots.clone(),
+            snapshot_notes: taken.notes.clone(),
         };
         emit_json(&doc)?;
     } else {
-        emit(&text(
+        let mut t = text(
             &w, &how, &ended, count, elapsed, &summary, &out, &verdict, ctx,
-        ))?;
+        );
+        for sn in &taken.snapshots {
+            t.push_str(&format!(
+                "  snapshot {} ({}) at {:.1} s, {} {} ≥ {}, via {}\n",
+                sn.file,
+                human_size(sn.bytes),
+                sn.t_ms as f64 / 1000.0,
+                sn.metric,
+                shown_value(&sn.metric, sn.value),
+                shown_value(&sn.metric, sn.line),
+                sn.via
+            ));
+        }
+        for n in &taken.notes {
+            t.push_str(&format!("  not taken: {n}\n"));
+        }
+        emit(&t)?;
     }
     if let Stopped::Interrupted(sig) = stopped {
         return Ok(ExitCode::from(sig.exit_code()));
     }
     Ok(exit_code(verdict.kind))
+}
+
+fn shown_value(metric: &str, v: f64) -> String {
+    if metric == "heap_limit_percent" {
+        format!("{v:.1}%")
+    } else {
+        human_size(v as u64)
+    }
+}
+
+/// `--snapshot-above` and its options, checked against how the process is watched.
+fn trigger(args: &Args, w: &Watched, out: &Path) -> Result<Option<Trigger>> {
+    let Some(text) = &args.snapshot_above else {
+        return Ok(None);
+    };
+    let line = Line::parse(text, &|s| {
+        crate::gate::judge::parse_size(s).map_err(|e| e.to_string())
+    })
+    .map_err(|e| usage(format!("--snapshot-above: {e}")))?;
+    if args.max_snapshots == 0 {
+        return Err(usage("--max-snapshots must be at least 1".into()));
+    }
+    if line.needs_heap() && w.is_proc() {
+        return Err(usage(format!(
+            "--snapshot-above {text} needs heap figures, and PID {} is watched through /proc: give an RSS line (e.g. 500MB), or --inspect",
+            w.pid
+        )));
+    }
+    let via = match &args.snapshot_signal {
+        Some(sig) => Via::Signal {
+            signal: heaphound_capture::node_signal::parse_signal(sig)
+                .map_err(|e| usage(format!("--snapshot-signal: {e}")))?,
+            dir: args.snapshot_dir.clone(),
+            any_process: false,
+            timeout: Duration::from_secs(600),
+        },
+        None if w.is_proc() => {
+            return Err(usage(format!(
+                "--snapshot-above: PID {} is watched through /proc, with no inspector to take snapshots: add --snapshot-signal SIGUSR2 (the process must run with --heapsnapshot-signal=SIGUSR2) or --inspect",
+                w.pid
+            )))
+        }
+        None => Via::Inspector,
+    };
+    // Checked now, not when memory is already high.
+    if let Via::Signal { signal, dir, .. } = &via {
+        heaphound_capture::node_signal::prepare(&heaphound_capture::node_signal::SignalPlan {
+            pid: w.pid,
+            signal: *signal,
+            dir: dir.clone(),
+            any_process: false,
+            headroom: Guard::new(true, "--force-snapshot"),
+            timeout: Duration::ZERO,
+        })?;
+    }
+    let heap_limit = match line {
+        Line::HeapPercent(_) => {
+            let limit = w.connect()?.as_mut().and_then(heap_limit);
+            if limit.is_none() {
+                return Err(usage(format!(
+                    "--snapshot-above {text}: the heap limit of PID {} cannot be read; give heap_used=SIZE instead",
+                    w.pid
+                )));
+            }
+            limit
+        }
+        _ => None,
+    };
+    Ok(Some(Trigger {
+        line,
+        max: args.max_snapshots,
+        interval: args.snapshot_interval,
+        via,
+        folder: out
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from(".")),
+        headroom: headroom_guard(args.force_snapshot, "--force-snapshot")?,
+        heap_limit,
+        taken: Default::default(),
+    }))
 }
 
 /// The live line under a terminal watch.
@@ -258,6 +406,10 @@ impl WatchObserver for LiveLine {
         };
         self.0
             .status(&format!("{}  {live}  ({n} samples)", show(elapsed)));
+    }
+
+    fn observer(&self) -> &dyn heaphound_capture::Observer {
+        &self.0
     }
 }
 
