@@ -152,9 +152,11 @@ pub fn judge(pid: Option<u32>, crash: Option<&CrashDoc>, s: &Snapshots) -> Postm
                 );
             }
             match grew {
+                // Two snapshots of a heap filling up look alike for a leak and for a
+                // bounded cache whose bound does not fit the limit: never near certain.
                 Some(i) if died_at_limit && share(i) >= MOST => verdict(
                     PostmortemKind::Leak,
-                    0.5 + 0.45 * share(i),
+                    0.5 + 0.35 * share(i),
                     PostmortemRule::GrewToTheLimit {
                         holder: name(i),
                         share: share(i),
@@ -209,4 +211,93 @@ pub fn overall(verdicts: &[&PostmortemVerdict]) -> Option<PostmortemVerdict> {
                 .then(a.confidence.total_cmp(&b.confidence))
         })
         .map(|v| (*v).clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use heaphound_model::postmortem::CrashHeap;
+    use heaphound_model::suspects::Judgement;
+
+    fn crash(oom: bool, rss: u64, heap: u64) -> CrashDoc {
+        CrashDoc {
+            report: "r.json".into(),
+            event: if oom {
+                "Allocation failed - JavaScript heap out of memory".into()
+            } else {
+                "JavaScript API".into()
+            },
+            trigger: if oom { "OOMError" } else { "API" }.into(),
+            fatal: oom,
+            heap_out_of_memory: oom,
+            time: None,
+            node_version: None,
+            command_line: Vec::new(),
+            cwd: None,
+            uptime_s: None,
+            heap: CrashHeap {
+                used: heap,
+                total: heap,
+                limit: heap + heap / 10,
+                external: rss / 2,
+                spaces: Vec::new(),
+            },
+            rss: Some(rss),
+            max_rss: None,
+            constrained_memory: None,
+            js_stack: Vec::new(),
+            js_stack_message: None,
+            handles: Vec::new(),
+        }
+    }
+
+    fn nothing() -> Findings {
+        Findings {
+            verdict: Verdict::NoLeak,
+            reason: String::new(),
+            judgement: Judgement::NoLeak { snapshots: 2 },
+            suspects: Vec::new(),
+            leaked_objects: 0,
+            leaked_bytes: 0,
+        }
+    }
+
+    fn snaps(count: usize, f: Option<&Findings>) -> Snapshots<'_> {
+        Snapshots {
+            count,
+            findings: f,
+            holder_names: &[],
+            last_total: 100 << 20,
+        }
+    }
+
+    #[test]
+    fn a_full_heap_with_nothing_growing_is_a_limit_too_small() {
+        let f = nothing();
+        let v = judge(Some(7), Some(&crash(true, 900 << 20, 100 << 20)), &snaps(2, Some(&f)));
+        // The RSS after near-limit snapshots is high; the heap was the problem anyway.
+        assert_eq!(v.kind, PostmortemKind::HeapLimitTooSmall);
+        assert!(v.needed.unwrap().contains("--max-old-space-size"));
+        assert_eq!(v.pid, Some(7));
+    }
+
+    #[test]
+    fn rss_far_above_the_heap_without_a_heap_oom_is_off_heap() {
+        let v = judge(None, Some(&crash(false, 900 << 20, 50 << 20)), &snaps(0, None));
+        assert_eq!(v.kind, PostmortemKind::OffHeap);
+        let v = judge(None, Some(&crash(false, 120 << 20, 50 << 20)), &snaps(0, None));
+        assert_eq!(v.rule, PostmortemRule::ReportOnly);
+    }
+
+    #[test]
+    fn a_crash_without_snapshots_or_without_a_crash_is_inconclusive() {
+        let v = judge(None, Some(&crash(true, 200 << 20, 100 << 20)), &snaps(0, None));
+        assert!(matches!(v.rule, PostmortemRule::DiedWithoutSnapshots { .. }));
+        assert_eq!(v.kind, PostmortemKind::Inconclusive);
+        let f = nothing();
+        let v = judge(None, None, &snaps(2, Some(&f)));
+        assert_eq!(v.rule, PostmortemRule::NoGrowth { snapshots: 2 });
+        let all = [&v];
+        assert_eq!(overall(&all).unwrap().kind, PostmortemKind::Inconclusive);
+    }
 }

@@ -74,15 +74,14 @@ impl PostmortemRule {
     pub fn needed(&self) -> Option<String> {
         match self {
             PostmortemRule::SteadyGrowth { .. } => None,
-            PostmortemRule::GrewToTheLimit { snapshots, .. } if *snapshots >= 3 => None,
-            PostmortemRule::GrewToTheLimit { .. } => Some(format!(
-                "a third near-limit snapshot ({NEAR_LIMIT}) would show the growth is steady"
+            PostmortemRule::GrewToTheLimit { holder, .. } => Some(format!(
+                "a third near-limit snapshot ({NEAR_LIMIT}) would show the growth is steady; if {holder} is bounded by design, its bound does not fit under the heap limit"
             )),
             PostmortemRule::GrewPartly { .. } => Some(format!(
                 "more near-limit snapshots ({NEAR_LIMIT}) would show which holders grow steadily"
             )),
-            PostmortemRule::OneHolderFillsTheHeap { .. } => Some(format!(
-                "more near-limit snapshots ({NEAR_LIMIT}) would show whether it grows"
+            PostmortemRule::OneHolderFillsTheHeap { holder, .. } => Some(format!(
+                "more near-limit snapshots ({NEAR_LIMIT}) would show whether it grows; if {holder} is bounded by design, its bound does not fit under the heap limit"
             )),
             PostmortemRule::RssFarAboveHeap { .. } => Some(
                 "`heaphound watch PID` on the live process tells Buffers (external) from native memory; snapshots show the JSArrayBufferData holders"
