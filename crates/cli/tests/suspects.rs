@@ -123,6 +123,68 @@ fn two_snapshots_are_inconclusive_and_the_story_is_told() {
     }
 }
 
+/// Entries of Maps and Sets are counted from the table's layout, whatever the keys: small
+/// integers, which the snapshot does not export, count as much as strings and objects.
+fn keyed_collections(major: u32) {
+    let root = repo_root();
+    let node = node_binary(&root, major);
+    let tmp = TempDir::new(&format!("suspects-keys-{major}"));
+    let out = Command::new(&node)
+        .arg(root.join("tests/fixtures/shapes/keyed_collections.js"))
+        .arg(tmp.path())
+        .output()
+        .expect("node runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let files: Vec<String> = (1..=3)
+        .map(|k| {
+            tmp.join(&format!("{k}.heapsnapshot"))
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    let out = suspects(&files, &["--json", "--top", "10"]);
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    for holder in [
+        "Map `byNumber`",
+        "Map `byString`",
+        "Map `byObject`",
+        "Set `recSet`",
+    ] {
+        let s = doc["suspects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["holder"]["name"] == holder)
+            .unwrap_or_else(|| panic!("no suspect {holder} (Node {major}) in {doc:#}"));
+        assert_eq!(
+            s["details"]["entries"], 4667,
+            "{holder} (Node {major}): {:#}",
+            s["details"]
+        );
+        assert!(
+            s["title"].as_str().unwrap().contains("4,667 entries"),
+            "{}",
+            s["title"]
+        );
+    }
+}
+
+#[test]
+fn map_and_set_entries_count_small_integer_keys_too() {
+    keyed_collections(20);
+}
+
+#[test]
+fn map_and_set_entries_count_under_node_18_and_24() {
+    require_oracle(&repo_root());
+    keyed_collections(18);
+    keyed_collections(24);
+}
+
 /// The same apps under Node 18 and 24, whose heaps differ (Node 18 buffers stream writes in
 /// a `buffered` array, Node 24 numbers promise reaction slots differently): verdict and
 /// shape must not change.

@@ -312,13 +312,46 @@ fn promises(f: &Facts) -> (Shape, Details) {
 
 /// Map and Set tables keep keys (and values) at fixed slots; their count is the number
 /// of live entries V8 exported (entries holding only small integers are not exported).
+/// Entries of a Map or Set, from its hash table's layout: V8's OrderedHashMap is a
+/// FixedArray of 3 header slots, `b` buckets, then `2b` entries of (key, value, chain)
+/// (a Set's are (key, chain)). The snapshot exports a slot only when it holds a heap
+/// object, so a small-integer key has no edge: entries are counted by the slots' entry
+/// index, not by edges.
 fn collection_size(g: &HeapGraph, holder: u32, class: &str) -> Option<u64> {
     let table = edge_to(g, holder, &[EdgeKind::Internal], b"table")?;
-    let slots = g
+    let per_entry: u64 = if class == "Map" { 3 } else { 2 };
+    let slots: Vec<u64> = g
         .edges(table)
         .filter(|&e| g.edge_kind(e) == EdgeKind::Internal)
-        .count() as u64;
-    Some(if class == "Map" { slots / 2 } else { slots })
+        .filter_map(|e| {
+            let name = g.edge_name_bytes(e)?;
+            std::str::from_utf8(name).ok()?.parse::<u64>().ok()
+        })
+        .collect();
+    let entries = |start: u64| {
+        let mut idx: Vec<u64> = slots
+            .iter()
+            .filter(|&&s| s >= start)
+            .map(|&s| (s - start) / per_entry)
+            .collect();
+        idx.sort_unstable();
+        idx.dedup();
+        idx.len() as u64
+    };
+    // The array's length from its size (16-byte header, 8-byte slots), and from the
+    // length the bucket count: 3 + b + 2b × per_entry slots.
+    let size = g.node_self_size[table as usize] as u64;
+    let length = size.checked_sub(16).filter(|l| l % 8 == 0).map(|l| l / 8);
+    let per_bucket = 1 + 2 * per_entry;
+    let start = length
+        .filter(|&l| l >= 3 && (l - 3) % per_bucket == 0)
+        .map(|l| 3 + (l - 3) / per_bucket);
+    Some(match start {
+        Some(s) => entries(s),
+        // An unexpected layout (pointer compression, another V8): the entry boundary that
+        // keeps each key with its value groups the fewest entries.
+        None => (0..per_entry).map(entries).min().unwrap_or(0),
+    })
 }
 
 /// Listeners pile up in an emitter's `_events` object: one property per event name,
