@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::OnceLock;
 
 use heaphound_model::gclog::{FutileGc, FutileGcs, GcFloor, GcKind, GcKindFigures, GcLogDoc};
-use heaphound_model::trend::VerdictDoc;
+use heaphound_model::trend::{Finding, VerdictDoc, VerdictKind};
 use heaphound_model::units::{self, mib_to_bytes};
 use heaphound_model::SCHEMA_VERSION;
 use regex::Regex;
@@ -365,6 +365,11 @@ pub fn analyse(log: &GcLog) -> GcReport {
             source: Source::GcLog,
         })
     };
+    let verdict = if floor_from == "all" {
+        scavenge_floor_checked(verdict, &full)
+    } else {
+        verdict
+    };
     GcReport {
         by_kind,
         futile,
@@ -375,6 +380,40 @@ pub fn analyse(log: &GcLog) -> GcReport {
         last_average_mu: log.events.iter().rev().find_map(|e| e.average_mu),
         verdict,
     }
+}
+
+/// Growth the live heap must show between the last two full GCs to back a leak read off
+/// scavenges.
+const LIVE_GROWTH: f64 = 1.1;
+
+/// A leak read off the floor after scavenges, which still holds the garbage promoted since
+/// the last full GC, needs the full GCs of the log to back it: two or more, the last of
+/// which left more than the one before. Then it stands, as sure as that many full GCs
+/// make it; otherwise it is inconclusive, and a longer log would tell.
+fn scavenge_floor_checked(mut v: Verdict, full: &[&GcEvent]) -> Verdict {
+    if v.kind != VerdictKind::Leak {
+        return v;
+    }
+    let live = match full {
+        [.., a, b] => Some((a.after_bytes, b.after_bytes)),
+        _ => None,
+    };
+    match live {
+        Some((a, b)) if b >= a * LIVE_GROWTH => {
+            v.confidence = v.confidence.min(0.6 + 0.035 * full.len() as f64);
+        }
+        _ => {
+            v.kind = VerdictKind::Inconclusive;
+            v.confidence = 0.0;
+            v.finding = Finding::FewFullGcs {
+                full_gcs: full.len(),
+                need: MIN_FLOOR_POINTS,
+                live,
+            };
+            v.word();
+        }
+    }
+    v
 }
 
 /// The `gclog --json` document: `file` is the log as the user named it.

@@ -274,7 +274,11 @@ mod tests {
     #[test]
     fn a_full_heap_with_nothing_growing_is_a_limit_too_small() {
         let f = nothing();
-        let v = judge(Some(7), Some(&crash(true, 900 << 20, 100 << 20)), &snaps(2, Some(&f)));
+        let v = judge(
+            Some(7),
+            Some(&crash(true, 900 << 20, 100 << 20)),
+            &snaps(2, Some(&f)),
+        );
         // The RSS after near-limit snapshots is high; the heap was the problem anyway.
         assert_eq!(v.kind, PostmortemKind::HeapLimitTooSmall);
         assert!(v.needed.unwrap().contains("--max-old-space-size"));
@@ -283,16 +287,31 @@ mod tests {
 
     #[test]
     fn rss_far_above_the_heap_without_a_heap_oom_is_off_heap() {
-        let v = judge(None, Some(&crash(false, 900 << 20, 50 << 20)), &snaps(0, None));
+        let v = judge(
+            None,
+            Some(&crash(false, 900 << 20, 50 << 20)),
+            &snaps(0, None),
+        );
         assert_eq!(v.kind, PostmortemKind::OffHeap);
-        let v = judge(None, Some(&crash(false, 120 << 20, 50 << 20)), &snaps(0, None));
+        let v = judge(
+            None,
+            Some(&crash(false, 120 << 20, 50 << 20)),
+            &snaps(0, None),
+        );
         assert_eq!(v.rule, PostmortemRule::ReportOnly);
     }
 
     #[test]
     fn a_crash_without_snapshots_or_without_a_crash_is_inconclusive() {
-        let v = judge(None, Some(&crash(true, 200 << 20, 100 << 20)), &snaps(0, None));
-        assert!(matches!(v.rule, PostmortemRule::DiedWithoutSnapshots { .. }));
+        let v = judge(
+            None,
+            Some(&crash(true, 200 << 20, 100 << 20)),
+            &snaps(0, None),
+        );
+        assert!(matches!(
+            v.rule,
+            PostmortemRule::DiedWithoutSnapshots { .. }
+        ));
         assert_eq!(v.kind, PostmortemKind::Inconclusive);
         let f = nothing();
         let v = judge(None, None, &snaps(2, Some(&f)));

@@ -256,6 +256,45 @@ fn gclog_fixtures_of_three_node_versions() {
     }
 }
 
+/// A short log of a bounded LRU cache filling up: few full GCs, and the floor after
+/// scavenges climbing with promoted garbage. It must not be called a leak, and must say
+/// what a longer log would need; a leak log whose full GCs show the live heap grow stays a
+/// leak, as sure as its few full GCs make it.
+#[test]
+fn gclog_short_log_of_a_bounded_cache_is_no_confident_leak() {
+    let root = repo_root();
+    let tmp = TempDir::new("gclog-short");
+    let log = tmp.path().join("lru.log");
+    let out = Command::new("node")
+        .arg("--trace-gc")
+        .arg(fixture(&root, "trend/lru.js"))
+        .arg("8")
+        .output()
+        .expect("node runs");
+    assert!(out.status.success());
+    std::fs::write(&log, &out.stdout).unwrap();
+    let (doc, o) = gclog(&log);
+    let v = &doc["verdict"];
+    assert_ne!(kind(&doc), "leak", "{}", reason(&doc));
+    assert_eq!(o.status.code(), Some(0));
+    if kind(&doc) == "inconclusive" {
+        let needed = v["needed"].as_str().unwrap_or_default();
+        assert!(needed.contains("full GCs"), "{needed}");
+    }
+    for major in [18, 22, 24] {
+        let f = fixture(&root, &format!("gclog/leak-node{major}.log.gz"));
+        let (doc, _) = gclog(&f);
+        assert_eq!(kind(&doc), "leak", "{}", reason(&doc));
+        if doc["floor"]["after"] == "all" {
+            let c = doc["verdict"]["confidence"].as_f64().unwrap();
+            assert!(
+                c < 0.95,
+                "a floor read off scavenges is never near certain: {c}"
+            );
+        }
+    }
+}
+
 #[test]
 fn gclog_reads_stdin_and_rejects_logs_without_gc_lines() {
     let root = repo_root();

@@ -168,6 +168,14 @@ pub enum Finding {
     },
     /// The floor moves without a steady trend.
     Noisy,
+    /// A GC log's floor after scavenges rose, but the log has only `full_gcs` full GCs
+    /// (`need` make a floor of their own); `live`: the heap after the last two of them,
+    /// when there are two.
+    FewFullGcs {
+        full_gcs: usize,
+        need: usize,
+        live: Option<(f64, f64)>,
+    },
     /// Too few RSS samples (no heap figures).
     RssTooFew {
         have: usize,

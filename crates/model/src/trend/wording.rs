@@ -106,6 +106,20 @@ impl Finding {
                     w.span_s,
                 )
             }
+            Finding::FewFullGcs { full_gcs, live, .. } => {
+                let live = match live {
+                    Some((a, b)) => format!(
+                        "; its last two full GCs left {} and {}, so the live heap did not grow between them",
+                        mb(*a),
+                        mb(*b)
+                    ),
+                    None => String::new(),
+                };
+                format!(
+                    "the floor after scavenges rose ({}), but the log has {full_gcs} full GC(s), and a scavenge leaves promoted garbage that only a full GC frees{live}",
+                    grew()
+                )
+            }
             Finding::Noisy => {
                 let Some(w) = floor else {
                     return String::new();
@@ -168,6 +182,9 @@ impl Finding {
                 }
                 _ => "samples taken over some time, in the order they were taken".into(),
             }),
+            Finding::FewFullGcs { full_gcs, need, .. } => Some(format!(
+                "a longer log with at least {need} full GCs (Mark-Compact; this one has {full_gcs}): let the program run longer under load"
+            )),
             Finding::Noisy => Some(format!(
                 "a longer run (at least {}) or forced GCs (--gc) to steady the floor",
                 human_secs((v.floor.as_ref().map_or(0.0, |w| w.span_s) * 3.0).max(60.0))
