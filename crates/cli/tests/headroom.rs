@@ -97,7 +97,10 @@ fn snapshot_of_a_pid_is_refused_without_room_and_taken_with_force() {
     assert_eq!(bytes.trim_ascii_end().last(), Some(&b'}'));
     assert!(!listening_ports(pid).contains(&inspect));
 
-    // Room enough: no word of it.
+    // Room enough: no word of it. A fresh target: a third SIGUSR1 right after a forced
+    // snapshot and its close was seen to end Node 20 under load (open issue, see the notes).
+    let (node2, inspect2) = plain_app();
+    let (pid, inspect) = (node2.0.id(), inspect2);
     let roomy = tmp.path().join("roomy.heapsnapshot");
     let out = output(snapshot(pid, inspect, &roomy, &["-q"], "1GiB"));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
