@@ -10,7 +10,7 @@ use heaphound_inspector::{ConnectOptions, InspectorError, Session};
 use heaphound_model::units::group;
 use serde_json::json;
 
-use crate::headroom::{self, Checked, Guard};
+use crate::headroom::{self, Guard};
 use crate::loader::{Driver, Phase};
 use crate::{check, duration, signals, CaptureError, Observer, Program, SnapshotTicker, Stop};
 
@@ -353,13 +353,8 @@ impl Gate<'_> {
         // The heap as the last round left it, measured again: the judge may have run since.
         let heap_used = session.heap_usage().ok().map(|(used, _)| used);
         let guard = &self.plan.headroom;
-        match headroom::check(Some(program.pid), heap_used, guard) {
-            Checked::Fits => {}
-            Checked::Forced(h) => self
-                .ui
-                .warn(&format!("{title}: {}", h.forced_line(guard.force_flag))),
-            Checked::Refused(r) => return Err(GateError::Msg(format!("{title}: {r}"))),
-        }
+        headroom::ensure(Some(program.pid), heap_used, guard, self.ui, Some(&title))
+            .map_err(|r| GateError::Msg(format!("{title}: {r}")))?;
         let mut ticker = SnapshotTicker::new(self.ui, &title);
         let taken = session.take_heap_snapshot(&path, &mut |p| ticker.tick(p));
         if taken.is_ok() {

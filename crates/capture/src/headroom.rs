@@ -197,6 +197,30 @@ pub enum Checked {
     Refused(Refusal),
 }
 
+/// [`check`] as every snapshot path needs it: a forced snapshot's warning goes to `ui`
+/// (after `title`, when the caller has one), a refusal comes back for the caller to end
+/// its work with.
+pub fn ensure(
+    pid: Option<u32>,
+    heap_used: Option<u64>,
+    guard: &Guard,
+    ui: &dyn crate::Observer,
+    title: Option<&str>,
+) -> Result<(), Refusal> {
+    match check(pid, heap_used, guard) {
+        Checked::Fits => Ok(()),
+        Checked::Forced(h) => {
+            let line = h.forced_line(guard.force_flag);
+            match title {
+                Some(t) => ui.warn(&format!("{t}: {line}")),
+                None => ui.warn(&line),
+            }
+            Ok(())
+        }
+        Checked::Refused(r) => Err(r),
+    }
+}
+
 /// Before a snapshot of `pid` (when known) whose heap uses `heap_used` bytes (when it could
 /// be read): does it fit, and if not, does `guard` force it?
 pub fn check(pid: Option<u32>, heap_used: Option<u64>, guard: &Guard) -> Checked {

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::headroom::{self, Checked, Guard};
+use crate::headroom::{self, Guard};
 use crate::{alive, signals, CaptureError, Observer};
 
 /// The signals a Node program can take a snapshot on and that heaphound will send. SIGUSR1
@@ -93,11 +93,16 @@ pub struct SignalPlan {
     pub timeout: Duration,
 }
 
-/// Checks the process can take it: alive, started with the flag for this signal (else
-/// the signal's default action could end it). Returns the folder Node writes into.
-pub fn prepare(plan: &SignalPlan) -> Result<PathBuf, CaptureError> {
-    let pid = plan.pid;
-    let sig = plan.signal.0;
+/// Checks PID can take a snapshot on `signal`: alive, started with the flag for it (else
+/// the signal's default action could end it), unless `any_process`. Returns the folder
+/// Node writes into: `dir`, else its `--diagnostic-dir`, else its working directory.
+pub fn prepare(
+    pid: u32,
+    signal: &str,
+    dir: Option<&Path>,
+    any_process: bool,
+) -> Result<PathBuf, CaptureError> {
+    let sig = signal;
     if !alive(pid) {
         return Err(CaptureError::Usage(format!("no process with PID {pid}")));
     }
@@ -107,7 +112,7 @@ pub fn prepare(plan: &SignalPlan) -> Result<PathBuf, CaptureError> {
         let f = f.to_ascii_uppercase();
         f == sig || format!("SIG{f}") == sig
     });
-    if !matches && !plan.any_process {
+    if !matches && !any_process {
         let was = match flag {
             Some(f) => format!("its --heapsnapshot-signal is {f}"),
             None => "it was not started with --heapsnapshot-signal".into(),
@@ -117,8 +122,8 @@ pub fn prepare(plan: &SignalPlan) -> Result<PathBuf, CaptureError> {
         )));
     }
     let cwd = std::fs::read_link(format!("/proc/{pid}/cwd")).ok();
-    let dir = match (&plan.dir, option(&opts, "--diagnostic-dir"), cwd) {
-        (Some(d), _, _) => d.clone(),
+    let dir = match (dir, option(&opts, "--diagnostic-dir"), cwd) {
+        (Some(d), _, _) => d.to_path_buf(),
         (None, Some(d), cwd) => {
             let d = PathBuf::from(d);
             match cwd {
@@ -164,13 +169,10 @@ pub struct Taken {
 /// closes), checks it and moves it to `dest` (a folder: it keeps Node's name there; or a
 /// file path). `ui` hears progress.
 pub fn take(plan: &SignalPlan, dest: &Path, ui: &dyn Observer) -> Result<Taken, CaptureError> {
-    let dir = prepare(plan)?;
     let pid = plan.pid;
-    match headroom::check(Some(pid), None, &plan.headroom) {
-        Checked::Fits => {}
-        Checked::Forced(h) => ui.warn(&h.forced_line(plan.headroom.force_flag)),
-        Checked::Refused(r) => return Err(CaptureError::NoHeadroom(r)),
-    }
+    let dir = prepare(pid, plan.signal.0, plan.dir.as_deref(), plan.any_process)?;
+    headroom::ensure(Some(pid), None, &plan.headroom, ui, None)
+        .map_err(CaptureError::NoHeadroom)?;
     let before = snapshots_of(&dir, pid);
     // SAFETY: kill(2) with a live PID and a signal number from the table above.
     if unsafe { libc::kill(pid as i32, plan.signal.1) } != 0 {

@@ -10,7 +10,7 @@ use heaphound_inspector::{ConnectOptions, InspectorError, Session};
 use heaphound_model::load::LoadDoc;
 use serde_json::json;
 
-use crate::headroom::{self, Checked};
+use crate::headroom;
 use crate::loader::{self, Driver, Phase, PhaseRecord};
 use crate::ready::Waiter;
 use crate::run_dir::write_json;
@@ -444,13 +444,8 @@ impl Capture<'_> {
         // Memory grows during a run: each snapshot is weighed against what is left now. A
         // refusal ends the run as any fault does, keeping what was captured.
         let guard = &self.plan.headroom;
-        match headroom::check(Some(program.pid), heap_used, guard) {
-            Checked::Fits => {}
-            Checked::Forced(h) => self
-                .ui
-                .warn(&format!("{title}: {}", h.forced_line(guard.force_flag))),
-            Checked::Refused(r) => return Err(Stop::Failed(format!("{title}: {r}"))),
-        }
+        headroom::ensure(Some(program.pid), heap_used, guard, self.ui, Some(&title))
+            .map_err(|r| Stop::Failed(format!("{title}: {r}")))?;
         let path = self.plan.run_dir.join(format!("{k}.heapsnapshot"));
         let mut ticker = SnapshotTicker::new(self.ui, &title);
         match session.take_heap_snapshot(&path, &mut |p| ticker.tick(p)) {

@@ -10,7 +10,7 @@ use std::time::Instant;
 use heaphound_inspector::{ConnectOptions, Session};
 use heaphound_model::run::SnapshotDoc;
 
-use crate::headroom::{self, Checked, Guard};
+use crate::headroom::{self, Guard};
 use crate::{files, signals, CaptureError, Observer, OpenedInspector, SnapshotTicker};
 
 pub struct SnapshotPlan {
@@ -99,13 +99,9 @@ pub fn take(plan: &SnapshotPlan, ui: &dyn Observer) -> Result<SnapshotDoc, Captu
             "the heap's used size could not be read, nor the process's PID: its memory headroom is not checked",
         ),
     }
-    match headroom::check(room_pid, heap_used, &plan.headroom) {
-        Checked::Fits => {}
-        Checked::Forced(h) => ui.warn(&h.forced_line(plan.headroom.force_flag)),
-        Checked::Refused(r) => {
-            finish(session, opened.as_mut(), ui);
-            return Err(CaptureError::NoHeadroom(r));
-        }
+    if let Err(r) = headroom::ensure(room_pid, heap_used, &plan.headroom, ui, None) {
+        finish(session, opened.as_mut(), ui);
+        return Err(CaptureError::NoHeadroom(r));
     }
     if let Some(parent) = plan.out.parent().filter(|p| !p.as_os_str().is_empty()) {
         files::create_dir(parent).map_err(|source| CaptureError::Io {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use heaphound_inspector::Session;
 use heaphound_model::watch::WatchSnapshot;
 
-use crate::headroom::{self, Checked, Guard};
+use crate::headroom::{self, Guard};
 use crate::node_signal::{self, SignalPlan};
 use crate::watch::{Live, Watched};
 use crate::{CaptureError, Observer, SnapshotTicker};
@@ -209,11 +209,8 @@ impl Trigger {
         w: &Watched,
         ui: &dyn Observer,
     ) -> Result<(PathBuf, u64, String), CaptureError> {
-        match headroom::check(Some(w.pid), heap_used, &self.headroom) {
-            Checked::Fits => {}
-            Checked::Forced(h) => ui.warn(&h.forced_line(self.headroom.force_flag)),
-            Checked::Refused(r) => return Err(CaptureError::NoHeadroom(r)),
-        }
+        headroom::ensure(Some(w.pid), heap_used, &self.headroom, ui, None)
+            .map_err(CaptureError::NoHeadroom)?;
         let mut session = w.connect()?.ok_or_else(|| {
             CaptureError::Usage("no inspector to take the snapshot through".into())
         })?;

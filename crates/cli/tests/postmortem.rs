@@ -10,7 +10,6 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use common::{heaphound, repo_root, TempDir};
-use serde_json::Value;
 
 /// A secret in the command line and one in the environment: neither may come out.
 const ARG_SECRET: &str = "ghp_0123456789abcdefghijABCDEFGHIJ012345";
@@ -55,16 +54,6 @@ fn postmortem(args: &[&str]) -> Output {
         .expect("heaphound runs")
 }
 
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}):\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
-
 fn no_secrets(out: &Output) {
     for text in [&out.stdout, &out.stderr] {
         let text = String::from_utf8_lossy(text);
@@ -107,7 +96,7 @@ fn a_service_that_died_of_its_leak_is_a_leak_with_its_holder_and_line() {
         String::from_utf8_lossy(&out.stderr)
     );
     no_secrets(&out);
-    let doc = json(&out);
+    let doc = common::parse_json(&out, "postmortem");
     assert_eq!(common::validate(&repo_root(), "postmortem", &doc), Ok(()));
     assert_eq!(doc["schema_version"], 1);
     assert_eq!(doc["verdict"]["kind"], "leak", "{:#}", doc["verdict"]);
@@ -226,7 +215,7 @@ fn one_snapshot_names_the_holder_that_fills_the_heap_and_says_it_is_less_sure() 
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let doc = json(&out);
+    let doc = common::parse_json(&out, "postmortem");
     assert_eq!(common::validate(&repo_root(), "postmortem", &doc), Ok(()));
     let v = &doc["verdict"];
     assert_eq!(v["kind"], "leak");
@@ -263,7 +252,7 @@ fn a_crash_without_snapshots_says_what_to_turn_on() {
         String::from_utf8_lossy(&out.stderr)
     );
     no_secrets(&out);
-    let doc = json(&out);
+    let doc = common::parse_json(&out, "postmortem");
     let v = &doc["verdict"];
     assert_eq!(v["kind"], "inconclusive");
     assert_eq!(v["rule"]["rule"], "died-without-snapshots");
@@ -327,7 +316,7 @@ fn signal_snapshots_of_a_live_leak_are_judged_by_their_growth() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let doc = json(&out);
+    let doc = common::parse_json(&out, "postmortem");
     assert_eq!(
         doc["verdict"]["rule"]["rule"], "steady-growth",
         "{:#}",
@@ -360,7 +349,7 @@ fn a_report_with_rss_far_above_the_heap_is_off_heap() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let doc = json(&out);
+    let doc = common::parse_json(&out, "postmortem");
     let v = &doc["verdict"];
     assert_eq!(v["kind"], "off-heap", "{v:#}");
     assert_eq!(v["rule"]["rule"], "rss-far-above-heap");
@@ -393,7 +382,7 @@ fn broken_artifacts_are_named_and_the_rest_is_still_read() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let doc = json(&out);
+    let doc = common::parse_json(&out, "postmortem");
     let skipped = doc["skipped"].as_array().unwrap();
     let why = |f: &Path| {
         skipped

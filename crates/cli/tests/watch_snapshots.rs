@@ -9,7 +9,6 @@ use std::process::{Command, Output};
 use common::live::listening_ports;
 use common::{heaphound, TempDir};
 use heaphound_test_support::{spawn_until_line, Stream};
-use serde_json::Value;
 
 /// Keeps about a megabyte more every 100 ms, and says when its handlers are in place.
 const GROWS: &str = "const keep = []; setInterval(() => { for (let i = 0; i < 2000; i++) keep.push({ i, s: 'x' + i }); }, 100); console.log('ready');";
@@ -20,16 +19,6 @@ fn run(args: &[&str]) -> Output {
         .env("HEAPHOUND_NO_PROGRESS", "1")
         .output()
         .expect("heaphound runs")
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
 }
 
 fn heap_files(dir: &std::path::Path) -> Vec<String> {
@@ -79,7 +68,7 @@ fn watch_takes_signal_snapshots_without_ever_opening_a_port() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let doc = json(&out);
+    let doc = common::parse_json(&out, "heaphound");
     assert_eq!(
         common::validate(&common::repo_root(), "watch", &doc),
         Ok(())
@@ -109,7 +98,7 @@ fn watch_takes_signal_snapshots_without_ever_opening_a_port() {
     assert_eq!(listening_ports(pid), Vec::<u16>::new(), "a port was opened");
     // They are whole snapshots: a postmortem reads them as this process's.
     let pm = run(&["postmortem", run_dir.path().to_str().unwrap(), "--json"]);
-    let pm = json(&pm);
+    let pm = common::parse_json(&pm, "heaphound");
     assert_eq!(pm["processes"][0]["pid"].as_u64(), Some(pid as u64));
     assert!(pm["skipped"].is_null(), "{:#}", pm["skipped"]);
 }
@@ -138,7 +127,7 @@ fn watch_takes_inspector_snapshots_on_the_used_heap_and_on_a_share_of_the_limit(
         "-e",
         GROWS,
     ]);
-    let doc = json(&out);
+    let doc = common::parse_json(&out, "heaphound");
     let snaps = doc["snapshots"].as_array().unwrap();
     assert_eq!(snaps.len(), 2, "{doc:#}");
     assert_eq!(snaps[0]["via"], "inspector");
@@ -180,7 +169,7 @@ fn watch_takes_inspector_snapshots_on_the_used_heap_and_on_a_share_of_the_limit(
         "-e",
         GROWS,
     ]);
-    let doc = json(&out);
+    let doc = common::parse_json(&out, "heaphound");
     let snaps = doc["snapshots"].as_array().unwrap();
     assert_eq!(snaps.len(), 1, "{doc:#}");
     assert_eq!(snaps[0]["metric"], "heap_limit_percent");
@@ -216,7 +205,7 @@ fn a_snapshot_the_memory_cannot_hold_is_noted_and_the_watch_goes_on() {
         .env("HEAPHOUND_NO_PROGRESS", "1")
         .output()
         .unwrap();
-    let doc = json(&out);
+    let doc = common::parse_json(&out, "heaphound");
     assert!(doc["snapshots"].is_null(), "{doc:#}");
     let notes = doc["snapshot_notes"].as_array().unwrap();
     assert_eq!(notes.len(), 1);
@@ -290,7 +279,7 @@ fn snapshot_by_signal_moves_the_file_node_writes() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let doc = json(&out);
+    let doc = common::parse_json(&out, "heaphound");
     assert_eq!(
         common::validate(&common::repo_root(), "snapshot", &doc),
         Ok(())

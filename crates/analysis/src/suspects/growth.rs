@@ -58,6 +58,19 @@ pub struct Growth {
     pub groups: Vec<Group>,
 }
 
+/// Internal arrays (a Map's table, an object's elements or properties store) stand for the
+/// object that owns them: `h`, or its nearest dominator that is not one.
+pub(super) fn lift(g: &HeapGraph, a: &Analysis, mut h: u32) -> u32 {
+    while matches!(g.kind(h), NodeKind::Array | NodeKind::Hidden) {
+        let up = a.dominator[h as usize];
+        if up == h || up == a.root || g.kind(up) == NodeKind::Synthetic {
+            break;
+        }
+        h = up;
+    }
+    h
+}
+
 /// Finds the leaked objects of `last` and groups them by holder. `first` holds the ids of
 /// the first snapshot; `previous`, when there are three or more snapshots, those of the
 /// one before the last.
@@ -101,18 +114,7 @@ pub fn find(g: &HeapGraph, a: &Analysis, first: &IdSet, previous: Option<&IdSet>
             *slot = NONE;
         }
     }
-    // Internal arrays (a Map's table, an object's elements or properties store) stand for
-    // the object that owns them.
-    let lift = |mut h: u32| {
-        while matches!(g.kind(h), NodeKind::Array | NodeKind::Hidden) {
-            let up = a.dominator[h as usize];
-            if up == h || up == a.root || g.kind(up) == NodeKind::Synthetic {
-                break;
-            }
-            h = up;
-        }
-        h
-    };
+    let lift = |h: u32| lift(g, a, h);
     let mut lifted: HashMap<u32, u32> = HashMap::new();
     let mut index: HashMap<u32, usize> = HashMap::new();
     let mut groups: Vec<Group> = Vec::new();

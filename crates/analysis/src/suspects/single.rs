@@ -10,7 +10,7 @@
 
 use heaphound_snapshot::{HeapGraph, NodeKind};
 
-use super::growth::{Group, Growth};
+use super::growth::{lift, Group, Growth};
 use crate::bits::BitSet;
 use crate::distances::BASE_SYSTEM_DISTANCE;
 use crate::Analysis;
@@ -46,17 +46,6 @@ pub fn heavy(g: &HeapGraph, a: &Analysis) -> Growth {
             points.push(v);
         }
     }
-    // Internal arrays (a Map's table, an object's elements) stand for their owner.
-    let lift = |mut h: u32| {
-        while matches!(g.kind(h), NodeKind::Array | NodeKind::Hidden) {
-            let up = a.dominator[h as usize];
-            if up == h || up == a.root || g.kind(up) == NodeKind::Synthetic {
-                break;
-            }
-            h = up;
-        }
-        h
-    };
     let mut is_point = BitSet::new(n);
     for &p in &points {
         is_point.set(p);
@@ -66,7 +55,7 @@ pub fn heavy(g: &HeapGraph, a: &Analysis) -> Growth {
     let mut depth = vec![0u32; n];
     let mut groups: Vec<Group> = Vec::new();
     for &p in &points {
-        let h = lift(p);
+        let h = lift(g, a, p);
         let k = match groups.iter().position(|x| x.holder == h) {
             Some(k) => k,
             None => {

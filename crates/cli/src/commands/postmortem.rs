@@ -23,17 +23,8 @@ pub struct Args {
     /// Folders (their files are read, not their subfolders) or files.
     #[arg(required = true, value_name = "DIR|FILE")]
     pub inputs: Vec<PathBuf>,
-    /// Show at most N suspects per process.
-    #[arg(long, default_value_t = 5)]
-    pub top: usize,
-    /// Show weaker suspects, whole retainer paths and allocation stacks.
-    #[arg(long, short)]
-    pub verbose: bool,
-    /// Print one JSON document instead of the report.
-    #[arg(long)]
-    pub json: bool,
     #[command(flatten)]
-    pub html: crate::html_out::HtmlArgs,
+    pub out: super::suspects::Output,
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
@@ -48,7 +39,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     let quiet = ctx.quiet;
     let open = |path: &str| crate::load::open_postmortem(path, quiet, &maps);
     let doc =
-        heaphound_capture::postmortem::run(&args.inputs, &open, args.top, &view::hide_secrets)?;
+        heaphound_capture::postmortem::run(&args.inputs, &open, args.out.top, &view::hide_secrets)?;
+    let args = args.out;
     if let Some(path) = &args.html.html {
         let bytes = crate::html_out::write(page(&doc), path, args.html.redact)?;
         if !ctx.quiet {

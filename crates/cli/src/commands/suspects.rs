@@ -14,7 +14,14 @@ pub struct Args {
     /// (three or more tell steady growth from a one-off).
     #[arg(num_args = 2.., required = true)]
     pub files: Vec<String>,
-    /// Show at most N suspects.
+    #[command(flatten)]
+    pub out: Output,
+}
+
+/// How a suspects report is shown, by `suspects` and `postmortem`.
+#[derive(clap::Args)]
+pub struct Output {
+    /// Show at most N suspects (per process, in a postmortem).
     #[arg(long, default_value_t = 5)]
     pub top: usize,
     /// Show weaker suspects, whole retainer paths and allocation stacks.
@@ -59,6 +66,7 @@ impl Shown for Judged {
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     let judged = judge(&args.files, ctx)?;
+    let args = args.out;
     if let Some(path) = &args.html.html {
         let mut report = Report::from_suspects(&judged.document(args.top));
         report.add_overview(&crate::html_out::overview_of(&judged.loaded));

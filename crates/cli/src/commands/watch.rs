@@ -25,7 +25,6 @@ use crate::capture::signals;
 use crate::capture::trend::{self, Points};
 use crate::capture::ui::Ui;
 use crate::load::InputError;
-use heaphound_capture::headroom::Guard;
 use heaphound_capture::watch_snapshots::{heap_limit, Line, Trigger, Via};
 
 #[derive(clap::Args)]
@@ -344,14 +343,7 @@ fn trigger(args: &Args, w: &Watched, out: &Path) -> Result<Option<Trigger>> {
     };
     // Checked now, not when memory is already high.
     if let Via::Signal { signal, dir, .. } = &via {
-        heaphound_capture::node_signal::prepare(&heaphound_capture::node_signal::SignalPlan {
-            pid: w.pid,
-            signal: *signal,
-            dir: dir.clone(),
-            any_process: false,
-            headroom: Guard::new(true, "--force-snapshot"),
-            timeout: Duration::ZERO,
-        })?;
+        heaphound_capture::node_signal::prepare(w.pid, signal.0, dir.as_deref(), false)?;
     }
     let heap_limit = match line {
         Line::HeapPercent(_) => {

@@ -90,8 +90,9 @@ pub fn parse_json(out: &Output, what: &str) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         let text = String::from_utf8_lossy(&out.stdout);
         panic!(
-            "{what}: output is not JSON ({e}): {}",
-            text.chars().take(500).collect::<String>()
+            "{what}: output is not JSON ({e}): {}\nstderr: {}",
+            text.chars().take(500).collect::<String>(),
+            String::from_utf8_lossy(&out.stderr)
         )
     })
 }
