@@ -366,7 +366,8 @@ pub fn analyse(log: &GcLog) -> GcReport {
         })
     };
     let verdict = if floor_from == "all" {
-        scavenge_floor_checked(verdict, &full)
+        let start_ms = log.events.first().map_or(0.0, |e| e.t_ms);
+        scavenge_floor_checked(verdict, &full, start_ms, span_s)
     } else {
         verdict
     };
@@ -386,11 +387,23 @@ pub fn analyse(log: &GcLog) -> GcReport {
 /// scavenges.
 const LIVE_GROWTH: f64 = 1.1;
 
+/// Share of the log the full GCs must reach into to back a leak read off scavenges. A
+/// bounded cache fills during the first full GCs; if none follow, the rest of the log is
+/// scavenges only, whose floor climbs with promoted garbage whether or not anything leaks
+/// (seen on a busy machine: two full GCs in the first fifth of the log, then none).
+const FULL_GC_REACH: f64 = 1.0 / 3.0;
+
 /// A leak read off the floor after scavenges, which still holds the garbage promoted since
 /// the last full GC, needs the full GCs of the log to back it: two or more, the last of
-/// which left more than the one before. Then it stands, as sure as that many full GCs
-/// make it; otherwise it is inconclusive, and a longer log would tell.
-fn scavenge_floor_checked(mut v: Verdict, full: &[&GcEvent]) -> Verdict {
+/// which left more than the one before and came late enough in the log. Then it stands,
+/// as sure as that many full GCs make it; otherwise it is inconclusive, and a longer log
+/// would tell.
+fn scavenge_floor_checked(
+    mut v: Verdict,
+    full: &[&GcEvent],
+    start_ms: f64,
+    span_s: f64,
+) -> Verdict {
     if v.kind != VerdictKind::Leak {
         return v;
     }
@@ -398,8 +411,10 @@ fn scavenge_floor_checked(mut v: Verdict, full: &[&GcEvent]) -> Verdict {
         [.., a, b] => Some((a.after_bytes, b.after_bytes)),
         _ => None,
     };
+    let last_full_s = full.last().map_or(0.0, |e| (e.t_ms - start_ms) / 1000.0);
+    let reaches = span_s > 0.0 && last_full_s >= span_s * FULL_GC_REACH;
     match live {
-        Some((a, b)) if b >= a * LIVE_GROWTH => {
+        Some((a, b)) if b >= a * LIVE_GROWTH && reaches => {
             v.confidence = v.confidence.min(0.6 + 0.035 * full.len() as f64);
         }
         _ => {
@@ -409,6 +424,10 @@ fn scavenge_floor_checked(mut v: Verdict, full: &[&GcEvent]) -> Verdict {
                 full_gcs: full.len(),
                 need: MIN_FLOOR_POINTS,
                 live,
+                last_full: match live {
+                    Some((a, b)) if b >= a * LIVE_GROWTH => Some((last_full_s, span_s)),
+                    _ => None,
+                },
             };
             v.word();
         }

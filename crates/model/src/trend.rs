@@ -170,11 +170,13 @@ pub enum Finding {
     Noisy,
     /// A GC log's floor after scavenges rose, but the log has only `full_gcs` full GCs
     /// (`need` make a floor of their own); `live`: the heap after the last two of them,
-    /// when there are two.
+    /// when there are two; `last_full`: when the last one came and how long the log is,
+    /// in seconds from its first line, when the full GCs stop too early to back the rest.
     FewFullGcs {
         full_gcs: usize,
         need: usize,
         live: Option<(f64, f64)>,
+        last_full: Option<(f64, f64)>,
     },
     /// Too few RSS samples (no heap figures).
     RssTooFew {

@@ -106,14 +106,24 @@ impl Finding {
                     w.span_s,
                 )
             }
-            Finding::FewFullGcs { full_gcs, live, .. } => {
-                let live = match live {
-                    Some((a, b)) => format!(
+            Finding::FewFullGcs {
+                full_gcs,
+                live,
+                last_full,
+                ..
+            } => {
+                let live = match (live, last_full) {
+                    (Some((a, b)), Some((at, span))) => format!(
+                        "; its last two full GCs left {} and {}, but the last came {at:.1} s into a {span:.1} s log, and what the floor did after it can be promoted garbage",
+                        mb(*a),
+                        mb(*b)
+                    ),
+                    (Some((a, b)), None) => format!(
                         "; its last two full GCs left {} and {}, so the live heap did not grow between them",
                         mb(*a),
                         mb(*b)
                     ),
-                    None => String::new(),
+                    _ => String::new(),
                 };
                 format!(
                     "the floor after scavenges rose ({}), but the log has {full_gcs} full GC(s), and a scavenge leaves promoted garbage that only a full GC frees{live}",
@@ -182,6 +192,12 @@ impl Finding {
                 }
                 _ => "samples taken over some time, in the order they were taken".into(),
             }),
+            Finding::FewFullGcs {
+                last_full: Some((at, span)),
+                ..
+            } => Some(format!(
+                "a longer log with full GCs (Mark-Compact) through all of it (this one's last came {at:.1} s into {span:.1} s): let the program run longer under load"
+            )),
             Finding::FewFullGcs { full_gcs, need, .. } => Some(format!(
                 "a longer log with at least {need} full GCs (Mark-Compact; this one has {full_gcs}): let the program run longer under load"
             )),
