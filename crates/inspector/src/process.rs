@@ -492,8 +492,11 @@ pub fn attach_opened(pid: u32, port: u16, opts: &AttachOptions) -> Result<Attach
 /// to it is closed. The process goes on as it was; a later SIGUSR1 opens it again.
 pub fn close_inspector(url: &str, port: u16) -> Result<()> {
     let mut s = Session::connect(url, &ConnectOptions::default())?;
-    // Deferred so that the evaluation answers before the inspector goes.
-    s.evaluate("setImmediate(() => process._debugEnd()), true")?;
+    // Deferred well past this evaluation's answer and the closing of this session and of
+    // any other heaphound held: stopping the inspector while a session's close is still
+    // on its way to the main thread was seen to end the target (Node 20, under load), as
+    // Node aborts when it answers on a session already gone.
+    s.evaluate("setTimeout(() => process._debugEnd(), 250).unref(), true")?;
     s.close();
     let start = Instant::now();
     loop {
