@@ -412,25 +412,20 @@ fn scavenge_floor_checked(
         _ => None,
     };
     let last_full_s = full.last().map_or(0.0, |e| (e.t_ms - start_ms) / 1000.0);
+    let grew = live.is_some_and(|(a, b)| b >= a * LIVE_GROWTH);
     let reaches = span_s > 0.0 && last_full_s >= span_s * FULL_GC_REACH;
-    match live {
-        Some((a, b)) if b >= a * LIVE_GROWTH && reaches => {
-            v.confidence = v.confidence.min(0.6 + 0.035 * full.len() as f64);
-        }
-        _ => {
-            v.kind = VerdictKind::Inconclusive;
-            v.confidence = 0.0;
-            v.finding = Finding::FewFullGcs {
-                full_gcs: full.len(),
-                need: MIN_FLOOR_POINTS,
-                live,
-                last_full: match live {
-                    Some((a, b)) if b >= a * LIVE_GROWTH => Some((last_full_s, span_s)),
-                    _ => None,
-                },
-            };
-            v.word();
-        }
+    if grew && reaches {
+        v.confidence = v.confidence.min(0.6 + 0.035 * full.len() as f64);
+    } else {
+        v.kind = VerdictKind::Inconclusive;
+        v.confidence = 0.0;
+        v.finding = Finding::FewFullGcs {
+            full_gcs: full.len(),
+            need: MIN_FLOOR_POINTS,
+            live,
+            last_full: grew.then_some((last_full_s, span_s)),
+        };
+        v.word();
     }
     v
 }
