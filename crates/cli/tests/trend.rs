@@ -287,11 +287,8 @@ fn gclog_short_log_of_a_bounded_cache_is_no_confident_leak() {
     let (doc, o) = gclog(&busy);
     assert_eq!(kind(&doc), "inconclusive", "{}", reason(&doc));
     assert_eq!(o.status.code(), Some(0));
-    assert!(
-        reason(&doc).contains("promoted garbage"),
-        "{}",
-        reason(&doc)
-    );
+    // Said of full GCs that grew but stopped early, not of full GCs that stayed level.
+    assert!(reason(&doc).contains(" s into a "), "{}", reason(&doc));
     let needed = doc["verdict"]["needed"].as_str().unwrap_or_default();
     assert!(needed.contains("full GCs"), "{needed}");
     for major in [18, 22, 24] {
